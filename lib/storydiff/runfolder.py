@@ -72,3 +72,15 @@ def update_manifest(run_dir: str | Path, **fields: Any) -> dict[str, Any]:
     manifest.update(fields)
     write_json(Path(run_dir) / MANIFEST, manifest)
     return manifest
+
+
+def select_content_sentences(articles: pd.DataFrame, sentences: pd.DataFrame) -> pd.DataFrame:
+    """Sentences later stages use: not boilerplate, in an article that is not a duplicate."""
+    kept = set(articles.loc[articles["duplicate_of"].fillna("") == "", "article_id"])
+    mask = ~sentences["boilerplate"].astype(bool) & sentences["article_id"].isin(kept)
+    return sentences[mask].reset_index(drop=True)
+
+
+def read_content_sentences(run_dir: str | Path) -> pd.DataFrame:
+    """The run's content sentences (see ``select_content_sentences``), in table order."""
+    return select_content_sentences(read_table(run_dir, "articles"), read_table(run_dir, "sentences"))

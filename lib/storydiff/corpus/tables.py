@@ -1,0 +1,105 @@
+"""Turn raw articles into the ``articles``, ``sentences`` and ``skipped`` tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from storydiff.corpus.clean import normalize_text, split_blocks
+from storydiff.corpus.duplicates import find_duplicates
+from storydiff.corpus.metadata import infer_metadata, infer_title, parse_date
+from storydiff.corpus.readers import RawArticle, SkippedInput
+from storydiff.corpus.sentences import split_sentence_spans
+
+ARTICLE_COLUMNS = [
+    "article_id", "path", "line", "title", "title_from", "outlet", "outlet_from", "author",
+    "author_from", "url", "published", "published_from", "sources", "encoding", "story_id",
+    "n_sentences", "n_boilerplate", "sha256", "duplicate_of", "duplicate_similarity", "text",
+]
+SENTENCE_COLUMNS = [
+    "sentence_id", "article_id", "position", "text", "char_start", "char_end", "boilerplate",
+    "boilerplate_reason", "is_heading",
+]
+
+
+def split_article(article_id: str, text: str) -> tuple[str, list[dict], list]:
+    """Normalise ``text`` and split it: ``(clean_text, sentence rows, paragraph blocks)``."""
+    clean = normalize_text(text)
+    blocks = split_blocks(clean)
+    rows = []
+    for block in blocks:
+        for start, end in split_sentence_spans(clean, block.start, block.end):
+            rows.append(
+                {
+                    "sentence_id": f"{article_id}:{len(rows):04d}",
+                    "article_id": article_id,
+                    "position": len(rows),
+                    "text": clean[start:end],
+                    "char_start": start,
+                    "char_end": end,
+                    "boilerplate": bool(block.reason),
+                    "boilerplate_reason": block.reason,
+                    "is_heading": block.is_heading and not block.reason,
+                }
+            )
+    return clean, rows, blocks
+
+
+def _pick(meta: dict[str, str], inferred: str, key: str) -> tuple[str, str]:
+    value = meta.get(key, "")
+    if key == "published" and value:
+        value = parse_date(value)
+    if value:
+        return value, "meta"
+    return (inferred, "text") if inferred else ("", "")
+
+
+def build_corpus_tables(raws: list[RawArticle], duplicate_threshold: float = 0.8) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``articles`` and ``sentences`` tables of raw articles (see DESIGN.md for columns).
+
+    Metadata given by the input (HTML metadata, JSONL/CSV fields, the sidecar file) wins over what
+    is inferred from the text; ``*_from`` columns say which (``meta``, ``text`` or ``""``).
+    """
+    articles, sentences = [], []
+    for raw in raws:
+        clean, rows, blocks = split_article(raw.article_id, raw.text)
+        inferred = infer_metadata(clean, blocks)
+        inferred["title"] = infer_title(clean, blocks)
+        row = {"article_id": raw.article_id, "path": raw.path, "line": raw.line}
+        for key in ("title", "outlet", "author", "published"):
+            row[key], row[f"{key}_from"] = _pick(raw.meta, inferred.get(key, ""), key)
+        n_boiler = sum(r["boilerplate"] for r in rows)
+        row.update(
+            url=raw.meta.get("url", ""),
+            sources=inferred["sources"],
+            encoding=raw.encoding,
+            story_id="",
+            n_sentences=len(rows) - n_boiler,
+            n_boilerplate=n_boiler,
+            sha256=raw.sha256,
+            text=clean,
+        )
+        articles.append(row)
+        sentences.extend(rows)
+    articles_df = pd.DataFrame(articles)
+    sentences_df = pd.DataFrame(sentences, columns=SENTENCE_COLUMNS)
+    content = (
+        sentences_df[~sentences_df["boilerplate"]]
+        .groupby("article_id", sort=False)["text"]
+        .agg(" ".join)
+        .reindex(articles_df["article_id"], fill_value="")
+    )
+    dups = find_duplicates(content, duplicate_threshold)
+    articles_df["duplicate_of"] = dups["duplicate_of"].to_numpy()
+    articles_df["duplicate_similarity"] = dups["duplicate_similarity"].to_numpy()
+    articles_df["line"] = articles_df["line"].astype("Int64")
+    return articles_df[ARTICLE_COLUMNS], sentences_df
+
+
+def build_skipped_table(skipped: list[SkippedInput]) -> pd.DataFrame:
+    """One row per input that was not read: ``path``, ``line`` (nullable), ``problem``."""
+    frame = pd.DataFrame(
+        [{"path": s.path, "line": s.line, "problem": s.problem} for s in skipped],
+        columns=["path", "line", "problem"],
+    )
+    frame["line"] = frame["line"].astype("Int64")
+    return frame
