@@ -74,6 +74,11 @@ def update_manifest(run_dir: str | Path, **fields: Any) -> dict[str, Any]:
     return manifest
 
 
+def add_notices(run_dir: str | Path, lines: list[str]) -> None:
+    """Append lines for the user to the manifest's ``notices``; the runner prints them."""
+    update_manifest(run_dir, notices=read_manifest(run_dir).get("notices", []) + list(lines))
+
+
 def select_content_sentences(articles: pd.DataFrame, sentences: pd.DataFrame) -> pd.DataFrame:
     """Sentences later stages use: not boilerplate, in an article that is not a duplicate."""
     kept = set(articles.loc[articles["duplicate_of"].fillna("") == "", "article_id"])

@@ -1,0 +1,256 @@
+"""Run the pipeline notebooks in order with papermill into a run folder.
+
+Stages are the notebooks ``notebooks/NN_name.ipynb``, found and ordered by their number, so a new
+stage plugs in without editing this module. The run is written under a temporary name beside its
+destination and moved into place only when every stage succeeded; a failed run is moved to
+``<name>.failed-<time>`` with the executed notebook that failed, and nothing already in place is
+touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+import papermill
+import yaml
+
+from storydiff.corpus.readers import SIDECAR_NAMES, list_input_files
+from storydiff.export import export_html
+from storydiff.runfolder import read_manifest, update_manifest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+RESERVED = ("run_dir", "corpus")
+REPORTED_PACKAGES = (
+    "storydiff", "numpy", "pandas", "pyarrow", "torch", "sentence-transformers", "transformers",
+    "onnxruntime", "spacy", "scikit-learn", "umap-learn", "matplotlib", "papermill", "nbconvert",
+    "trafilatura",
+)
+
+
+class RunError(Exception):
+    """A run could not start or a stage failed; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A pipeline notebook and the parameters it declares (name -> papermill's description)."""
+
+    name: str
+    path: Path
+    parameters: dict[str, dict[str, Any]]
+
+
+def find_notebooks_dir() -> Path:
+    """The pipeline's notebooks: ``$STORYDIFF_NOTEBOOKS`` or ``notebooks/`` of the checkout."""
+    return Path(os.environ.get("STORYDIFF_NOTEBOOKS", PROJECT_ROOT / "notebooks"))
+
+
+def discover_stages(notebooks_dir: Path) -> list[Stage]:
+    """Pipeline notebooks named ``NN_name.ipynb``, in number order."""
+    paths = sorted(p for p in notebooks_dir.glob("*.ipynb") if re.match(r"^\d\d_", p.name))
+    if not paths:
+        raise RunError(f"{notebooks_dir}: no pipeline notebooks (NN_name.ipynb) found")
+    return [Stage(p.stem, p, papermill.inspect_notebook(str(p))) for p in paths]
+
+
+def _convert(value: str, declared: dict[str, Any], key: str) -> Any:
+    kind = declared.get("inferred_type_name", "None")
+    try:
+        if kind == "bool":
+            lowered = value.strip().lower()
+            if lowered not in {"true", "false", "1", "0", "yes", "no"}:
+                raise ValueError(value)
+            return lowered in {"true", "1", "yes"}
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "str":
+            return value
+    except ValueError:
+        raise RunError(f"parameter {key}={value!r}: expected a value of type {kind}") from None
+    return yaml.safe_load(value)
+
+
+def parse_parameters(stages: list[Stage], pairs: list[str]) -> dict[str, Any]:
+    """Turn ``key=value`` strings into typed parameters; unknown keys are an error."""
+    declared: dict[str, dict[str, Any]] = {}
+    for stage in stages:
+        for key, info in stage.parameters.items():
+            declared.setdefault(key, info)
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise RunError(f"parameter {pair!r}: expected key=value")
+        if key in RESERVED:
+            raise RunError(f"parameter {key}: set it with --{key.replace('_', '-')} or --out, not -p")
+        if key not in declared:
+            known = ", ".join(sorted(k for k in declared if k not in RESERVED))
+            raise RunError(f"unknown parameter {key!r}; the pipeline's parameters are: {known}")
+        values[key] = _convert(value, declared[key], key)
+    return values
+
+
+def hash_inputs(corpus: Path) -> dict[str, str]:
+    """sha256 of every input file of the corpus (relative path -> hex digest)."""
+    files = list_input_files(corpus) if corpus.is_dir() else [corpus]
+    if corpus.is_dir():
+        files += [corpus / n for n in SIDECAR_NAMES if (corpus / n).exists()]
+    digests = {}
+    for path in sorted(files):
+        name = str(path.relative_to(corpus)) if corpus.is_dir() else path.name
+        try:
+            digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as err:
+            digests[name] = f"unreadable: {err.strerror or err}"
+    return digests
+
+
+def describe_environment() -> dict[str, Any]:
+    """Package versions, Python, platform and the git commit of the checkout."""
+    versions = {}
+    for name in REPORTED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = ""
+    commit = ""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "describe", "--always", "--dirty", "--abbrev=40"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )
+        commit = out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {
+        "packages": versions,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "git_commit": commit,
+    }
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _stage_parameters(stage: Stage, run_dir: Path, corpus: Path, user: dict[str, Any]) -> dict[str, Any]:
+    given = {"run_dir": str(run_dir), "corpus": str(corpus), **user}
+    return {k: v for k, v in given.items() if k in stage.parameters}
+
+
+def _error_line(err: papermill.PapermillExecutionError) -> str:
+    return f"{err.ename}: {err.evalue}".strip().splitlines()[0] if err.evalue else err.ename
+
+
+def run_pipeline(
+    corpus: str | Path,
+    out_dir: str | Path,
+    parameters: list[str] | None = None,
+    *,
+    force: bool = False,
+    notebooks_dir: Path | None = None,
+    echo: Callable[[str], None] = print,
+) -> Path:
+    """Run every stage on ``corpus`` into ``out_dir`` and return it; raise ``RunError`` on failure."""
+    corpus, final = Path(corpus).resolve(), Path(out_dir).resolve()
+    notebooks_dir = notebooks_dir or find_notebooks_dir()
+    if not corpus.exists():
+        raise RunError(f"{corpus}: corpus path does not exist")
+    if final.exists() and not force:
+        raise RunError(f"{final} already exists; use --force to replace it, or --name/--out for a new run")
+    stages = discover_stages(notebooks_dir)
+    user = parse_parameters(stages, parameters or [])
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    work = final.parent / f".{final.name}.tmp-{stamp}-{os.getpid()}"
+    for sub in ("notebooks", "html", "figures", "tables"):
+        (work / sub).mkdir(parents=True)
+    started = time.perf_counter()
+    update_manifest(
+        work,
+        run_name=final.name,
+        corpus=str(corpus),
+        parameters=user,
+        seeds={k: v for k, v in user.items() if "random_state" in k or k == "seed"},
+        inputs=hash_inputs(corpus),
+        environment=describe_environment(),
+        started_at=_now(),
+        status="running",
+        stages=[],
+    )
+    records: list[dict[str, Any]] = []
+    for number, stage in enumerate(stages, start=1):
+        echo_prefix = f"[{number}/{len(stages)}] {stage.name:<14}"
+        executed = work / "notebooks" / stage.path.name
+        record = {"stage": stage.name, "started_at": _now()}
+        seen_notices = len(read_manifest(work).get("notices", []))
+        t0 = time.perf_counter()
+        try:
+            papermill.execute_notebook(
+                str(stage.path),
+                str(executed),
+                parameters=_stage_parameters(stage, work, corpus, user),
+                cwd=str(notebooks_dir),
+                progress_bar=False,
+                kernel_name="python3",
+            )
+            error = None
+        except papermill.PapermillExecutionError as err:
+            error = _error_line(err)
+        except Exception as err:  # kernel died, notebook unreadable: still a failed stage
+            error = f"{type(err).__name__}: {err}".splitlines()[0]
+        record.update(ended_at=_now(), duration_s=round(time.perf_counter() - t0, 2))
+        record["status"] = "failed" if error else "ok"
+        records.append(record)
+        if executed.exists():
+            export_html(executed, work / "html" / f"{stage.name}.html")
+        if error:
+            failed = final.parent / f"{final.name}.failed-{stamp}"
+            update_manifest(
+                work, stages=records, status="failed", failed_stage=stage.name, error=error,
+                ended_at=_now(), duration_s=round(time.perf_counter() - started, 2),
+            )
+            os.replace(work, failed)
+            echo(f"{echo_prefix} FAILED after {record['duration_s']:.1f} s")
+            raise RunError(
+                f"stage {stage.name} failed: {error}\n"
+                f"  executed notebook: {failed / 'notebooks' / stage.path.name}"
+            )
+        echo(f"{echo_prefix} ok  {record['duration_s']:6.1f} s")
+        for line in read_manifest(work).get("notices", [])[seen_notices:]:
+            echo(f"    {line}")
+    report_stage = [s for s in stages if s.name.endswith("_report")]
+    if report_stage:
+        export_html(work / "notebooks" / report_stage[-1].path.name, work / "report.html", exclude_code=True)
+    update_manifest(
+        work, stages=records, status="ok", ended_at=_now(),
+        duration_s=round(time.perf_counter() - started, 2),
+    )
+    _move_into_place(work, final)
+    return final
+
+
+def _move_into_place(work: Path, final: Path) -> None:
+    """Replace ``final`` by ``work`` with renames, so a complete run is always in place."""
+    if not final.exists():
+        os.replace(work, final)
+        return
+    old = final.parent / f".{final.name}.old-{os.getpid()}"
+    os.replace(final, old)
+    os.replace(work, final)
+    shutil.rmtree(old)
