@@ -75,7 +75,7 @@ def classify_line(line: str) -> str:
         return "source line"
     if BYLINE.match(line):
         return "byline"
-    if DATE_ONLY.match(line):
+    if DATE_ONLY.match(line) or LABELLED_DATE.fullmatch(line):
         return "date line"
     if CAPTION.search(line):
         return "photo caption"

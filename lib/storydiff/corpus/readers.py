@@ -61,9 +61,9 @@ class SkippedInput:
 def decode_bytes(data: bytes) -> tuple[str, str]:
     """Decode file bytes to text; return ``(text, encoding)``.
 
-    UTF-8 (with or without BOM) first; otherwise the encoding charset-normalizer finds, with the
-    Latin-1 family read as cp1252 (its superset, which also maps curly quotes). Raises
-    ``ValueError`` for binary data.
+    UTF-8 (with or without BOM) first; then cp1252 (a superset of Latin-1's printable range that
+    also maps curly quotes and dashes) when it decodes and the text is mostly ASCII, as Western
+    text is; otherwise the encoding charset-normalizer finds. Raises ``ValueError`` for binary data.
     """
     if b"\x00" in data[:8192]:
         raise ValueError("binary file (contains NUL bytes), not text")
@@ -73,16 +73,16 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    try:
+        text = data.decode("cp1252")
+        if sum(ord(c) > 127 for c in text) < 0.3 * len(text):
+            return text, "cp1252"
+    except UnicodeDecodeError:
+        pass
     best = charset_normalizer.from_bytes(data).best()
     if best is None:
         raise ValueError("binary file (no text encoding fits), not text")
-    encoding = best.encoding
-    if encoding in {"latin_1", "iso8859_15", "cp1250", "cp1252", "iso8859_2"}:
-        encoding = "cp1252"
-    try:
-        return data.decode(encoding), encoding
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+    return str(best), best.encoding
 
 
 def _looks_binary(text: str) -> bool:
@@ -163,9 +163,10 @@ def _table_article(path: Path, line: int, body: str, record: dict) -> RawArticle
 def _read_html(path: Path, text: str, digest: str, encoding: str) -> RawArticle:
     import trafilatura
 
-    doc = trafilatura.bare_extraction(
-        text, with_metadata=True, include_comments=False, include_tables=False, as_dict=True
+    document = trafilatura.bare_extraction(
+        text, with_metadata=True, include_comments=False, include_tables=False
     )
+    doc = document.as_dict() if document is not None else None
     if not doc or not (doc.get("text") or "").strip():
         raise ValueError("no main text found in the HTML")
     meta = {

@@ -1,0 +1,27 @@
+"""Exact and near-duplicate articles are flagged; the first is kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storydiff.corpus.readers import read_corpus
+from storydiff.corpus.tables import build_corpus_tables
+
+
+def test_exact_and_near_duplicates(seeds_dir: Path, tmp_path: Path) -> None:
+    original = (seeds_dir / "003_e726dfa3e51d9b8c.txt").read_text(encoding="utf-8")
+    (tmp_path / "a_original.txt").write_text(original, encoding="utf-8")
+    (tmp_path / "b_copy.txt").write_text("Advertisement\n" + original + "\nShare.", encoding="utf-8")
+    (tmp_path / "c_edited.txt").write_text(original.replace("Monday", "Tuesday", 1).replace("98 billion", "99 billion"), encoding="utf-8")
+    (tmp_path / "d_other.txt").write_text((seeds_dir / "004_a276edb3dc268999.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    articles, _ = read_corpus(tmp_path)
+    table, _ = build_corpus_tables(articles)
+    dup = dict(zip(table["article_id"], table["duplicate_of"]))
+    score = dict(zip(table["article_id"], table["duplicate_similarity"]))
+    assert dup == {"a_original": "", "b_copy": "a_original", "c_edited": "a_original", "d_other": ""}
+    assert score["b_copy"] == 1.0 and 0.8 <= score["c_edited"] < 1.0
+
+
+def test_seeds_have_no_duplicates(seeds_dir: Path) -> None:
+    table, _ = build_corpus_tables(read_corpus(seeds_dir)[0])
+    assert (table["duplicate_of"] == "").all()
