@@ -9,6 +9,7 @@ touched.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import platform
@@ -66,7 +67,11 @@ def discover_stages(notebooks_dir: Path) -> list[Stage]:
 
 
 def _convert(value: str, declared: dict[str, Any], key: str) -> Any:
-    kind = declared.get("inferred_type_name", "None")
+    """``value`` converted to the type of the parameter's default literal in the notebook."""
+    try:
+        kind = type(ast.literal_eval(declared.get("default", "None"))).__name__
+    except (ValueError, SyntaxError):
+        kind = "NoneType"
     try:
         if kind == "bool":
             lowered = value.strip().lower()

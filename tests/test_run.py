@@ -1,0 +1,115 @@
+"""`storydiff run`: the run folder it writes, and how it refuses, fails and reports bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from storydiff.runfolder import read_manifest, read_table
+from storydiff.runner import RunError, run_pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACT = {
+    "articles": ["article_id", "path", "title", "outlet", "published", "published_from", "story_id", "n_sentences", "sha256", "duplicate_of"],
+    "sentences": ["sentence_id", "article_id", "position", "text", "char_start", "char_end", "boilerplate"],
+}
+
+
+@pytest.fixture
+def corpus_only_notebooks(tmp_path: Path) -> Path:
+    """A notebooks folder holding just the corpus stage, to test the runner's mechanics quickly."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    shutil.copy(ROOT / "notebooks" / "01_corpus.ipynb", folder)
+    return folder
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "storydiff", "run", *args],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **(env or {})}, timeout=900,
+    )
+
+
+def test_seeds_run_folder(seeds_run: Path) -> None:
+    manifest = read_manifest(seeds_run)
+    assert manifest["status"] == "ok"
+    stages = [s["stage"] for s in manifest["stages"]]
+    assert stages == sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert all(s["status"] == "ok" and s["duration_s"] >= 0 for s in manifest["stages"])
+    assert set(manifest["inputs"]) == {p.name for p in (ROOT / "data/corpora/seeds").iterdir()}
+    assert manifest["environment"]["packages"]["papermill"]
+    for name, columns in CONTRACT.items():
+        table = read_table(seeds_run, name)
+        assert set(columns) <= set(table.columns)
+        assert pd.read_csv(seeds_run / "tables" / f"{name}.csv").shape[0] == len(table)
+    for stage in stages:
+        assert (seeds_run / "notebooks" / f"{stage}.ipynb").exists()
+        assert (seeds_run / "html" / f"{stage}.html").exists()
+    report = (seeds_run / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=\"?https?:", report)
+    assert "hl-ipython3" not in report and "import " not in report  # no code in the shareable report
+    assert not list(seeds_run.parent.glob(".seeds.tmp-*"))
+
+
+def test_existing_run_is_kept_without_force(tmp_path: Path, seeds_dir: Path, corpus_only_notebooks: Path) -> None:
+    out = tmp_path / "run"
+    run_pipeline(seeds_dir, out, notebooks_dir=corpus_only_notebooks, echo=lambda s: None)
+    (out / "my-notes.txt").write_text("keep me")
+    with pytest.raises(RunError, match="already exists; use --force"):
+        run_pipeline(seeds_dir, out, notebooks_dir=corpus_only_notebooks, echo=lambda s: None)
+    assert (out / "my-notes.txt").read_text() == "keep me"
+    run_pipeline(seeds_dir, out, ["max_file_mb=5"], force=True, notebooks_dir=corpus_only_notebooks, echo=lambda s: None)
+    assert not (out / "my-notes.txt").exists()
+    assert read_manifest(out)["parameters"] == {"max_file_mb": 5.0}
+
+
+def test_unknown_and_mistyped_parameters(tmp_path: Path, seeds_dir: Path, corpus_only_notebooks: Path) -> None:
+    with pytest.raises(RunError, match="unknown parameter 'threshold'; the pipeline's parameters are: .*max_file_mb"):
+        run_pipeline(seeds_dir, tmp_path / "r", ["threshold=1"], notebooks_dir=corpus_only_notebooks)
+    with pytest.raises(RunError, match="expected a value of type float"):
+        run_pipeline(seeds_dir, tmp_path / "r", ["max_file_mb=big"], notebooks_dir=corpus_only_notebooks)
+    assert not (tmp_path / "r").exists()
+
+
+def test_failing_stage_keeps_notebook_and_says_why(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "empty.txt").write_text("")
+    result = run_cli("--corpus", str(corpus), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "stage 01_corpus failed: CorpusError:" in result.stderr and "no readable articles" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) <= 3
+    assert not (tmp_path / "out").exists()
+    (failed,) = tmp_path.glob("out.failed-*")
+    manifest = json.loads((failed / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["failed_stage"] == "01_corpus"
+    assert (failed / "notebooks" / "01_corpus.ipynb").exists()
+
+
+def test_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
+    result = run_cli("--corpus", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"storydiff: error: {tmp_path / 'nope'}: corpus path does not exist"
+
+
+def test_bad_inputs_are_reported_and_the_rest_runs(tmp_path: Path, seeds_dir: Path, corpus_only_notebooks: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(seeds_dir, corpus)
+    (corpus / "empty.txt").write_text("")
+    (corpus / "feed.jsonl").write_text('{"text": "A wire story about chips."}\nnot json\n')
+    result = run_cli("--corpus", str(corpus), "--out", str(tmp_path / "out"), env={"STORYDIFF_NOTEBOOKS": str(corpus_only_notebooks)})
+    assert result.returncode == 0, result.stderr
+    assert f"skipped {corpus / 'empty.txt'}: empty file" in result.stdout
+    assert f"skipped {corpus / 'feed.jsonl'}:2: not valid JSON" in result.stdout
+    skipped = read_table(tmp_path / "out", "skipped")
+    assert skipped["problem"].tolist() == ["empty file", "not valid JSON (Expecting value)"]
+    assert len(read_table(tmp_path / "out", "articles")) == 6
