@@ -49,7 +49,7 @@ RELATIVE_RE = re.compile(
     r"|the\s+previous\s+day|the\s+following\s+day|recent\s+(?:years|months|weeks|days)"
     r"|(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten)\s+"
     r"(?P<ago_unit>day|week|month|year)s?\s+ago)\b")
-TIME_RE = re.compile(r"(?i)\b(?P<h>[01]?\d|2[0-3])(?:[.:](?P<m>[0-5]\d))?\s?(?P<ampm>[ap]\.?m\b\.?)"
+TIME_RE = re.compile(r"(?i)\b(?P<h>[01]?\d|2[0-3])(?:[.:](?P<m>[0-5]\d))?\s?(?P<ampm>[ap]m\b|[ap]\.m\.)"
                      r"|\b(?P<h24>[01]?\d|2[0-3]):(?P<m24>[0-5]\d)\b")
 YEAR_RE = re.compile(r"(?<![\w$£€¥.,-])" + _YEAR + r"(?![\w%]|[.,]\d|\s?(?i:per ?cent|percent|"
                      r"thousand|million|billion|trillion|bn)\b)")

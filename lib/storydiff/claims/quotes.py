@@ -100,6 +100,12 @@ def quote_text(text: str, spans: Spans) -> str:
     return " ... ".join(text[s:e].strip().rstrip(",;:").strip() for s, e in spans)
 
 
+def is_name(quoted: str) -> bool:
+    """Quoted words that are a name, not a quote: short and in title case ("‘Two Sessions’")."""
+    words = [w for w in quoted.split() if w[:1].isalpha()]
+    return 0 < len(words) <= 4 and all(w[0].isupper() or w in ("and", "of", "the", "for") for w in words) and any(w[0].isupper() for w in words)
+
+
 def canonical_name(name: str, people: list[str]) -> str:
     """The fullest name in ``people`` that contains every word of ``name`` ("Xi" -> "Xi Jinping"),
     or ``name`` itself."""
@@ -209,7 +215,7 @@ def attribute_quotes(docs: list[Doc | Span]) -> list[tuple[str, str]]:
         all_quote = bool(spans) and not doc.text[:spans[0][0]].strip(" “‘\"'") and not doc.text[spans[-1][1]:].strip(" .,”’\"'")
         if not speaker and all_quote and k and result[-1][1] and quotes[k - 1][0]:
             speaker = result[-1][1]
-        result.append((quote_text(doc.text, spans), speaker))
+        result.append((quote_text(doc.text, [(s, e) for s, e in spans if not is_name(doc.text[s:e])]), speaker))
         if speaker in people:
             last_person = speaker
         subjects = _subject_people(doc, people)
