@@ -1,0 +1,51 @@
+"""Coverage: which article of a story reports which fact (the fact x article matrix).
+
+Long form, one row per (fact, article of the fact's story). ``status`` sums up the row:
+``shared`` (covered, and every article of the story covers the fact), ``covered`` (covered by
+some but not all), ``only here`` (this is the one article of a several-article story that has
+the fact), ``omitted`` (not covered here although more than half of the story's articles, and
+at least two, report it), ``absent`` (not covered, and the fact is not widely reported) and
+``single-article story``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+COVERAGE_COLUMNS = [
+    "fact_id", "story_id", "article_id", "covered", "claim_ids", "n_covering", "n_story_articles",
+    "status",
+]
+
+
+def coverage_status(covered: bool, n_covering: int, n_story: int) -> str:
+    """The ``status`` of one coverage cell (module docstring)."""
+    if n_story == 1:
+        return "single-article story"
+    if covered:
+        return "shared" if n_covering == n_story else "only here" if n_covering == 1 else "covered"
+    return "omitted" if n_covering >= 2 and n_covering > n_story / 2 else "absent"
+
+
+def build_coverage(facts: pd.DataFrame, stories: pd.DataFrame) -> pd.DataFrame:
+    """COVERAGE_COLUMNS for every fact and every article of its story, sorted by fact, article."""
+    story_articles = stories.groupby("story_id")["article_id"].agg(sorted)
+    claims_of = facts.groupby(["fact_id", "article_id"])["claim_id"].agg(";".join)
+    story_of_fact = facts.groupby("fact_id")["story_id"].first()
+    rows = []
+    for fact_id, story_id in story_of_fact.items():
+        members = story_articles[story_id]
+        covering = [a for a in members if (fact_id, a) in claims_of.index]
+        for article_id in members:
+            covered = article_id in covering
+            rows.append((
+                fact_id, story_id, article_id, covered,
+                claims_of.get((fact_id, article_id), ""), len(covering), len(members),
+                coverage_status(covered, len(covering), len(members)),
+            ))
+    return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
+
+
+def coverage_matrix(coverage: pd.DataFrame) -> pd.DataFrame:
+    """Wide form: one row per fact (index fact_id), one bool column per article (NaN: other story)."""
+    return coverage.pivot(index="fact_id", columns="article_id", values="covered")

@@ -1,0 +1,325 @@
+"""Discrepancies between claims of one fact (and dated events of one story), each explained.
+
+Four kinds, all conservative (a false discrepancy costs a researcher more than a missed one):
+
+- ``number``: two quantities, one in each claim, with the same unit, both a level or both a
+  change, and measures that share most of their content words, whose ranges do not overlap.
+  The range of a figure comes from its approximation word: "more than 13" is [13, inf),
+  "about 98" is 98 +/- 10 %, an exact figure is +/- half its last written digit ("3,000" +/- 500,
+  "12.8" +/- 0.05). A pair is compared only when each claim has exactly one such quantity, and
+  conversions ("(about US$13.5 billion)") are never compared.
+- ``date``: two claims about the same event give different weekdays or dates: either the claims
+  are one fact, or each is dated with its article's most-mentioned day and the two claims are
+  similar enough to describe the same event (``EVENT_THRESHOLD``).
+- ``quote``: both claims quote the same speaker (or one names no speaker), the quotes share most
+  content words (so they render one passage), yet their words differ and neither is a fragment
+  of the other.
+- ``attribution``: nearly the same quoted words given to two different named speakers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from storydiff.compare.textdiff import (
+    contains_words,
+    describe_word_changes,
+    normalise_word,
+    split_words,
+    word_overlap,
+)
+
+DISCREPANCY_COLUMNS = [
+    "kind", "fact_id", "claim_id_a", "claim_id_b", "article_a", "article_b",
+    "value_a", "value_b", "text_a", "text_b", "explanation",
+]
+EVENT_THRESHOLD = 0.45  # cosine above which two dated claims of one story describe one event
+QUOTE_OVERLAP = 0.5  # share of the shorter quote's content words found in the other
+ATTRIBUTION_OVERLAP = 0.8  # word-sequence similarity of two quotes that are "the same words"
+MEASURE_OVERLAP = 0.5  # share of the shorter measure's content words found in the other
+APPROX_SPREAD = 0.10
+LOWER_BOUND_WORDS = {"more than", "over", "above", "at least", "in excess of", "upwards of",
+                     "just over"}
+UPPER_BOUND_WORDS = {"less than", "fewer than", "under", "below", "up to", "at most",
+                     "as many as", "as much as", "nearly", "almost", "just under", "close to"}
+PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "him", "her", "them"}
+
+
+def content_stems(text: str) -> set[str]:
+    """Content words of ``text`` cut to 5 letters (a crude stem: innovate/innovation)."""
+    return {
+        normalise_word(w)[:5]
+        for w in split_words(text)
+        if normalise_word(w) not in ENGLISH_STOP_WORDS and not w.isdigit()
+    }
+
+
+def share_of_shorter(text_a: str, text_b: str) -> float:
+    """Share of the content stems of the text with fewer of them that the other text has."""
+    stems_a, stems_b = content_stems(text_a), content_stems(text_b)
+    if not stems_a or not stems_b:
+        return 0.0
+    return len(stems_a & stems_b) / min(len(stems_a), len(stems_b))
+
+
+def figure_range(quantity: dict[str, Any]) -> tuple[float, float]:
+    """The (low, high) values a quantity allows, given its approximation word (module doc)."""
+    value, approx = float(quantity["value"]), quantity.get("approx", "") or ""
+    digits = re.sub(r"[^\d.]", "", quantity.get("text", "").split(" ")[0]) or str(value)
+    if "." in digits:
+        unit = 10.0 ** -len(digits.split(".")[1].rstrip("0") or "0")
+    else:
+        unit = 10.0 ** (len(digits) - len(digits.rstrip("0")))
+    number = float(digits) if digits.replace(".", "", 1).isdigit() else value
+    scale = value / number if number else 1.0
+    tolerance = max(unit * abs(scale) / 2, abs(value) * 1e-9)
+    if approx in LOWER_BOUND_WORDS:
+        return value, math.inf
+    if approx in UPPER_BOUND_WORDS:
+        return -math.inf, value + tolerance
+    if approx:
+        spread = max(abs(value) * APPROX_SPREAD, tolerance)
+        return value - spread, value + spread
+    return value - tolerance, value + tolerance
+
+
+def ranges_overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether two closed ranges share a value."""
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def _comparable(qa: dict[str, Any], qb: dict[str, Any]) -> bool:
+    """Same unit, both levels or both changes, and measures that say the same thing."""
+    return (
+        qa["unit"] == qb["unit"]
+        and bool(qa["is_change"]) == bool(qb["is_change"])
+        and bool(qa["measure"]) and bool(qb["measure"])
+        and share_of_shorter(qa["measure"], qb["measure"]) >= MEASURE_OVERLAP
+    )
+
+
+def compare_numbers(quantities_a: list[dict], quantities_b: list[dict]) -> list[tuple[dict, dict]]:
+    """Conflicting (quantity_a, quantity_b) pairs between two claims of one fact (module doc)."""
+    own_a = [q for q in quantities_a if q.get("conversion_of") is None]
+    own_b = [q for q in quantities_b if q.get("conversion_of") is None]
+    conflicts = []
+    for qa in own_a:
+        partners = [qb for qb in own_b if _comparable(qa, qb)]
+        rivals = [q for q in own_a if _comparable(q, partners[0])] if len(partners) == 1 else []
+        if len(partners) == 1 and len(rivals) == 1:
+            if not ranges_overlap(figure_range(qa), figure_range(partners[0])):
+                conflicts.append((qa, partners[0]))
+    return conflicts
+
+
+def is_fragment(quote: str, other: str) -> bool:
+    """Whether every part of ``quote`` (parts joined by "...") appears word for word in ``other``."""
+    return all(contains_words(other, part) for part in quote.split("..."))
+
+
+def same_person(speaker_a: str, speaker_b: str) -> bool:
+    """Whether two speaker names share a name word ("Xi Jinping" / "Jinping")."""
+    return bool(set(speaker_a.lower().split()) & set(speaker_b.lower().split()))
+
+
+def is_named(speaker: str) -> bool:
+    """Whether a speaker is a name (not empty, not a pronoun)."""
+    return bool(speaker) and speaker.lower() not in PRONOUNS
+
+
+def day_of(date: dict[str, Any]) -> tuple[str, str]:
+    """(ISO day or "", weekday or "") of a date entry; ("", "") when it names no single day."""
+    iso = date.get("date", "") or ""
+    iso = iso if re.fullmatch(r"\d{4}-\d{2}-\d{2}", iso) else ""
+    return iso, date.get("weekday", "") or ""
+
+
+def days_differ(day_a: tuple[str, str], day_b: tuple[str, str]) -> bool:
+    """True when two (ISO, weekday) days are surely different (both resolved, or both weekdays)."""
+    if day_a[0] and day_b[0]:
+        return day_a[0] != day_b[0]
+    if day_a[1] and day_b[1]:
+        return day_a[1] != day_b[1]
+    return False
+
+
+def single_day(dates: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """The one day a claim names, or None when it names none or several different days."""
+    days = {day_of(d) for d in dates} - {("", "")}
+    return days.pop() if len(days) == 1 else None
+
+
+def label_day(day: tuple[str, str]) -> str:
+    """Human label of a (ISO, weekday) day: "Tuesday (2024-06-25)", "Monday" or the ISO date."""
+    iso, weekday = day
+    return f"{weekday} ({iso})" if weekday and iso else weekday or iso
+
+
+def _row(kind, fact_id, a, b, value_a, value_b, explanation) -> dict[str, Any]:
+    """One discrepancy row from two claim records ``a`` and ``b``."""
+    return {
+        "kind": kind, "fact_id": fact_id, "claim_id_a": a["claim_id"], "claim_id_b": b["claim_id"],
+        "article_a": a["article_id"], "article_b": b["article_id"], "value_a": value_a,
+        "value_b": value_b, "text_a": a["text"], "text_b": b["text"], "explanation": explanation,
+    }
+
+
+def check_pair(fact_id: str, a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """Number, date, quote and attribution discrepancies between two claims of one fact.
+
+    ``a`` and ``b`` are claim records with parsed ``quantities`` and ``dates`` lists.
+    """
+    found = []
+    for qa, qb in compare_numbers(a["quantities"], b["quantities"]):
+        found.append(_row(
+            "number", fact_id, a, b, qa["text"], qb["text"],
+            f"{a['article_id']} gives {qa['measure']!r} as {qa['text']!r}, {b['article_id']} as "
+            f"{qb['text']!r}; even allowing for rounding and approximation words these figures "
+            "cannot both be right.",
+        ))
+    day_a, day_b = single_day(a["dates"]), single_day(b["dates"])
+    if day_a and day_b and days_differ(day_a, day_b):
+        found.append(_row(
+            "date", fact_id, a, b, label_day(day_a), label_day(day_b),
+            f"The two articles state this fact with different days: {a['article_id']} says "
+            f"{label_day(day_a)}, {b['article_id']} says {label_day(day_b)}.",
+        ))
+    found += compare_quotes(fact_id, a, b)
+    return found
+
+
+def compare_quotes(fact_id: str, a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """A ``quote`` or ``attribution`` discrepancy between two quoting claims, if any."""
+    quote_a, quote_b = a["quote"], b["quote"]
+    if not quote_a or not quote_b:
+        return []
+    speaker_a, speaker_b = a["speaker"], b["speaker"]
+    both_named = is_named(speaker_a) and is_named(speaker_b)
+    same_words = word_overlap(quote_a, quote_b) >= ATTRIBUTION_OVERLAP
+    if same_words and both_named and not same_person(speaker_a, speaker_b):
+        return [_row(
+            "attribution", fact_id, a, b, speaker_a, speaker_b,
+            f"The same words (\"{quote_a}\") are attributed to {speaker_a} in {a['article_id']} "
+            f"and to {speaker_b} in {b['article_id']}.",
+        )]
+    if both_named and not same_person(speaker_a, speaker_b):
+        return []
+    if (
+        is_fragment(quote_a, quote_b)
+        or is_fragment(quote_b, quote_a)
+        or share_of_shorter(quote_a, quote_b) < QUOTE_OVERLAP
+    ):
+        return []
+    changes = describe_word_changes(quote_a, quote_b)
+    if not changes:
+        return []
+    speaker = speaker_a if is_named(speaker_a) else speaker_b or "the same speaker"
+    return [_row(
+        "quote", fact_id, a, b, quote_a, quote_b,
+        f"Both articles quote {speaker} saying the same thing in different words "
+        f"(A = {a['article_id']}, B = {b['article_id']}): {changes}.",
+    )]
+
+
+def parse_claims(claims: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Claim records keyed by claim_id, with ``quantities`` and ``dates`` parsed from JSON."""
+    records = {}
+    for record in claims.to_dict("records"):
+        record["quantities"] = json.loads(record.get("quantities") or "[]")
+        record["dates"] = json.loads(record.get("dates") or "[]")
+        record["quote"] = record.get("quote") or ""
+        record["speaker"] = record.get("speaker") or ""
+        records[record["claim_id"]] = record
+    return records
+
+
+def main_day(records: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """The day an article mentions most often (claims naming one day each); None on a tie."""
+    counts = Counter(day for r in records if (day := single_day(r["dates"])))
+    ranked = counts.most_common(2)
+    if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
+        return None
+    return ranked[0][0]
+
+
+def find_event_date_conflicts(
+    records: dict[str, dict[str, Any]],
+    row_of: dict[str, int],
+    embeddings: np.ndarray,
+    stories: pd.DataFrame,
+    fact_of_pair: dict[tuple[str, str], str],
+    event_threshold: float = EVENT_THRESHOLD,
+) -> list[dict[str, Any]]:
+    """Date discrepancies between articles of one story that date the same event differently.
+
+    Each article's event day is the day it mentions most; when two articles' days differ, the
+    most similar pair of claims carrying those days is the evidence, if its cosine reaches
+    ``event_threshold``.
+    """
+    by_article: dict[str, list[dict[str, Any]]] = {}
+    for record in records.values():
+        by_article.setdefault(record["article_id"], []).append(record)
+    found = []
+    for _, group in stories.groupby("story_id", sort=True):
+        articles = sorted(a for a in group["article_id"] if a in by_article)
+        for article_a, article_b in combinations(articles, 2):
+            day_a, day_b = main_day(by_article[article_a]), main_day(by_article[article_b])
+            if not day_a or not day_b or not days_differ(day_a, day_b):
+                continue
+            dated_a = [r for r in by_article[article_a] if single_day(r["dates"]) == day_a]
+            dated_b = [r for r in by_article[article_b] if single_day(r["dates"]) == day_b]
+            sims = embeddings[[row_of[r["claim_id"]] for r in dated_a]] @ embeddings[
+                [row_of[r["claim_id"]] for r in dated_b]].T
+            i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
+            if sims[i, j] < event_threshold:
+                continue
+            a, b = dated_a[i], dated_b[j]
+            found.append(_row(
+                "date", fact_of_pair.get((a["claim_id"], b["claim_id"]), ""), a, b,
+                label_day(day_a), label_day(day_b),
+                f"The articles date the same event differently: {article_a} says it happened on "
+                f"{label_day(day_a)} (its most-mentioned day), {article_b} on {label_day(day_b)}; "
+                f"the two sentences shown describe the event (similarity {sims[i, j]:.2f}).",
+            ))
+    return found
+
+
+def find_discrepancies(
+    claims: pd.DataFrame,
+    embeddings: np.ndarray,
+    facts: pd.DataFrame,
+    stories: pd.DataFrame,
+    event_threshold: float = EVENT_THRESHOLD,
+) -> pd.DataFrame:
+    """All discrepancies (DISCREPANCY_COLUMNS) between claims of the same facts and stories.
+
+    ``embeddings`` (n_claims, dim) is row-aligned with ``claims``. Claim a is always from the
+    article that sorts first. Sorted by kind, fact_id, claim ids.
+    """
+    records = parse_claims(claims)
+    row_of = {cid: i for i, cid in enumerate(claims["claim_id"])}
+    fact_of_pair: dict[tuple[str, str], str] = {}
+    found = []
+    shared = facts[facts["n_articles"] > 1].sort_values(["fact_id", "article_id", "claim_id"])
+    for fact_id, group in shared.groupby("fact_id", sort=True):
+        for id_a, id_b in combinations(group["claim_id"], 2):
+            fact_of_pair.setdefault((id_a, id_b), fact_id)
+            found += check_pair(fact_id, records[id_a], records[id_b])
+    flagged = {(r["article_a"], r["article_b"]) for r in found if r["kind"] == "date"}
+    found += [
+        r for r in find_event_date_conflicts(
+            records, row_of, embeddings, stories, fact_of_pair, event_threshold)
+        if (r["article_a"], r["article_b"]) not in flagged
+    ]
+    table = pd.DataFrame(found, columns=DISCREPANCY_COLUMNS)
+    table = table.drop_duplicates(["kind", "claim_id_a", "claim_id_b", "value_a", "value_b"])
+    return table.sort_values(["kind", "fact_id", "claim_id_a", "claim_id_b"]).reset_index(drop=True)

@@ -1,0 +1,55 @@
+"""Whether two sentences state the same claim: cosine similarity of sentence embeddings.
+
+Calibration (``bench/calibrate_same_claim.py``): on the STS Benchmark news rows
+(``main-news``; train+dev, 3,799 pairs) a pair counts as the same claim when annotators scored it
+3 or more ("roughly equivalent, but some important information differs or is missing"). That
+cut is the right one for storydiff: two outlets' versions of one claim are exactly the pairs
+that may differ in a detail (a figure, a day, a translated word), and those differences are what
+the discrepancy checks look for, so they must still be linked. The threshold is the cosine
+(all-MiniLM-L6-v2, L2-normalised embeddings) that maximises F1 on train+dev; it is reported on
+the test news rows by the bench script. ``REUSE_THRESHOLD`` is found the same way for a cut of
+4 ("mostly equivalent, only unimportant details differ"): a rewritten sentence, not just the
+same fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# F1-maximising cosines on STS-B news train+dev (see module docstring and the bench script)
+SAME_CLAIM_THRESHOLD = 0.65
+REUSE_THRESHOLD = 0.80
+
+
+def score_pairs(embeddings_a: np.ndarray, embeddings_b: np.ndarray) -> np.ndarray:
+    """Cosine of row i of ``embeddings_a`` with row i of ``embeddings_b``: (n, dim) x2 -> (n,)."""
+    return np.einsum("ij,ij->i", embeddings_a, embeddings_b).astype(np.float32)
+
+
+def same_claim(
+    texts_a: Sequence[str],
+    texts_b: Sequence[str],
+    model: Any | None = None,
+    threshold: float = SAME_CLAIM_THRESHOLD,
+) -> pd.DataFrame:
+    """Decide for each pair (texts_a[i], texts_b[i]) whether it states the same claim.
+
+    Uses the pipeline's defaults: the default embedding model (loaded when ``model`` is None)
+    and the calibrated ``SAME_CLAIM_THRESHOLD``. Returns one row per pair with columns
+    ``text_a``, ``text_b``, ``score`` (cosine, -1..1) and ``same`` (score >= threshold).
+    """
+    from storydiff.embed import embed_texts, load_model
+
+    if len(texts_a) != len(texts_b):
+        raise ValueError(f"texts_a has {len(texts_a)} texts, texts_b {len(texts_b)}: pairs needed")
+    model = load_model() if model is None else model
+    scores = score_pairs(
+        embed_texts(list(texts_a), model=model), embed_texts(list(texts_b), model=model)
+    )
+    return pd.DataFrame(
+        {"text_a": list(texts_a), "text_b": list(texts_b), "score": scores, "same": scores >= threshold}
+    )

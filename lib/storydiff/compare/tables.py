@@ -1,0 +1,48 @@
+"""The comparison stage in one call: stories, facts, matches, coverage, discrepancies, reuse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from storydiff.compare.coverage import build_coverage
+from storydiff.compare.discrepancies import EVENT_THRESHOLD, find_discrepancies
+from storydiff.compare.facts import link_facts
+from storydiff.compare.reuse import align_articles, summarise_reuse
+from storydiff.compare.sameclaim import REUSE_THRESHOLD, SAME_CLAIM_THRESHOLD
+from storydiff.compare.stories import STORY_THRESHOLD, WINDOW_DAYS, group_stories
+
+
+def compare_corpus(
+    articles: pd.DataFrame,
+    sentences: pd.DataFrame,
+    sentence_embeddings: np.ndarray,
+    claims: pd.DataFrame,
+    claim_embeddings: np.ndarray,
+    same_claim_threshold: float = SAME_CLAIM_THRESHOLD,
+    reuse_threshold: float = REUSE_THRESHOLD,
+    story_threshold: float = STORY_THRESHOLD,
+    window_days: int = WINDOW_DAYS,
+    event_threshold: float = EVENT_THRESHOLD,
+) -> dict[str, pd.DataFrame]:
+    """All comparison tables of a corpus, keyed by table name.
+
+    ``sentences`` are the content sentences (row i embedded in ``sentence_embeddings`` row i),
+    ``claims`` the claims table (row i in ``claim_embeddings`` row i); embeddings are
+    L2-normalised float32 (n, dim). Returns ``stories``, ``facts``, ``matches``, ``coverage``,
+    ``discrepancies``, ``reuse``, ``reuse_alignments`` and ``articles`` (story_id filled).
+    """
+    stories = group_stories(articles, sentences, claims, story_threshold, window_days)
+    facts, matches = link_facts(claims, claim_embeddings, stories, same_claim_threshold)
+    alignments = align_articles(sentences, sentence_embeddings, reuse_threshold)
+    story_of = dict(zip(stories["article_id"], stories["story_id"]))
+    return {
+        "stories": stories,
+        "facts": facts,
+        "matches": matches,
+        "coverage": build_coverage(facts, stories),
+        "discrepancies": find_discrepancies(claims, claim_embeddings, facts, stories, event_threshold),
+        "reuse": summarise_reuse(alignments, sentences, articles, stories),
+        "reuse_alignments": alignments,
+        "articles": articles.assign(story_id=articles["article_id"].map(story_of).fillna("")),
+    }
