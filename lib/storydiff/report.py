@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from difflib import SequenceMatcher
 from html import escape
 
 import pandas as pd
 from IPython.display import HTML
+
+from storydiff.compare.textdiff import normalise_word, word_spans
 
 
 def html_table(df: pd.DataFrame, *, max_rows: int | None = None, empty: str = "None.") -> HTML:
@@ -29,3 +32,108 @@ def html_cards(figures: dict[str, int | float | str]) -> HTML:
 def html_text(text: str) -> HTML:
     """A paragraph of plain text (escaped), for sentences built from corpus values."""
     return HTML(f"<p>{escape(text)}</p>")
+
+
+def mark_changed_words(text_a: str, text_b: str) -> tuple[str, str]:
+    """Both texts as escaped HTML with the words that differ between them marked.
+
+    Words are compared as in ``storydiff.compare.textdiff`` (case and curly apostrophes ignored);
+    everything between words keeps its original spelling.
+    """
+    spans_a, spans_b = word_spans(text_a), word_spans(text_b)
+    matcher = SequenceMatcher(
+        a=[normalise_word(text_a[s:e]) for s, e in spans_a],
+        b=[normalise_word(text_b[s:e]) for s, e in spans_b],
+        autojunk=False,
+    )
+    changed_a: set[int] = set()
+    changed_b: set[int] = set()
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op != "equal":
+            changed_a.update(range(i1, i2))
+            changed_b.update(range(j1, j2))
+    return _mark(text_a, spans_a, changed_a), _mark(text_b, spans_b, changed_b)
+
+
+def _mark(text: str, spans: list[tuple[int, int]], changed: set[int]) -> str:
+    """Escape ``text``, wrapping each run of changed words (and the gaps inside it) in a mark."""
+    parts, last = [], 0
+    for index, (start, end) in enumerate(spans):
+        gap = escape(text[last:start])
+        opens = index in changed and index - 1 not in changed
+        closes = index in changed and index + 1 not in changed
+        parts.append(gap + ("<mark class='sd-diff'>" if opens else "") + escape(text[start:end]) + ("</mark>" if closes else ""))
+        last = end
+    parts.append(escape(text[last:]))
+    return "".join(parts)
+
+
+def html_discrepancies(discrepancies: pd.DataFrame, labels: dict[str, str]) -> HTML:
+    """Discrepancies side by side: each article's wording with the differing words marked."""
+    if discrepancies.empty:
+        return HTML("<p class='sd-muted'>No discrepancy found.</p>")
+    rows = []
+    for d in discrepancies.itertuples():
+        marked_a, marked_b = mark_changed_words(d.text_a, d.text_b)
+        rows.append(
+            "<tr>"
+            f"<td><b>{escape(d.kind)}</b><br><span class='sd-muted'>{escape(str(d.fact_id))}</span></td>"
+            f"<td><b>{escape(labels.get(d.article_a, d.article_a))}</b>: {escape(str(d.value_a))}<br>{marked_a}</td>"
+            f"<td><b>{escape(labels.get(d.article_b, d.article_b))}</b>: {escape(str(d.value_b))}<br>{marked_b}</td>"
+            f"<td>{escape(d.explanation)}</td>"
+            "</tr>"
+        )
+    head = "<tr><th>kind</th><th>article A says</th><th>article B says</th><th>explanation</th></tr>"
+    return HTML(f"<table class='sd-discrepancies'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def summarise_story_coverage(
+    facts: pd.DataFrame, claims: pd.DataFrame, article_ids: list[str], min_checkworthiness: float = 0.5
+) -> dict[str, pd.DataFrame]:
+    """What the articles of one story share, add alone and omit.
+
+    ``facts`` has one row per claim in a fact (fact_id, claim_id, article_id, text), ``claims``
+    gives each claim's kind and checkworthiness. Returns three frames:
+    ``shared`` (fact_id, text): facts every article carries (stories of two or more articles);
+    ``only`` (article_id, fact_id, kind, checkworthiness, text): checkable facts one article alone
+    carries (opinion and filler left out), most checkworthy first;
+    ``omitted`` (article_id, fact_id, carried_by, text): facts that at least half of the other
+    articles carry (and at least two) but this one does not, for stories of three or more.
+    """
+    in_story = facts[facts["article_id"].isin(article_ids)].merge(
+        claims[["claim_id", "kind", "checkworthiness"]], on="claim_id", how="left"
+    )
+    per_fact = in_story.groupby("fact_id").agg(
+        articles=("article_id", lambda s: frozenset(s)), text=("text", "first"),
+        kind=("kind", "first"), checkworthiness=("checkworthiness", "max"),
+    ).reset_index()
+    n = len(article_ids)
+    shared = per_fact[per_fact["articles"].map(len) == n] if n >= 2 else per_fact.iloc[0:0]
+    single = per_fact[(per_fact["articles"].map(len) == 1) & (per_fact["kind"] != "opinion")]
+    single = single[single["checkworthiness"] >= min_checkworthiness]
+    only = single.assign(article_id=single["articles"].map(lambda a: next(iter(a))))
+    only = only.sort_values(["article_id", "checkworthiness", "fact_id"], ascending=[True, False, True])
+    omitted_rows = []
+    if n >= 3:
+        for fact in per_fact.itertuples():
+            carried = len(fact.articles)
+            if carried >= max(2, (n - 1) / 2) and carried < n:
+                for article_id in sorted(set(article_ids) - fact.articles):
+                    omitted_rows.append((article_id, fact.fact_id, carried, fact.text))
+    return {
+        "shared": shared[["fact_id", "text"]].reset_index(drop=True),
+        "only": only[["article_id", "fact_id", "kind", "checkworthiness", "text"]].reset_index(drop=True),
+        "omitted": pd.DataFrame(omitted_rows, columns=["article_id", "fact_id", "carried_by", "text"]),
+    }
+
+
+def html_list(items: list[str], empty: str = "None.") -> HTML:
+    """A bulleted list of plain-text items (escaped)."""
+    if not items:
+        return HTML(f"<p class='sd-muted'>{escape(empty)}</p>")
+    return HTML("<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>")
+
+
+def html_heading(text: str, level: int = 3) -> HTML:
+    """A heading built from corpus values (escaped)."""
+    return HTML(f"<h{level}>{escape(text)}</h{level}>")

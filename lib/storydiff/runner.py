@@ -213,6 +213,7 @@ def run_pipeline(
                 cwd=str(notebooks_dir),
                 progress_bar=False,
                 kernel_name="python3",
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport warnings
             )
             error = None
         except papermill.PapermillExecutionError as err:
