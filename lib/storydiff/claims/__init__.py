@@ -3,8 +3,9 @@ quotes, speakers and entities (see ``extract`` for why a claim is a sentence).""
 
 from storydiff.claims.extract import (
     CLAIM_COLUMNS,
+    explode_items,
     extract_claims,
     load_nlp,
 )
 
-__all__ = ["CLAIM_COLUMNS", "extract_claims", "load_nlp"]
+__all__ = ["CLAIM_COLUMNS", "explode_items", "extract_claims", "load_nlp"]

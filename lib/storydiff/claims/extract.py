@@ -71,3 +71,12 @@ def extract_claims(sentences: pd.DataFrame, articles: pd.DataFrame, nlp: Languag
                 "checkworthiness": score_checkworthiness(kind, len(entities)),
             })
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+
+def explode_items(claims: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One row per item of a JSON-list column (``quantities``, ``dates`` or ``entities``) of
+    ``claims``, with the claim's ``claim_id`` and ``article_id`` first, for display and
+    analysis; empty (with just those two columns) when no claim has an item."""
+    rows = [{"claim_id": c.claim_id, "article_id": c.article_id, **item}
+            for c in claims.itertuples() for item in json.loads(getattr(c, column))]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["claim_id", "article_id"])
