@@ -21,6 +21,11 @@ class WordChange(NamedTuple):
     words_b: str
 
 
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """(char_start, char_end) of each word of ``text``, in order (see ``split_words``)."""
+    return [m.span() for m in _WORD.finditer(text)]
+
+
 def split_words(text: str) -> list[str]:
     """The words of ``text`` in order (numbers such as 13.5 and 3,000 stay whole)."""
     return _WORD.findall(text)
