@@ -1,0 +1,414 @@
+"""Exploring a finished run in JupyterLab or a terminal: ``open_run`` and the views it returns.
+
+``open_run(path)`` gives a ``Run``: the run's tables as DataFrames, read on first use
+(``run.articles``, ``run.sentences``, ``run.claims``, ``run.facts``, ``run.matches``,
+``run.stories``, ``run.reuse``; any table by name in ``run.tables``), and four questions a
+researcher asks next, each answered by a small view object:
+
+- ``run.search(query, k)``: the claims closest in meaning to ``query``;
+- ``run.fact(fact_id)``: every article's version of one fact side by side, its discrepancies and
+  the articles of the story that do not report it;
+- ``run.compare(article_a, article_b)``: two articles aligned sentence by sentence;
+- ``run.discrepancies(kind, story)``: the discrepancies table filtered, with the evidence. (The
+  raw table is ``run.tables["discrepancies"]``; the name ``discrepancies`` is the method.)
+
+A view shows itself as HTML in a notebook (every piece of corpus text escaped, by the helpers of
+``storydiff.report``), as plain text in a terminal (``print(view)``), and gives its rows to
+pandas users with ``view.to_frame()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from storydiff.compare.reuse import align_articles
+from storydiff.compare.sameclaim import SAME_CLAIM_THRESHOLD
+from storydiff.embed import EmbeddingModel, embed_texts, load_model, load_sentence_embeddings
+from storydiff.figures import label_articles, shorten
+from storydiff.report import html_discrepancies, html_table, mark_changed_words
+from storydiff.runfolder import TABLES_DIR, read_manifest, read_table, select_content_sentences
+from storydiff.runner import PROJECT_ROOT
+
+OUTPUTS_DIR = PROJECT_ROOT / "outputs"
+DISCREPANCY_KINDS = ("number", "date", "quote", "attribution")
+TEXT_WIDTH = 100  # characters of corpus text per line in the plain-text views
+CELL_STYLE = "text-align:left;vertical-align:top"  # JupyterLab right-aligns table cells otherwise
+
+
+def find_latest_run(outputs_dir: str | Path = OUTPUTS_DIR) -> Path:
+    """The run folder under ``outputs_dir`` whose manifest says ``ok`` and that ended last."""
+    finished = []
+    for manifest in Path(outputs_dir).glob("*/manifest.json"):
+        folder = manifest.parent
+        info = read_manifest(folder)
+        if not folder.name.startswith(".") and info.get("status") == "ok":
+            finished.append((str(info.get("ended_at", "")), folder.name, folder))
+    if not finished:
+        raise FileNotFoundError(
+            f"{outputs_dir}: no finished run; make one with `make report` or `storydiff run`"
+        )
+    return max(finished)[2]
+
+
+def open_run(path: str | Path | None = None, *, model: EmbeddingModel | None = None) -> Run:
+    """The run in folder ``path``; ``None`` or ``""``: the latest finished run under outputs/.
+
+    ``model`` (from ``storydiff.embed.load_model``) is the model ``search`` embeds queries
+    with; by default the run's own model is loaded on the first search.
+    """
+    folder = find_latest_run() if not path else Path(path)
+    if not (folder / TABLES_DIR).is_dir():
+        raise FileNotFoundError(f"{folder}: not a run folder (no {TABLES_DIR}/ in it)")
+    return Run(folder.resolve(), model)
+
+
+def load_run_model(manifest: dict) -> EmbeddingModel:
+    """The embedding model recorded in a run's ``manifest`` (its ``model`` entry), checked
+    against the recorded weights hash, so queries land in the same space as the run's vectors."""
+    identity = manifest.get("model") or {}
+    if not identity:
+        raise ValueError("the run's manifest records no embedding model; was the embed stage run?")
+    model = load_model(identity.get("name") or identity.get("path"), backend=identity.get("backend", "torch"))
+    if identity.get("sha256") and model.weights_sha256 != identity["sha256"]:
+        raise ValueError(
+            f"model {identity.get('name')!r} found here has weights {model.weights_sha256[:12]}..., "
+            f"but the run was embedded with {identity['sha256'][:12]}...; install the model the run "
+            f"used, or re-run the pipeline"
+        )
+    return model
+
+
+class RunTables(Mapping):
+    """The tables of one run folder by name, each read from Parquet on first access and kept."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self._loaded: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._loaded:
+            try:
+                self._loaded[name] = read_table(self.run_dir, name)
+            except FileNotFoundError as err:
+                raise KeyError(str(err)) from None
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(p.stem for p in (self.run_dir / TABLES_DIR).glob("*.parquet")))
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+
+@dataclass(frozen=True, repr=False)
+class View:
+    """What a ``Run`` method returns: ``frame`` holds its rows; shown as HTML or plain text."""
+
+    title: str
+    frame: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows of this view as a new DataFrame."""
+        return self.frame.copy()
+
+    def body_html(self) -> str:
+        """The HTML below the title (corpus text escaped)."""
+        return html_table(self.frame).data
+
+    def body_text(self) -> str:
+        """The plain text below the title."""
+        return self.frame.to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        style = f"<style>.sd-explore td, .sd-explore th {{{CELL_STYLE}}}</style>"
+        return f"<div class='sd-explore'>{style}<h4>{escape(self.title)}</h4>{self.body_html()}</div>"
+
+    def __repr__(self) -> str:
+        return f"{self.title}\n\n{self.body_text()}"
+
+
+@dataclass(frozen=True, repr=False)
+class SearchResults(View):
+    """Claims ranked by cosine similarity to a query: one row per claim, best first."""
+
+    def body_html(self) -> str:
+        shown = self.frame[["rank", "score", "article", "story", "kind", "text"]]
+        return html_table(shown.round({"score": 3}), empty="No claims in this run.").data
+
+    def body_text(self) -> str:
+        return "\n".join(
+            f"{r.rank:>3}. {r.score:.3f}  {r.article} · {r.story_id}\n       {shorten(r.text, TEXT_WIDTH)}"
+            for r in self.frame.itertuples()
+        ) or "No claims in this run."
+
+
+@dataclass(frozen=True, repr=False)
+class FactView(View):
+    """One fact: ``frame`` has one row per article that reports it (its claim and wording);
+    ``discrepancies`` the fact's discrepancies; ``omitted`` the story's other articles."""
+
+    discrepancies: pd.DataFrame = field(default_factory=pd.DataFrame)
+    omitted: pd.DataFrame = field(default_factory=pd.DataFrame)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def marked_versions(self) -> list[str]:
+        """Each version as HTML with the words that differ from the first version marked (the
+        first version marked against the second)."""
+        texts = self.frame["text"].tolist()
+        if len(texts) < 2:
+            return [escape(t) for t in texts]
+        first = mark_changed_words(texts[0], texts[1])[0]
+        return [first] + [mark_changed_words(texts[0], t)[1] for t in texts[1:]]
+
+    def body_html(self) -> str:
+        head = "".join(f"<th style='{CELL_STYLE}'>{escape(a)}</th>" for a in self.frame["article"])
+        cells = "".join(f"<td style='{CELL_STYLE}'>{t}</td>" for t in self.marked_versions())
+        versions = f"<table><thead><tr>{head}</tr></thead><tbody><tr>{cells}</tr></tbody></table>"
+        omitted = ", ".join(self.omitted["article"]) if len(self.omitted) else "none (every article of the story reports it)"
+        return (
+            f"{versions}<p><b>Discrepancies</b></p>{html_discrepancies(self.discrepancies, self.labels).data}"
+            f"<p><b>Not reported by</b>: {escape(omitted)}</p>"
+        )
+
+    def body_text(self) -> str:
+        lines = [f"- {r.article}: {shorten(r.text, 1000)}" for r in self.frame.itertuples()]
+        lines += ["", f"Discrepancies: {len(self.discrepancies) or 'none'}"]
+        lines += [f"- {d.kind}: {shorten(d.explanation, 1000)}" for d in self.discrepancies.itertuples()]
+        lines += ["", "Not reported by: " + (", ".join(self.omitted["article"]) or "none")]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, repr=False)
+class Comparison(View):
+    """Two articles aligned: one row per sentence pair, ``status`` ``matched``, ``only in A`` or
+    ``only in B``, in the order of article A (B's unmatched sentences after the B sentence
+    before them)."""
+
+    label_a: str = ""
+    label_b: str = ""
+    summary: str = ""
+
+    def body_html(self) -> str:
+        rows = []
+        for r in self.frame.itertuples():
+            if r.status == "matched":
+                html_a, html_b = mark_changed_words(r.text_a, r.text_b)
+                note = f"{r.similarity:.2f}"
+            else:
+                html_a, html_b, note = escape(r.text_a), escape(r.text_b), r.status
+            rows.append(
+                f"<tr><td style='{CELL_STYLE}'>{html_a}</td><td style='{CELL_STYLE}'>{escape(note)}</td>"
+                f"<td style='{CELL_STYLE}'>{html_b}</td></tr>"
+            )
+        head = (
+            f"<tr><th style='{CELL_STYLE}'>A: {escape(self.label_a)}</th><th style='{CELL_STYLE}'>similarity</th>"
+            f"<th style='{CELL_STYLE}'>B: {escape(self.label_b)}</th></tr>"
+        )
+        return f"<p>{escape(self.summary)}</p><table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+    def body_text(self) -> str:
+        lines = [self.summary, ""]
+        for r in self.frame.itertuples():
+            if r.status == "matched":
+                lines += [f"= {r.similarity:.2f} A: {shorten(r.text_a, TEXT_WIDTH)}", f"          B: {shorten(r.text_b, TEXT_WIDTH)}"]
+            else:
+                side = "A" if r.status == "only in A" else "B"
+                lines.append(f"  only in {side}: {shorten(r.text_a or r.text_b, TEXT_WIDTH)}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, repr=False)
+class DiscrepancyList(View):
+    """Rows of the discrepancies table (its columns, plus ``story_id``), with the evidence."""
+
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def body_html(self) -> str:
+        return html_discrepancies(self.frame, self.labels).data
+
+    def body_text(self) -> str:
+        return "\n".join(
+            f"- {d.kind} ({d.fact_id or 'no shared fact'}, story {d.story_id}): {self.labels.get(d.article_a, d.article_a)} says {d.value_a!s}; "
+            f"{self.labels.get(d.article_b, d.article_b)} says {d.value_b!s}\n  {shorten(d.explanation, 1000)}"
+            for d in self.frame.itertuples()
+        ) or "No discrepancy found."
+
+
+class Run:
+    """One run folder: tables as DataFrames (read on first use) and the exploring methods."""
+
+    def __init__(self, path: Path, model: EmbeddingModel | None = None) -> None:
+        self.path = path
+        self.manifest = read_manifest(path)
+        self.tables = RunTables(path)
+        self._model = model
+        self._claim_vectors: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        counts = ", ".join(
+            f"{self.tables[name][column].nunique()} {name}"
+            for name, column in (("articles", "article_id"), ("stories", "story_id"), ("claims", "claim_id"),
+                                 ("facts", "fact_id"))
+            if name in self.tables
+        )
+        model = (self.manifest.get("model") or {}).get("name", "none recorded")
+        return f"Run {self.path} ({self.manifest.get('status', 'unknown')}): {counts}; embedding model {model}"
+
+    articles = property(lambda self: self.tables["articles"], doc="The articles table.")
+    sentences = property(lambda self: self.tables["sentences"], doc="The sentences table.")
+    claims = property(lambda self: self.tables["claims"], doc="The claims table.")
+    facts = property(lambda self: self.tables["facts"], doc="The facts table (one row per claim in a fact).")
+    matches = property(lambda self: self.tables["matches"], doc="The matches table (claim pairs).")
+    stories = property(lambda self: self.tables["stories"], doc="The stories table (one row per article).")
+    reuse = property(lambda self: self.tables["reuse"], doc="The text reuse table (article pairs).")
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """article_id -> short readable label of the article."""
+        return dict(label_articles(self.articles, self.sentences))
+
+    @property
+    def story_labels(self) -> dict[str, str]:
+        """story_id -> the story's label."""
+        return dict(zip(self.stories["story_id"], self.stories["label"]))
+
+    def article_id(self, ref: str) -> str:
+        """The full article_id of ``ref``: a full id or an unambiguous prefix such as "000"."""
+        ids = self.articles["article_id"].tolist()
+        if ref in ids:
+            return ref
+        found = [a for a in ids if a.startswith(str(ref))]
+        if len(found) != 1:
+            problem = "matches several articles" if found else "matches no article"
+            raise KeyError(f"{ref!r} {problem}; the articles are: {', '.join(found or ids)}")
+        return found[0]
+
+    def model(self) -> EmbeddingModel:
+        """The embedding model of this run (``open_run``'s, else loaded once from the manifest)."""
+        if self._model is None:
+            self._model = load_run_model(self.manifest)
+        return self._model
+
+    def claim_vectors(self) -> np.ndarray:
+        """Embeddings of the claims, float32 (n_claims, dim), row i for ``claims`` row i: the
+        run's own sentence vectors (a claim is a sentence), read once."""
+        if self._claim_vectors is None:
+            sentence_ids, vectors = load_sentence_embeddings(self.path)
+            row = {sid: i for i, sid in enumerate(sentence_ids)}
+            missing = [s for s in self.claims["sentence_id"] if s not in row]
+            if missing:
+                raise ValueError(f"{self.path}: {len(missing)} claims have no sentence vector, e.g. {missing[0]}")
+            self._claim_vectors = vectors[[row[s] for s in self.claims["sentence_id"]]]
+        return self._claim_vectors
+
+    def search(self, query: str, k: int = 10) -> SearchResults:
+        """The ``k`` claims closest in meaning to ``query`` (cosine of the run model's vectors)."""
+        vectors = self.claim_vectors()
+        scores = vectors @ embed_texts([query], model=self.model())[0]
+        top = np.argsort(-scores, kind="stable")[:k]
+        hits = self.claims.iloc[top][["claim_id", "article_id", "kind", "speaker", "text"]].reset_index(drop=True)
+        story_of = dict(zip(self.stories["article_id"], self.stories["story_id"]))
+        outlet_of = dict(zip(self.articles["article_id"], self.articles["outlet"].fillna("")))
+        hits.insert(0, "rank", range(1, len(hits) + 1))
+        hits.insert(1, "score", scores[top].astype(float))
+        hits.insert(4, "article", hits["article_id"].map(self.labels))
+        hits.insert(5, "outlet", hits["article_id"].map(outlet_of))
+        hits.insert(6, "story_id", hits["article_id"].map(story_of))
+        hits.insert(7, "story", hits["story_id"].map(self.story_labels))
+        return SearchResults(f"Claims closest to “{query}”", hits)
+
+    def fact(self, fact_id: str) -> FactView:
+        """Every article's version of fact ``fact_id``, its discrepancies, and the articles of its
+        story that do not report it."""
+        rows = self.facts[self.facts["fact_id"] == fact_id]
+        if rows.empty:
+            known = self.facts["fact_id"]
+            raise KeyError(f"no fact {fact_id!r} in this run (facts {known.min()} to {known.max()})")
+        labels = self.labels
+        versions = rows.sort_values("article_id")[["article_id", "claim_id", "text"]].reset_index(drop=True)
+        versions.insert(1, "article", versions["article_id"].map(labels))
+        story_id = rows["story_id"].iloc[0]
+        in_story = self.stories.loc[self.stories["story_id"] == story_id, "article_id"]
+        omitted = pd.DataFrame({"article_id": sorted(set(in_story) - set(versions["article_id"]))})
+        omitted["article"] = omitted["article_id"].map(labels)
+        table = self.tables["discrepancies"]
+        title = f"Fact {fact_id}, story {story_id} ({self.story_labels.get(story_id, '')}): {len(versions)} article(s)"
+        return FactView(title, versions, table[table["fact_id"] == fact_id].reset_index(drop=True), omitted, labels)
+
+    def compare(self, article_a: str, article_b: str, threshold: float = SAME_CLAIM_THRESHOLD) -> Comparison:
+        """Articles ``article_a`` and ``article_b`` (ids or prefixes) aligned sentence by
+        sentence: content sentences paired one to one, most similar first, when their cosine
+        reaches ``threshold``; the rest marked as only in A or only in B."""
+        id_a, id_b = self.article_id(article_a), self.article_id(article_b)
+        if id_a == id_b:
+            raise ValueError(f"compare needs two different articles, got {id_a} twice")
+        content = select_content_sentences(self.articles, self.sentences)
+        pair = content[content["article_id"].isin([id_a, id_b])].reset_index(drop=True)
+        sentence_ids, vectors = load_sentence_embeddings(self.path)
+        row = {sid: i for i, sid in enumerate(sentence_ids)}
+        aligned = align_articles(pair, vectors[[row[s] for s in pair["sentence_id"]]], threshold)
+        first_a = id_a < id_b
+        partner = dict(zip(aligned["sentence_id_a" if first_a else "sentence_id_b"],
+                           zip(aligned["sentence_id_b" if first_a else "sentence_id_a"], aligned["similarity"])))
+        frame = self._aligned_rows(pair, id_a, id_b, partner)
+        labels = self.labels
+        n = frame["status"].value_counts()
+        summary = (
+            f"{n.get('matched', 0)} sentence pairs matched (cosine >= {threshold:.2f}), "
+            f"{n.get('only in A', 0)} sentences only in A, {n.get('only in B', 0)} only in B."
+        )
+        reuse = self.reuse[(self.reuse["article_a"] == min(id_a, id_b)) & (self.reuse["article_b"] == max(id_a, id_b))]
+        if len(reuse) and reuse["likely_source"].iloc[0]:
+            source = reuse["likely_source"].iloc[0]
+            summary += f" Likely source of the reused text: {labels.get(source, source)} ({reuse['direction_basis'].iloc[0]})."
+        title = f"{labels[id_a]} (A) vs {labels[id_b]} (B)"
+        return Comparison(title, frame, labels[id_a], labels[id_b], summary)
+
+    @staticmethod
+    def _aligned_rows(pair: pd.DataFrame, id_a: str, id_b: str, partner: dict[str, tuple[str, float]]) -> pd.DataFrame:
+        """Rows of a ``Comparison`` from the sentences of both articles and A's matched partners."""
+        sentences_a = pair[pair["article_id"] == id_a].sort_values("position")
+        sentences_b = pair[pair["article_id"] == id_b].sort_values("position")
+        text_of = dict(zip(pair["sentence_id"], pair["text"]))
+        matched_b = {b for b, _ in partner.values()}
+        after: dict[str, list[str]] = {}  # matched B sentence (or "" for the start) -> B-only sentences after it
+        anchor = ""
+        for sid in sentences_b["sentence_id"]:
+            if sid in matched_b:
+                anchor = sid
+            else:
+                after.setdefault(anchor, []).append(sid)
+        rows = [("only in B", "", "", b, text_of[b], np.nan) for b in after.get("", [])]
+        for a in sentences_a["sentence_id"]:
+            if a not in partner:
+                rows.append(("only in A", a, text_of[a], "", "", np.nan))
+                continue
+            b, similarity = partner[a]
+            rows.append(("matched", a, text_of[a], b, text_of[b], similarity))
+            rows += [("only in B", "", "", extra, text_of[extra], np.nan) for extra in after.get(b, [])]
+        columns = ["status", "sentence_id_a", "text_a", "sentence_id_b", "text_b", "similarity"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def discrepancies(self, kind: str | None = None, story: str | None = None) -> DiscrepancyList:
+        """The run's discrepancies, only those of ``kind`` (number, date, quote, attribution)
+        and of ``story`` (a story_id) when given; the raw table is ``run.tables["discrepancies"]``."""
+        if kind is not None and kind not in DISCREPANCY_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(DISCREPANCY_KINDS)}, not {kind!r}")
+        if story is not None and story not in set(self.stories["story_id"]):
+            raise ValueError(f"no story {story!r}; the stories are {', '.join(sorted(set(self.stories['story_id'])))}")
+        table = self.tables["discrepancies"]
+        story_of = dict(zip(self.stories["article_id"], self.stories["story_id"]))
+        table = table.assign(story_id=table["article_a"].map(story_of))
+        if kind is not None:
+            table = table[table["kind"] == kind]
+        if story is not None:
+            table = table[table["story_id"] == story]
+        filters = ", ".join(f for f in (kind and f"kind {kind}", story and f"story {story}") if f)
+        title = f"{len(table)} discrepancies" + (f" ({filters})" if filters else "")
+        return DiscrepancyList(title, table.reset_index(drop=True), self.labels)
