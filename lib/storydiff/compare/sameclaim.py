@@ -15,6 +15,7 @@ same fact.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,3 +54,31 @@ def same_claim(
     return pd.DataFrame(
         {"text_a": list(texts_a), "text_b": list(texts_b), "score": scores, "same": scores >= threshold}
     )
+
+
+def read_sts_news(path: str | Path) -> pd.DataFrame:
+    """The ``main-news`` rows of an STS Benchmark TSV file: columns score (0-5), text_a, text_b."""
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) >= 7 and fields[0] == "main-news":
+                rows.append((float(fields[4]), fields[5], fields[6]))
+    return pd.DataFrame(rows, columns=["score", "text_a", "text_b"])
+
+
+def f1_at(scores: np.ndarray, labels: np.ndarray, threshold: float) -> tuple[float, float, float]:
+    """(F1, precision, recall) of deciding ``scores >= threshold`` against bool ``labels``."""
+    predicted = scores >= threshold
+    true_positive = float(np.sum(predicted & labels))
+    precision = true_positive / max(int(predicted.sum()), 1)
+    recall = true_positive / max(int(labels.sum()), 1)
+    return 2 * true_positive / max(int(predicted.sum() + labels.sum()), 1), precision, recall
+
+
+def choose_threshold(scores: np.ndarray, labels: np.ndarray, step: float = 0.005) -> tuple[float, float]:
+    """(threshold, F1): the threshold on a ``step`` grid in [0, 1] with the highest F1 (lowest on ties)."""
+    grid = np.round(np.arange(0.0, 1.0 + step / 2, step), 4)
+    f1s = [f1_at(scores, labels, t)[0] for t in grid]
+    best = int(np.argmax(f1s))
+    return float(grid[best]), float(f1s[best])

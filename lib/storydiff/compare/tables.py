@@ -13,6 +13,18 @@ from storydiff.compare.sameclaim import REUSE_THRESHOLD, SAME_CLAIM_THRESHOLD
 from storydiff.compare.stories import STORY_THRESHOLD, WINDOW_DAYS, group_stories
 
 
+def select_embeddings(ids: list[str], vectors: np.ndarray, wanted: pd.Series | list[str]) -> np.ndarray:
+    """Rows of ``vectors`` (row i for ids[i]) for the ``wanted`` ids, in their order.
+
+    A wanted id without a vector is an error naming it (the embeddings are from another run).
+    """
+    row_of = {sentence_id: i for i, sentence_id in enumerate(ids)}
+    missing = [w for w in wanted if w not in row_of]
+    if missing:
+        raise KeyError(f"{len(missing)} sentences have no embedding (first: {missing[0]}); re-run 02_embed")
+    return vectors[[row_of[w] for w in wanted]]
+
+
 def compare_corpus(
     articles: pd.DataFrame,
     sentences: pd.DataFrame,

@@ -1,0 +1,130 @@
+"""Benchmark of the comparison stage: quality on the labelled seeds, speed and memory on BBC.
+
+1. Seeds (data/corpora/seeds, labels in tests/fixtures/seeds_compare.yaml): whether the stories
+   come out as labelled, fact-link precision and recall, discrepancies found (of the labelled ones)
+   and false (flagged but not labelled), listing the misses and false ones.
+2. BBC (../shared/corpora/bbc, 2,225 articles, no multi-outlet stories, so a speed and scale
+   figure only): wall time and peak traced memory (tracemalloc, numpy arrays included) of
+   ``compare_corpus`` alone, plus what it found (stories of 2+ articles, the largest story, facts,
+   discrepancies, reused article pairs). Corpus, embedding and claims stages run first, untimed
+   (embeddings come from the persistent cache when present).
+
+Run: .venv/bin/python bench/compare.py [--skip-bbc] [--bbc PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+from pathlib import Path
+
+import pandas as pd
+
+from storydiff.claims import extract_claims, load_nlp
+from storydiff.compare import compare_corpus
+from storydiff.compare.evaluate import (
+    load_fixture,
+    score_discrepancies,
+    score_fact_links,
+    score_stories,
+)
+from storydiff.corpus.readers import read_corpus
+from storydiff.corpus.tables import build_corpus_tables
+from storydiff.embed import embed_texts, load_model
+from storydiff.runfolder import select_content_sentences
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "data" / "corpora" / "seeds"
+FIXTURE = ROOT / "tests" / "fixtures" / "seeds_compare.yaml"
+BBC = ROOT.parent / "shared" / "corpora" / "bbc"
+
+
+def prepare_inputs(corpus: Path, model, nlp) -> dict:
+    """The inputs of ``compare_corpus`` for a corpus, built with the pipeline's own stages."""
+    raws, _ = read_corpus(corpus)
+    articles, sentences = build_corpus_tables(raws)
+    content = select_content_sentences(articles, sentences)
+    claims = extract_claims(content, articles, nlp)
+    return {
+        "articles": articles,
+        "sentences": content,
+        "sentence_embeddings": embed_texts(content["text"].tolist(), model=model),
+        "claims": claims,
+        "claim_embeddings": embed_texts(claims["text"].tolist(), model=model),
+    }
+
+
+def run_timed(inputs: dict) -> tuple[dict[str, pd.DataFrame], float, float]:
+    """(tables, seconds, peak MiB traced) of one ``compare_corpus`` call."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    tables = compare_corpus(**inputs)
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return tables, seconds, peak
+
+
+def report_seeds(model, nlp) -> None:
+    """Print the seed figures against the labelled fixture."""
+    inputs = prepare_inputs(SEEDS, model, nlp)
+    tables, seconds, peak = run_timed(inputs)
+    fixture = load_fixture(FIXTURE)
+    links = score_fact_links(tables["facts"], inputs["claims"], fixture)
+    found = score_discrepancies(tables["discrepancies"], inputs["claims"], fixture)
+    print(f"seeds: stories as labelled: {score_stories(tables['stories'], fixture)}")
+    print(f"seeds: fact links {links['links']} ({links['true']} labelled same fact, {links['neutral']} optional, "
+          f"{len(links['false_links'])} false): precision {links['precision']:.3f}, recall {links['recall']:.3f} "
+          f"({len(fixture['same_fact']) - len(links['missed'])} of {len(fixture['same_fact'])} labelled pairs)")
+    for label in links["missed"]:
+        print(f"  missed link: {label['note']}")
+    for id_a, id_b in links["false_links"]:
+        print(f"  false link: {id_a} ~ {id_b}")
+    print(f"seeds: discrepancies flagged {found['flagged']}, found {found['found']} of {found['expected']} labelled, "
+          f"false {len(found['false'])}")
+    for label in found["missed"]:
+        print(f"  missed {label['kind']}: {label['note']}")
+    for kind, id_a, id_b in found["false"]:
+        print(f"  false {kind}: {id_a} ~ {id_b}")
+    print(f"seeds: compare_corpus {seconds:.2f} s, peak traced memory {peak:.1f} MiB")
+
+
+def report_bbc(corpus: Path, model, nlp, inputs_cache: Path | None) -> None:
+    """Print speed, memory and what was found on the BBC corpus.
+
+    With ``inputs_cache`` (a pickle path) the prepared inputs are kept there and reused.
+    """
+    started = time.perf_counter()
+    if inputs_cache and inputs_cache.exists():
+        inputs = pd.read_pickle(inputs_cache)
+    else:
+        inputs = prepare_inputs(corpus, model, nlp)
+        if inputs_cache:
+            pd.to_pickle(inputs, inputs_cache)
+    print(f"bbc: {len(inputs['articles'])} articles, {len(inputs['sentences'])} content sentences, "
+          f"{len(inputs['claims'])} claims prepared in {time.perf_counter() - started:.0f} s (untimed)")
+    tables, seconds, peak = run_timed(inputs)
+    sizes = tables["stories"].groupby("story_id").size()
+    print(f"bbc: compare_corpus {seconds:.1f} s, peak traced memory {peak:.0f} MiB")
+    print(f"bbc: {len(sizes)} stories, {int((sizes > 1).sum())} with 2+ articles, largest {int(sizes.max())}; "
+          f"{tables['facts']['fact_id'].nunique()} facts, {int((tables['facts'].drop_duplicates('fact_id')['n_articles'] > 1).sum())} "
+          f"shared; {len(tables['discrepancies'])} discrepancies "
+          f"({tables['discrepancies']['kind'].value_counts().to_dict()}); "
+          f"{int((tables['reuse']['aligned_sentences'] > 0).sum())} article pairs with reuse")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bbc", type=Path, default=BBC, help="BBC corpus folder")
+    parser.add_argument("--skip-bbc", action="store_true", help="seed figures only")
+    parser.add_argument("--inputs-cache", type=Path, help="pickle keeping the prepared BBC inputs")
+    args = parser.parse_args()
+    model, nlp = load_model(), load_nlp()
+    report_seeds(model, nlp)
+    if not args.skip_bbc:
+        report_bbc(args.bbc, model, nlp, args.inputs_cache)
+
+
+if __name__ == "__main__":
+    main()

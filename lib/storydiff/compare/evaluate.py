@@ -1,0 +1,100 @@
+"""Scoring the comparison stage against a labelled fixture (tests/fixtures/seeds_compare.yaml).
+
+Shared by the tests and ``bench/compare.py``. A label names a claim by ``article`` (the start of
+its article_id) and ``text`` (a substring of its sentence, or a list of alternatives), so labels
+survive id changes. See the fixture's header for what each label means.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+Pair = tuple[frozenset[str], frozenset[str]]
+
+
+def load_fixture(path: str | Path) -> dict[str, Any]:
+    """The fixture as a dict of label lists."""
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+def resolve_claim(ref: dict[str, Any], claims: pd.DataFrame) -> frozenset[str]:
+    """Claim ids a label reference names; an alternative that matches nothing is an error."""
+    texts = ref["text"] if isinstance(ref["text"], list) else [ref["text"]]
+    in_article = claims[claims["article_id"].str.startswith(ref["article"])]
+    found = set()
+    for text in texts:
+        hits = in_article.loc[in_article["text"].str.contains(text, regex=False), "claim_id"]
+        if hits.empty:
+            raise LookupError(f"no claim of article {ref['article']} contains {text!r}")
+        found |= set(hits)
+    return frozenset(found)
+
+
+def resolve_pairs(labels: list[dict[str, Any]], claims: pd.DataFrame) -> list[Pair]:
+    """(claims named by ``a``, claims named by ``b``) for each label."""
+    return [(resolve_claim(label["a"], claims), resolve_claim(label["b"], claims)) for label in labels]
+
+
+def pair_matches(id_a: str, id_b: str, pair: Pair) -> bool:
+    """Whether the claim pair (id_a, id_b), in either order, is the labelled pair."""
+    return (id_a in pair[0] and id_b in pair[1]) or (id_b in pair[0] and id_a in pair[1])
+
+
+def fact_links(facts: pd.DataFrame) -> set[tuple[str, str]]:
+    """Sorted pairs of claims from different articles that share a fact."""
+    links = set()
+    for _, group in facts.groupby("fact_id"):
+        for (id_a, art_a), (id_b, art_b) in combinations(zip(group["claim_id"], group["article_id"]), 2):
+            if art_a != art_b:
+                links.add(tuple(sorted((id_a, id_b))))
+    return links
+
+
+def score_fact_links(facts: pd.DataFrame, claims: pd.DataFrame, fixture: dict[str, Any]) -> dict[str, Any]:
+    """Fact-link precision and recall (fixture header), with the missed and false links."""
+    positives = resolve_pairs(fixture["same_fact"], claims)
+    optional = resolve_pairs(fixture.get("optional_fact", []), claims)
+    links = fact_links(facts)
+    true = {link for link in links if any(pair_matches(*link, p) for p in positives)}
+    neutral = {link for link in links - true if any(pair_matches(*link, p) for p in optional)}
+    false = sorted(links - true - neutral)
+    found = [any(pair_matches(*link, p) for link in links) for p in positives]
+    missed = [label for label, hit in zip(fixture["same_fact"], found) if not hit]
+    return {
+        "precision": len(true) / max(len(true) + len(false), 1),
+        "recall": sum(found) / max(len(positives), 1),
+        "links": len(links), "true": len(true), "neutral": len(neutral),
+        "false_links": false, "missed": missed,
+    }
+
+
+def score_discrepancies(
+    discrepancies: pd.DataFrame, claims: pd.DataFrame, fixture: dict[str, Any]
+) -> dict[str, Any]:
+    """Discrepancies found (of the labelled ones) and false (flagged but not labelled)."""
+    expected = resolve_pairs(fixture["discrepancies"], claims)
+    optional = resolve_pairs(fixture.get("optional_discrepancies", []), claims)
+    kinds = [label["kind"] for label in fixture["discrepancies"]]
+    optional_kinds = [label["kind"] for label in fixture.get("optional_discrepancies", [])]
+    rows = list(zip(discrepancies["kind"], discrepancies["claim_id_a"], discrepancies["claim_id_b"]))
+    found = [any(k == kind and pair_matches(a, b, p) for k, a, b in rows) for kind, p in zip(kinds, expected)]
+    false = [
+        (k, a, b) for k, a, b in rows
+        if not any(k == kind and pair_matches(a, b, p) for kind, p in zip(kinds, expected))
+        and not any(k == kind and pair_matches(a, b, p) for kind, p in zip(optional_kinds, optional))
+    ]
+    return {
+        "expected": len(expected), "found": sum(found), "flagged": len(rows), "false": false,
+        "missed": [label for label, hit in zip(fixture["discrepancies"], found) if not hit],
+    }
+
+
+def score_stories(stories: pd.DataFrame, fixture: dict[str, Any]) -> bool:
+    """Whether the stories group the seed articles exactly as the fixture does."""
+    got = {frozenset(a[:3] for a in group["article_id"]) for _, group in stories.groupby("story_id")}
+    return got == {frozenset(s) for s in fixture["stories"]}
