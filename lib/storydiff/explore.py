@@ -27,8 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from storydiff.compare.reuse import align_articles
-from storydiff.compare.sameclaim import SAME_CLAIM_THRESHOLD
+from storydiff.compare import SAME_CLAIM_THRESHOLD, align_articles, select_embeddings
 from storydiff.embed import EmbeddingModel, embed_texts, load_model, load_sentence_embeddings
 from storydiff.figures import label_articles, shorten
 from storydiff.report import html_discrepancies, html_table, mark_changed_words
@@ -38,7 +37,8 @@ from storydiff.runner import PROJECT_ROOT
 OUTPUTS_DIR = PROJECT_ROOT / "outputs"
 DISCREPANCY_KINDS = ("number", "date", "quote", "attribution")
 TEXT_WIDTH = 100  # characters of corpus text per line in the plain-text views
-CELL_STYLE = "text-align:left;vertical-align:top"  # JupyterLab right-aligns table cells otherwise
+# JupyterLab right-aligns and centres table cells with a more specific rule than a view can add
+STYLE = "<style>.sd-explore td, .sd-explore th {text-align: left !important; vertical-align: top !important}</style>"
 
 
 def find_latest_run(outputs_dir: str | Path = OUTPUTS_DIR) -> Path:
@@ -126,8 +126,7 @@ class View:
         return self.frame.to_string(index=False)
 
     def _repr_html_(self) -> str:
-        style = f"<style>.sd-explore td, .sd-explore th {{{CELL_STYLE}}}</style>"
-        return f"<div class='sd-explore'>{style}<h4>{escape(self.title)}</h4>{self.body_html()}</div>"
+        return f"<div class='sd-explore'>{STYLE}<h4>{escape(self.title)}</h4>{self.body_html()}</div>"
 
     def __repr__(self) -> str:
         return f"{self.title}\n\n{self.body_text()}"
@@ -167,10 +166,10 @@ class FactView(View):
         return [first] + [mark_changed_words(texts[0], t)[1] for t in texts[1:]]
 
     def body_html(self) -> str:
-        head = "".join(f"<th style='{CELL_STYLE}'>{escape(a)}</th>" for a in self.frame["article"])
-        cells = "".join(f"<td style='{CELL_STYLE}'>{t}</td>" for t in self.marked_versions())
+        head = "".join(f"<th>{escape(a)}</th>" for a in self.frame["article"])
+        cells = "".join(f"<td>{t}</td>" for t in self.marked_versions())
         versions = f"<table><thead><tr>{head}</tr></thead><tbody><tr>{cells}</tr></tbody></table>"
-        omitted = ", ".join(self.omitted["article"]) if len(self.omitted) else "none (every article of the story reports it)"
+        omitted = ", ".join(self.omitted["article"]) or "none (every article of the story reports it)"
         return (
             f"{versions}<p><b>Discrepancies</b></p>{html_discrepancies(self.discrepancies, self.labels).data}"
             f"<p><b>Not reported by</b>: {escape(omitted)}</p>"
@@ -202,14 +201,8 @@ class Comparison(View):
                 note = f"{r.similarity:.2f}"
             else:
                 html_a, html_b, note = escape(r.text_a), escape(r.text_b), r.status
-            rows.append(
-                f"<tr><td style='{CELL_STYLE}'>{html_a}</td><td style='{CELL_STYLE}'>{escape(note)}</td>"
-                f"<td style='{CELL_STYLE}'>{html_b}</td></tr>"
-            )
-        head = (
-            f"<tr><th style='{CELL_STYLE}'>A: {escape(self.label_a)}</th><th style='{CELL_STYLE}'>similarity</th>"
-            f"<th style='{CELL_STYLE}'>B: {escape(self.label_b)}</th></tr>"
-        )
+            rows.append(f"<tr><td>{html_a}</td><td>{escape(note)}</td><td>{html_b}</td></tr>")
+        head = f"<tr><th>A: {escape(self.label_a)}</th><th>similarity</th><th>B: {escape(self.label_b)}</th></tr>"
         return f"<p>{escape(self.summary)}</p><table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
     def body_text(self) -> str:
@@ -248,6 +241,7 @@ class Run:
         self.manifest = read_manifest(path)
         self.tables = RunTables(path)
         self._model = model
+        self._sentence_embeddings: tuple[list[str], np.ndarray] | None = None
         self._claim_vectors: np.ndarray | None = None
 
     def __repr__(self) -> str:
@@ -295,16 +289,18 @@ class Run:
             self._model = load_run_model(self.manifest)
         return self._model
 
+    def sentence_vectors(self, sentence_ids: pd.Series | list[str]) -> np.ndarray:
+        """The run's embeddings of ``sentence_ids``: float32 (len(sentence_ids), dim), in their
+        order (``embeddings/`` of the run, read once)."""
+        if self._sentence_embeddings is None:
+            self._sentence_embeddings = load_sentence_embeddings(self.path)
+        return select_embeddings(*self._sentence_embeddings, sentence_ids)
+
     def claim_vectors(self) -> np.ndarray:
         """Embeddings of the claims, float32 (n_claims, dim), row i for ``claims`` row i: the
-        run's own sentence vectors (a claim is a sentence), read once."""
+        run's own sentence vectors, since a claim is a sentence."""
         if self._claim_vectors is None:
-            sentence_ids, vectors = load_sentence_embeddings(self.path)
-            row = {sid: i for i, sid in enumerate(sentence_ids)}
-            missing = [s for s in self.claims["sentence_id"] if s not in row]
-            if missing:
-                raise ValueError(f"{self.path}: {len(missing)} claims have no sentence vector, e.g. {missing[0]}")
-            self._claim_vectors = vectors[[row[s] for s in self.claims["sentence_id"]]]
+            self._claim_vectors = self.sentence_vectors(self.claims["sentence_id"])
         return self._claim_vectors
 
     def search(self, query: str, k: int = 10) -> SearchResults:
@@ -350,9 +346,7 @@ class Run:
             raise ValueError(f"compare needs two different articles, got {id_a} twice")
         content = select_content_sentences(self.articles, self.sentences)
         pair = content[content["article_id"].isin([id_a, id_b])].reset_index(drop=True)
-        sentence_ids, vectors = load_sentence_embeddings(self.path)
-        row = {sid: i for i, sid in enumerate(sentence_ids)}
-        aligned = align_articles(pair, vectors[[row[s] for s in pair["sentence_id"]]], threshold)
+        aligned = align_articles(pair, self.sentence_vectors(pair["sentence_id"]), threshold)
         first_a = id_a < id_b
         partner = dict(zip(aligned["sentence_id_a" if first_a else "sentence_id_b"],
                            zip(aligned["sentence_id_b" if first_a else "sentence_id_a"], aligned["similarity"])))
