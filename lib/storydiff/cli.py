@@ -1,4 +1,4 @@
-"""Command line: ``storydiff run`` (and ``python -m storydiff run``)."""
+"""Command line: ``storydiff run`` and ``storydiff batch`` (also ``python -m storydiff ...``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from storydiff.batch import INDEX, BatchError, describe_counts, run_batch
 from storydiff.runner import PROJECT_ROOT, RunError, run_pipeline
 
 DEFAULT_CORPUS = PROJECT_ROOT / "data" / "corpora" / "seeds"
@@ -23,12 +24,19 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--name", help="run name: the folder is outputs/NAME")
     run.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="a notebook parameter (repeatable)")
     run.add_argument("--force", action="store_true", help="replace an existing run folder of the same name")
+    batch = sub.add_parser("batch", help="render every run listed in a batch file, with an index page")
+    batch.add_argument("runs_file", type=Path, metavar="RUNS.yaml", help="batch file: defaults and a list of runs (name, corpus, parameters)")
+    batch.add_argument("--out", type=Path, help="batch folder (default: outputs/<batch file name>)")
+    batch.add_argument("--jobs", type=int, default=1, metavar="N", help="runs rendered at once (default: 1)")
+    batch.add_argument("--force", action="store_true", help="render every run, even those unchanged since their last run")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "batch":
+        return main_batch(args)
     if args.out is not None:
         out = args.out
     else:
@@ -42,3 +50,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"storydiff: report: {final / 'report.html'}")
     return 0
+
+
+def main_batch(args: argparse.Namespace) -> int:
+    """``storydiff batch``: render the runs, print the counts; 1 when the file is invalid or a run failed."""
+    out = args.out if args.out is not None else PROJECT_ROOT / "outputs" / args.runs_file.stem
+    print(f"storydiff batch: {args.runs_file} -> {out}", flush=True)
+    try:
+        result = run_batch(args.runs_file, out, jobs=args.jobs, force=args.force, echo=lambda s: print(s, flush=True))
+    except BatchError as err:
+        print(f"storydiff batch: error: {err}", file=sys.stderr)
+        return 1
+    print(f"storydiff batch: {describe_counts(result.counts)}")
+    print(f"storydiff batch: index: {result.out_dir / INDEX}")
+    failed = [o for o in result.outcomes if o.status == "failed"]
+    for outcome in failed:
+        print(f"storydiff batch: run {outcome.name} failed: {outcome.error}", file=sys.stderr)
+    return 1 if failed else 0
