@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from storydiff.explore import Run, find_latest_run, open_run
+from storydiff.explore import Run, find_latest_run, interleave_alignment, open_run
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 
@@ -97,6 +97,8 @@ def test_search_finds_each_outlets_version(run: Run, query: str, expected: set[s
 
 def test_search_returns_every_claim_when_k_is_larger(run: Run) -> None:
     assert len(run.search("China", k=10_000).to_frame()) == len(run.claims)
+    with pytest.raises(ValueError, match="at least 1"):
+        run.search("China", k=0)
 
 
 def test_to_frame_is_a_copy(run: Run) -> None:
@@ -151,6 +153,20 @@ def test_compare_aligns_every_content_sentence_once(run: Run) -> None:
     assert sorted(swapped.loc[swapped["status"] == "matched", "sentence_id_b"]) == sorted(matched["sentence_id_a"])
     with pytest.raises(ValueError, match="two different"):
         run.compare("000", "000")
+
+
+def test_interleave_alignment_keeps_each_articles_order() -> None:
+    sentences_a = pd.DataFrame({"sentence_id": ["a0", "a1", "a2"], "text": ["A0", "A1", "A2"]})
+    sentences_b = pd.DataFrame({"sentence_id": ["b0", "b1", "b2", "b3"], "text": ["B0", "B1", "B2", "B3"]})
+    rows = interleave_alignment(sentences_a, sentences_b, {"a1": ("b1", 0.9), "a2": ("b3", 0.7)})
+    assert list(zip(rows["status"], rows["text_a"], rows["text_b"])) == [
+        ("only in B", "", "B0"),
+        ("only in A", "A0", ""),
+        ("matched", "A1", "B1"),
+        ("only in B", "", "B2"),
+        ("matched", "A2", "B3"),
+    ]
+    assert rows["similarity"].isna().sum() == 3
 
 
 def test_discrepancies_filter_by_kind_and_story(run: Run) -> None:

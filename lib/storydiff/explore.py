@@ -36,6 +36,7 @@ from storydiff.runner import PROJECT_ROOT
 
 OUTPUTS_DIR = PROJECT_ROOT / "outputs"
 DISCREPANCY_KINDS = ("number", "date", "quote", "attribution")
+COMPARISON_COLUMNS = ["status", "sentence_id_a", "text_a", "sentence_id_b", "text_b", "similarity"]
 TEXT_WIDTH = 100  # characters of corpus text per line in the plain-text views
 # JupyterLab right-aligns and centres table cells with a more specific rule than a view can add
 STYLE = "<style>.sd-explore td, .sd-explore th {text-align: left !important; vertical-align: top !important}</style>"
@@ -82,6 +83,33 @@ def load_run_model(manifest: dict) -> EmbeddingModel:
             f"used, or re-run the pipeline"
         )
     return model
+
+
+def interleave_alignment(
+    sentences_a: pd.DataFrame, sentences_b: pd.DataFrame, partner: dict[str, tuple[str, float]]
+) -> pd.DataFrame:
+    """Rows of a ``Comparison``: ``sentences_a`` and ``sentences_b`` (columns sentence_id, text;
+    each in article order) with ``partner`` (A sentence_id -> (B sentence_id, cosine)). A's
+    sentences keep their order; each B sentence without a partner follows the matched B sentence
+    before it (or comes first)."""
+    matched_b = {b for b, _ in partner.values()}
+    after: dict[str, list[tuple[str, str]]] = {}  # matched B sentence_id ("" = start) -> B-only sentences
+    anchor = ""
+    for sid, text in zip(sentences_b["sentence_id"], sentences_b["text"]):
+        if sid in matched_b:
+            anchor = sid
+        else:
+            after.setdefault(anchor, []).append((sid, text))
+    text_b = dict(zip(sentences_b["sentence_id"], sentences_b["text"]))
+    rows = [("only in B", "", "", sid, text, np.nan) for sid, text in after.get("", [])]
+    for sid, text in zip(sentences_a["sentence_id"], sentences_a["text"]):
+        if sid not in partner:
+            rows.append(("only in A", sid, text, "", "", np.nan))
+            continue
+        sid_b, similarity = partner[sid]
+        rows.append(("matched", sid, text, sid_b, text_b[sid_b], similarity))
+        rows += [("only in B", "", "", extra, extra_text, np.nan) for extra, extra_text in after.get(sid_b, [])]
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
 class RunTables(Mapping):
@@ -226,9 +254,11 @@ class DiscrepancyList(View):
         return html_discrepancies(self.frame, self.labels).data
 
     def body_text(self) -> str:
+        label = self.labels.get
         return "\n".join(
-            f"- {d.kind} ({d.fact_id or 'no shared fact'}, story {d.story_id}): {self.labels.get(d.article_a, d.article_a)} says {d.value_a!s}; "
-            f"{self.labels.get(d.article_b, d.article_b)} says {d.value_b!s}\n  {shorten(d.explanation, 1000)}"
+            f"- {d.kind} ({d.fact_id or 'no shared fact'}, story {d.story_id}): "
+            f"{label(d.article_a, d.article_a)} says {d.value_a!s}; {label(d.article_b, d.article_b)} says {d.value_b!s}"
+            f"\n  {shorten(d.explanation, 1000)}"
             for d in self.frame.itertuples()
         ) or "No discrepancy found."
 
@@ -305,19 +335,25 @@ class Run:
 
     def search(self, query: str, k: int = 10) -> SearchResults:
         """The ``k`` claims closest in meaning to ``query`` (cosine of the run model's vectors)."""
+        if k < 1:
+            raise ValueError(f"k must be at least 1, not {k}")
         vectors = self.claim_vectors()
         scores = vectors @ embed_texts([query], model=self.model())[0]
         top = np.argsort(-scores, kind="stable")[:k]
-        hits = self.claims.iloc[top][["claim_id", "article_id", "kind", "speaker", "text"]].reset_index(drop=True)
+        hits = self.claims.iloc[top].reset_index(drop=True)
         story_of = dict(zip(self.stories["article_id"], self.stories["story_id"]))
         outlet_of = dict(zip(self.articles["article_id"], self.articles["outlet"].fillna("")))
-        hits.insert(0, "rank", range(1, len(hits) + 1))
-        hits.insert(1, "score", scores[top].astype(float))
-        hits.insert(4, "article", hits["article_id"].map(self.labels))
-        hits.insert(5, "outlet", hits["article_id"].map(outlet_of))
-        hits.insert(6, "story_id", hits["article_id"].map(story_of))
-        hits.insert(7, "story", hits["story_id"].map(self.story_labels))
-        return SearchResults(f"Claims closest to “{query}”", hits)
+        hits = hits.assign(
+            rank=range(1, len(hits) + 1),
+            score=scores[top].astype(float),
+            article=hits["article_id"].map(self.labels),
+            outlet=hits["article_id"].map(outlet_of),
+            story_id=hits["article_id"].map(story_of),
+        )
+        hits["story"] = hits["story_id"].map(self.story_labels)
+        columns = ["rank", "score", "claim_id", "article_id", "article", "outlet", "story_id", "story", "kind",
+                   "speaker", "text"]
+        return SearchResults(f"Claims closest to “{query}”", hits[columns])
 
     def fact(self, fact_id: str) -> FactView:
         """Every article's version of fact ``fact_id``, its discrepancies, and the articles of its
@@ -347,47 +383,27 @@ class Run:
         content = select_content_sentences(self.articles, self.sentences)
         pair = content[content["article_id"].isin([id_a, id_b])].reset_index(drop=True)
         aligned = align_articles(pair, self.sentence_vectors(pair["sentence_id"]), threshold)
-        first_a = id_a < id_b
-        partner = dict(zip(aligned["sentence_id_a" if first_a else "sentence_id_b"],
-                           zip(aligned["sentence_id_b" if first_a else "sentence_id_a"], aligned["similarity"])))
-        frame = self._aligned_rows(pair, id_a, id_b, partner)
+        if id_a > id_b:  # align_articles puts the article that sorts first on side a
+            aligned = aligned.rename(columns={"sentence_id_a": "sentence_id_b", "sentence_id_b": "sentence_id_a"})
+        partner = dict(zip(aligned["sentence_id_a"], zip(aligned["sentence_id_b"], aligned["similarity"])))
+        frame = interleave_alignment(
+            pair[pair["article_id"] == id_a].sort_values("position"),
+            pair[pair["article_id"] == id_b].sort_values("position"),
+            partner,
+        )
         labels = self.labels
         n = frame["status"].value_counts()
         summary = (
             f"{n.get('matched', 0)} sentence pairs matched (cosine >= {threshold:.2f}), "
             f"{n.get('only in A', 0)} sentences only in A, {n.get('only in B', 0)} only in B."
         )
-        reuse = self.reuse[(self.reuse["article_a"] == min(id_a, id_b)) & (self.reuse["article_b"] == max(id_a, id_b))]
-        if len(reuse) and reuse["likely_source"].iloc[0]:
-            source = reuse["likely_source"].iloc[0]
-            summary += f" Likely source of the reused text: {labels.get(source, source)} ({reuse['direction_basis'].iloc[0]})."
+        reuse = self.reuse.set_index(["article_a", "article_b"])
+        key = (min(id_a, id_b), max(id_a, id_b))
+        if key in reuse.index and reuse.at[key, "likely_source"]:
+            source = reuse.at[key, "likely_source"]
+            summary += f" Likely source of the reused text: {labels.get(source, source)} ({reuse.at[key, 'direction_basis']})."
         title = f"{labels[id_a]} (A) vs {labels[id_b]} (B)"
         return Comparison(title, frame, labels[id_a], labels[id_b], summary)
-
-    @staticmethod
-    def _aligned_rows(pair: pd.DataFrame, id_a: str, id_b: str, partner: dict[str, tuple[str, float]]) -> pd.DataFrame:
-        """Rows of a ``Comparison`` from the sentences of both articles and A's matched partners."""
-        sentences_a = pair[pair["article_id"] == id_a].sort_values("position")
-        sentences_b = pair[pair["article_id"] == id_b].sort_values("position")
-        text_of = dict(zip(pair["sentence_id"], pair["text"]))
-        matched_b = {b for b, _ in partner.values()}
-        after: dict[str, list[str]] = {}  # matched B sentence (or "" for the start) -> B-only sentences after it
-        anchor = ""
-        for sid in sentences_b["sentence_id"]:
-            if sid in matched_b:
-                anchor = sid
-            else:
-                after.setdefault(anchor, []).append(sid)
-        rows = [("only in B", "", "", b, text_of[b], np.nan) for b in after.get("", [])]
-        for a in sentences_a["sentence_id"]:
-            if a not in partner:
-                rows.append(("only in A", a, text_of[a], "", "", np.nan))
-                continue
-            b, similarity = partner[a]
-            rows.append(("matched", a, text_of[a], b, text_of[b], similarity))
-            rows += [("only in B", "", "", extra, text_of[extra], np.nan) for extra in after.get(b, [])]
-        columns = ["status", "sentence_id_a", "text_a", "sentence_id_b", "text_b", "similarity"]
-        return pd.DataFrame(rows, columns=columns)
 
     def discrepancies(self, kind: str | None = None, story: str | None = None) -> DiscrepancyList:
         """The run's discrepancies, only those of ``kind`` (number, date, quote, attribution)
@@ -395,7 +411,8 @@ class Run:
         if kind is not None and kind not in DISCREPANCY_KINDS:
             raise ValueError(f"kind must be one of {', '.join(DISCREPANCY_KINDS)}, not {kind!r}")
         if story is not None and story not in set(self.stories["story_id"]):
-            raise ValueError(f"no story {story!r}; the stories are {', '.join(sorted(set(self.stories['story_id'])))}")
+            known = ", ".join(sorted(set(self.stories["story_id"])))
+            raise ValueError(f"no story {story!r}; the stories are {known}")
         table = self.tables["discrepancies"]
         story_of = dict(zip(self.stories["article_id"], self.stories["story_id"]))
         table = table.assign(story_id=table["article_a"].map(story_of))
