@@ -1,0 +1,81 @@
+"""The claim map's 2-D layout: UMAP above the size threshold, PCA below it, deterministic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from storydiff.claim_map import CLAIM_MAP_COLUMNS, choose_n_neighbors, compute_claim_map
+
+
+@pytest.fixture(scope="module")
+def two_topics() -> tuple[list[str], np.ndarray]:
+    """60 fake claim embeddings (dim 24) in two well-separated groups of 30: ids c00..c59."""
+    rng = np.random.default_rng(7)
+    centres = np.zeros((2, 24))
+    centres[0, 0], centres[1, 1] = 6.0, 6.0
+    vectors = np.vstack([centre + rng.normal(size=(30, 24)) for centre in centres])
+    return [f"c{i:02d}" for i in range(60)], vectors
+
+
+@pytest.fixture(scope="module")
+def umap_maps(two_topics: tuple[list[str], np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The UMAP claim map of ``two_topics`` fitted twice (numba compiles once per session)."""
+    ids, vectors = two_topics
+    return compute_claim_map(ids, vectors, random_state=3, umap_min_points=40), compute_claim_map(
+        ids, vectors, random_state=3, umap_min_points=40
+    )
+
+
+def test_umap_above_threshold_keeps_groups_apart(umap_maps, two_topics) -> None:
+    claim_map, _ = umap_maps
+    assert list(claim_map.columns) == CLAIM_MAP_COLUMNS
+    assert claim_map["claim_id"].tolist() == two_topics[0]
+    assert set(claim_map["method"]) == {"umap"}
+    xy = claim_map[["x", "y"]].to_numpy()
+    assert np.isfinite(xy).all()
+    first, second = xy[:30], xy[30:]
+    gap = np.linalg.norm(first.mean(axis=0) - second.mean(axis=0))
+    spread = max(np.linalg.norm(first - first.mean(axis=0), axis=1).mean(),
+                 np.linalg.norm(second - second.mean(axis=0), axis=1).mean())
+    assert gap > 2 * spread
+
+
+def test_umap_same_inputs_same_coordinates(umap_maps) -> None:
+    first, second = umap_maps
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_pca_fallback_below_threshold(two_topics) -> None:
+    ids, vectors = two_topics
+    claim_map = compute_claim_map(ids[:12], vectors[:12], umap_min_points=40)
+    assert set(claim_map["method"]) == {"pca"} and len(claim_map) == 12
+    assert np.isfinite(claim_map[["x", "y"]].to_numpy()).all()
+    pd.testing.assert_frame_equal(claim_map, compute_claim_map(ids[:12], vectors[:12], umap_min_points=40))
+
+
+def test_threshold_is_the_switch(two_topics) -> None:
+    ids, vectors = two_topics
+    assert compute_claim_map(ids[:12], vectors[:12], umap_min_points=13)["method"].iloc[0] == "pca"
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3])
+def test_tiny_inputs_fall_back_to_pca(n: int) -> None:
+    vectors = np.arange(n * 4, dtype=float).reshape(n, 4) ** 1.5
+    claim_map = compute_claim_map([f"c{i}" for i in range(n)], vectors, umap_min_points=0)
+    assert list(claim_map.columns) == CLAIM_MAP_COLUMNS and len(claim_map) == n
+    assert (claim_map["method"] == "pca").all()
+    assert np.isfinite(claim_map[["x", "y"]].to_numpy()).all()
+
+
+def test_mismatched_ids_and_vectors_are_an_error() -> None:
+    with pytest.raises(ValueError, match="2 claim ids but 3 vectors"):
+        compute_claim_map(["a", "b"], np.zeros((3, 4)))
+
+
+@pytest.mark.parametrize("n", [6, 10, 20, 40, 60, 500])
+def test_n_neighbors_adapts_to_the_number_of_claims(n: int) -> None:
+    k = choose_n_neighbors(n)
+    assert 2 <= k < n and k <= 15
+    assert k == min(15, max(5, n // 4))
