@@ -47,7 +47,7 @@ RELATIVE_RE = re.compile(
     r"(?i)\b(?:(?:earlier|later)\s+)?(?P<rel>(?:this|last|next|past|the\s+next|the\s+past)\s+"
     r"(?P<unit>week|weekend|month|year)|today|yesterday|tomorrow|tonight|the\s+day\s+before"
     r"|the\s+previous\s+day|the\s+following\s+day|recent\s+(?:years|months|weeks|days)"
-    r"|(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten)\s+"
+    r"|(?P<n>\d+|a|an|a few|several|one|two|three|four|five|six|seven|eight|nine|ten)\s+"
     r"(?P<ago_unit>day|week|month|year)s?\s+ago)\b")
 TIME_RE = re.compile(r"(?i)\b(?P<h>[01]?\d|2[0-3])(?:[.:](?P<m>[0-5]\d))?\s?(?P<ampm>[ap]m\b|[ap]\.m\.)"
                      r"|\b(?P<h24>[01]?\d|2[0-3]):(?P<m24>[0-5]\d)\b")
@@ -108,8 +108,10 @@ def resolve_relative(rel: str, published: dt.date | None) -> str:
         if unit == "month":
             return "%04d-%02d" % _shift_month(published.year, published.month, step)
         return str(published.year + step)
-    m = re.fullmatch(r"(\w+) (day|week|month|year)s? ago", rel)
+    m = re.fullmatch(r"(\w+|a few) (day|week|month|year)s? ago", rel)
     if m:
+        if m.group(1) not in _SMALL_NUMBERS and not m.group(1).isdigit():
+            return ""  # "a few weeks ago", "several years ago"
         n = int(m.group(1)) if m.group(1).isdigit() else _SMALL_NUMBERS[m.group(1)]
         unit = m.group(2)
         if unit == "day":

@@ -34,6 +34,12 @@ CURRENCY_WORDS = {
 }
 PERCENT_WORDS = {"%": "percent", "percent": "percent", "per cent": "percent", "pc": "percent",
                  "percentage points": "percentage points", "percentage point": "percentage points"}
+MEASUREMENT_UNITS = {
+    "km": "km", "kg": "kg", "cm": "cm", "mm": "mm", "ft": "ft", "mph": "mph", "kmh": "km/h",
+    "lb": "lb", "lbs": "lb", "kb": "KB", "mb": "MB", "gb": "GB", "tb": "TB", "kbps": "kbit/s",
+    "mbps": "Mbit/s", "gbps": "Gbit/s", "mhz": "MHz", "ghz": "GHz", "kw": "kW", "mw": "MW",
+    "gw": "GW", "kwh": "kWh",
+}
 SCALES = {"hundred": 1e2, "thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6,
           "billion": 1e9, "bn": 1e9, "trillion": 1e12, "tn": 1e12, "trn": 1e12}
 NUMBER_WORDS = {
@@ -60,7 +66,7 @@ CHANGE_AFTER = ("increase", "rise", "jump", "drop", "fall", "decline", "growth",
 CHANGE_VERBS = {"increase", "raise", "rise", "grow", "fall", "drop", "cut", "reduce", "boost",
                 "decrease", "decline", "jump", "climb", "slash", "lift", "lower", "expand",
                 "shrink"}
-# scales that are only a scale after a currency ("$3m"), never alone ("the 100m final")
+# scales read as such only after a currency ("$3m") or before a plural noun ("3m viewers")
 _CURRENCY_ONLY_SCALES = {"m", "k"}
 
 
@@ -68,12 +74,15 @@ def _alternation(words: list[str] | set[str] | dict[str, Any]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
-_NUM_WORD = rf"(?:(?:{_alternation([w for w in NUMBER_WORDS if NUMBER_WORDS[w] >= 20 and w != 'dozen'])})-(?:{_alternation([w for w in NUMBER_WORDS if NUMBER_WORDS[w] < 10])})|{_alternation(NUMBER_WORDS)})"
+_TENS = [w for w, n in NUMBER_WORDS.items() if n >= 20 and n % 10 == 0]
+_UNITS = [w for w, n in NUMBER_WORDS.items() if n < 10]
+_NUM_WORD = rf"(?:(?:{_alternation(_TENS)})-(?:{_alternation(_UNITS)})|{_alternation(NUMBER_WORDS)})"
+_SUFFIXES = [w for w in PERCENT_WORDS if w != "%"] + list(CURRENCY_WORDS) + list(MEASUREMENT_UNITS)
 QUANTITY_RE = re.compile(
-    rf"(?<![\w$£€¥₹.,/-])(?P<cur>{_alternation(CURRENCY_PREFIXES)})?\s?"
+    rf"(?<![\w$£€¥₹.,/#&-])(?P<cur>{_alternation(CURRENCY_PREFIXES)})?\s?"
     rf"(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?|(?i:{_NUM_WORD}))"
     rf"(?:[\s-]?(?P<scale>(?i:{_alternation(SCALES)}))(?![a-z]))?"
-    rf"(?:\s?(?P<suffix>%|(?i:{_alternation(list(PERCENT_WORDS)[1:] + list(CURRENCY_WORDS))})\b))?"
+    rf"(?:\s?(?P<suffix>%|(?i:{_alternation(_SUFFIXES)})\b))?"
     rf"(?![\w/]|\.\d)"
 )
 APPROX_RE = re.compile(rf"(?i:\b(?P<approx>{_alternation(APPROX_WORDS)}))\s*\(?\s*$")
@@ -95,7 +104,7 @@ def normalise_quantity(cur: str, num: str, scale: str, suffix: str) -> tuple[flo
     ``unit`` is "" when neither a currency nor a percent word is given (the caller may then
     use the counted noun).
     """
-    value = parse_number(num) * SCALES.get(scale.lower(), 1.0) if scale else parse_number(num)
+    value = parse_number(num) * SCALES.get(scale.lower(), 1.0)
     if cur:
         return value, CURRENCY_PREFIXES[cur]
     suffix_lower = suffix.lower()
@@ -103,7 +112,7 @@ def normalise_quantity(cur: str, num: str, scale: str, suffix: str) -> tuple[flo
         return value, PERCENT_WORDS[suffix_lower]
     if suffix_lower in CURRENCY_WORDS:
         return value, CURRENCY_WORDS[suffix_lower]
-    return value, ""
+    return value, MEASUREMENT_UNITS.get(suffix_lower, "")
 
 
 def _token_at(doc: Doc, start: int, end: int) -> Token | None:
@@ -122,7 +131,8 @@ def _phrase(token: Token, stop: set[int], preps: tuple[str, ...] | None = None) 
             continue
         if (tok.dep_ in ("relcl", "acl", "appos", "advcl") or tok.ent_type_ in ("DATE", "TIME")
                 or tok.dep_ == "punct" and tok.text != "-"
-                or tok.dep_ == "prep" and preps is not None and tok.lower_ not in preps):
+                or tok.dep_ == "prep" and (preps is not None and tok.lower_ not in preps
+                                           or not any(c.dep_ in ("pobj", "pcomp") for c in tok.children))):
             dropped.update(t.i for t in tok.subtree)
         if tok.i in stop:  # the prepositional phrase holding a quantity ("by 13 per cent")
             prep = next((a for a in tok.ancestors if a.dep_ == "prep"), None)
@@ -130,7 +140,7 @@ def _phrase(token: Token, stop: set[int], preps: tuple[str, ...] | None = None) 
                 dropped.update(t.i for t in prep.subtree)
     words: list[Token] = []
     for tok in token.subtree:
-        if tok.i > token.i and tok.is_punct and tok.text not in ("’s", "'s", "-"):
+        if tok.i > token.i and tok.is_punct and (tok.text not in ("’s", "'s", "-") or tok.whitespace_):
             break
         if tok.i != token.i and (tok.i in dropped or tok.i in stop or tok.i < token.i and tok.dep_ in ("det", "predet")):
             continue
@@ -198,6 +208,16 @@ def _in_name(text: str, start: int, end: int) -> bool:
     return bool(before) and word[:1].isupper() and rest[:1].isupper()
 
 
+def _in_title(doc: Doc, char: int) -> bool:
+    """A numeral that is part of a name: after a proper noun ("Top 20", "Windows 95", "Channel
+    4") or inside a named product, work, organisation, event or law."""
+    token = next((t for t in doc if t.idx >= char), None)
+    if token is None or token.ent_type_ in ("PRODUCT", "WORK_OF_ART", "ORG", "EVENT", "FAC", "LAW"):
+        return token is not None
+    before = doc[token.i - 1] if token.i else None
+    return before is not None and before.pos_ == "PROPN" and not before.is_sent_start and before.text[:1].isupper()
+
+
 def _approx_before(text: str, start: int) -> tuple[str, int]:
     """(qualifier, where it starts) just before ``start``: ("more than", 12), or ("", start)."""
     window_start = max(0, start - 30)
@@ -214,6 +234,11 @@ def _is_change(text: str, q: dict[str, Any], change_verb: bool) -> bool:
     if CHANGE_BEFORE_RE.search(before) or CHANGE_AFTER_RE.search(text[q["char_end"]:]):
         return True
     return change_verb and bool(re.search(r"(?i)\bby\s*$", before))
+
+
+def _counts_after(doc: Doc, char: int) -> bool:
+    """Whether the first token at or after ``char`` is a plural noun ("3m viewers")."""
+    return next((t.tag_ == "NNS" for t in doc if t.idx >= char), False)
 
 
 def _is_year(num: str) -> bool:
@@ -237,27 +262,27 @@ def extract_quantities(doc: Doc | Span, skip: list[tuple[int, int]] = ()) -> lis
     for m in QUANTITY_RE.finditer(text):
         start, end = m.start(), m.end()
         cur, num, scale, suffix = (m.group(g) or "" for g in ("cur", "num", "scale", "suffix"))
-        if scale.lower() in _CURRENCY_ONLY_SCALES and not cur:
-            if suffix or text[m.end("scale"):m.end("scale") + 1].isalpha():
-                continue
-            end, scale = m.end("num"), ""
         if any(s < end and start < e for s, e in skip):
             continue
-        value, unit = normalise_quantity(cur, num, scale, suffix)
         head = _token_at(whole, start + offset, end + offset)
-        if head is None:
+        if head is None or scale.lower() in _CURRENCY_ONLY_SCALES and not (cur or suffix or _counts_after(whole, end + offset)):
+            continue  # "the 100m final" is a distance, "3m viewers" a count
+        if not (cur or suffix or scale) and _in_title(whole, start + offset):
             continue
+        value, unit = normalise_quantity(cur, num, scale, suffix)
         noun = None
         if not unit:
             if head.dep_ in ("nummod", "compound", "quantmod") and head.head.pos_ in ("NOUN", "PROPN") and head.head.i > head.i:
                 noun = head.head
-                unit = noun.text.lower()
+            elif _counts_after(whole, end + offset):  # the parser missed it: "3m viewers"
+                noun = next(t for t in whole if t.idx >= end + offset)
+            unit = noun.text.lower() if noun is not None else ""
             if not num[0].isdigit() and (noun is None or _in_name(text, start, end) or num.lower() == "one" and not scale):
                 continue
             if noun is None and (len(doc) <= 2 or _is_year(num)):
                 continue
         approx, text_start = _approx_before(text, start)
-        number_span = whole.char_span(text_start + offset, end + offset, alignment_mode="expand")
+        stop.update(t.i for t in whole.char_span(text_start + offset, end + offset, alignment_mode="expand") or [])
         if noun is not None and 0 <= noun.idx - offset - end <= 20:
             end = noun.idx - offset + len(noun.text)
         found.append({
@@ -266,7 +291,6 @@ def extract_quantities(doc: Doc | Span, skip: list[tuple[int, int]] = ()) -> lis
             "char_start": text_start, "char_end": end,
         })
         heads.append((head, noun))
-        stop.update(t.i for t in number_span)
     change_verb = any(t.lemma_ in CHANGE_VERBS for t in doc)
     for k, (q, (head, noun)) in enumerate(zip(found, heads)):
         q["is_change"] = _is_change(text, q, change_verb)

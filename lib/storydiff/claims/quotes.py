@@ -22,6 +22,9 @@ SPEECH_VERBS = {
     "speak", "ask", "reply", "write", "comment", "pledge", "promise", "emphasize", "emphasise",
     "declare", "acknowledge", "admit", "predict", "suggest", "cite", "encourage",
 }
+# verbs that report speech only with a clause ("added that ...", "promised to ...") or a quote:
+# "Daiwa added 5.3%" and "technology promised much" report no one's words
+NEEDS_CLAUSE = {"add", "note", "write", "cite", "promise", "pledge"}
 ROLE_NOUNS = {
     "leader", "president", "premier", "minister", "spokesman", "spokeswoman", "spokesperson",
     "chairman", "chairwoman", "official", "secretary", "chancellor", "governor", "mayor",
@@ -127,10 +130,21 @@ def article_people(docs: list[Doc | Span]) -> list[str]:
     return list(dict.fromkeys(_strip_name(e.text) for d in docs for e in d.ents if e.label_ == "PERSON"))
 
 
+def _reports_speech(verb: Token, has_quote: bool) -> bool:
+    """Whether a verb of saying reports someone's words here: not passive ("was written by",
+    "the court was told"; "was quoted as saying" is), and with a clause or a quote for
+    ``NEEDS_CLAUSE`` verbs."""
+    deps = {c.dep_ for c in verb.children}
+    if "nsubjpass" in deps or "auxpass" in deps:
+        return verb.lemma_.lower() == "quote"
+    return (verb.lemma_.lower() not in NEEDS_CLAUSE or has_quote or verb.dep_ == "parataxis"
+            or bool(deps & {"ccomp", "parataxis", "xcomp"}))
+
+
 def _speech_verb(doc: Doc | Span, quoted: set[int]) -> Token | None:
     """The verb of saying outside the quoted tokens closest to the root of the sentence."""
     verbs = [t for t in doc if t.lemma_.lower() in SPEECH_VERBS and t.pos_ in ("VERB", "AUX")
-             and t.i not in quoted]
+             and t.i not in quoted and _reports_speech(t, bool(quoted))]
     return min(verbs, key=lambda t: (len(list(t.ancestors)), t.i)) if verbs else None
 
 
