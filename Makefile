@@ -8,7 +8,7 @@ NAME ?= seeds
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report run test lab bench browser clean
+.PHONY: help setup report run batch test lab bench browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -27,6 +27,11 @@ report: setup ## render the demo report from the seeds: outputs/seeds/report.htm
 
 run: setup ## run on your own articles: make run CORPUS=path/to/folder NAME=myrun
 	$(BIN)/storydiff run --corpus $(CORPUS) --name $(NAME)
+
+RUNS ?= batches/example.yaml
+JOBS ?= 1
+batch: setup ## render every run of a batch file, with an index: make batch RUNS=batches/example.yaml JOBS=2
+	$(BIN)/storydiff batch $(RUNS) --jobs $(JOBS)
 
 browser: ## install Debian's chromium for the browser tests (if missing)
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
