@@ -1,0 +1,557 @@
+"""The run's figures: pure plotting functions that take tables and return a matplotlib Figure.
+
+Every figure is built inside the fixed style ``STYLE`` (colour-blind-safe Okabe-Ito colours for
+categories, cividis for continuous values) on a bare ``Figure`` (no pyplot state), and saved by
+``save_figure`` as PNG and SVG whose bytes depend only on the inputs: no software, creator or
+date metadata, and SVG ids salted with a constant. Articles are named by ``label_articles``
+(outlet, else a shortened title, plus a short id), which the report reuses. A figure with
+nothing to show (one article, no facts, no dated article...) says so in its body instead of
+failing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import MaxNLocator
+
+# Okabe & Ito (2008), ordered so the first colours stay distinct on white; yellow comes last.
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"]
+OTHER_COLOUR = "#999999"
+STORY_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+MATRIX_CMAP = "cividis"
+MISSING_COLOUR = "#e8e8e8"
+DPI = 150
+STYLE: dict[str, Any] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "svg.fonttype": "path",
+    "svg.hashsalt": "storydiff",
+    "path.simplify": True,
+}
+FIGURE_COLUMNS = ["name", "png", "svg", "caption"]
+PNG_METADATA = {"Software": None, "Creation Time": None}
+SVG_METADATA = {"Date": None, "Creator": None}
+NO_STORY = "(no story)"
+ANNOTATE_MAX_ARTICLES = 12  # write the value in each heatmap cell up to this many articles
+FACT_TEXT_MAX_ROWS = 120  # name each coverage row by its text up to this many facts
+# status values of the comparison stage's ``coverage`` table (storydiff.compare.coverage)
+COVERAGE_COLOURS = {
+    "shared": OKABE_ITO[0],
+    "covered": OKABE_ITO[5],
+    "only here": OKABE_ITO[1],
+    "single-article story": OKABE_ITO[2],
+    "omitted": "#F2B99A",  # a light vermillion: a gap most of the story's articles fill
+    "absent": "#EEEEEE",
+}
+DOT_COSINE_RANGE = (0.5, 1.0)
+CAPTIONS = {
+    "similarity_heatmap": (
+        "Article similarity: each cell is the mean best-match cosine between the two articles' "
+        "sentences (colours span the values found; the diagonal is left blank); articles are "
+        "grouped by story and each story is boxed."
+    ),
+    "coverage_matrix": (
+        "Coverage: one row per fact (claims that state the same thing), one column per article of "
+        "the fact's story, coloured by whether the article reports it: shared by all, by some, "
+        "only by this article, or omitted although most articles report it. Widely reported "
+        "facts come first in each story, then what each article alone reports."
+    ),
+    "timeline": (
+        "Timeline: articles by stated publication date, one row per story; articles that do not "
+        "state a date are listed apart and not placed on the axis."
+    ),
+}
+
+
+def styled(plot: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Build the figure returned by ``plot`` inside the fixed rcParams ``STYLE``."""
+
+    @functools.wraps(plot)
+    def wrapper(*args: Any, **kwargs: Any) -> Figure:
+        with mpl.rc_context(STYLE):
+            return plot(*args, **kwargs)
+
+    return wrapper
+
+
+def shorten(text: str, width: int = 28) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``width`` characters (with "…")."""
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0] if " " in text[: width - 1] else text[: width - 1]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def short_id(article_id: str) -> str:
+    """The first three characters of the id; for a record id ``<stem>-<row>``, also the row."""
+    record = re.fullmatch(r"(.+)-(\d+)", article_id)
+    return f"{record[1][:3]}-{record[2]}" if record else article_id[:3]
+
+
+def label_articles(articles: pd.DataFrame, sentences: pd.DataFrame | None = None, width: int = 28) -> pd.Series:
+    """A short readable label per article, e.g. ``"003 · newszkz.com"``: Series indexed by
+    article_id, named ``label``, in ``articles`` order.
+
+    The name is the outlet, else the title, else (when ``sentences`` is given) the article's first
+    content sentence, shortened to ``width`` characters. The id part is the id's first three
+    characters (the whole id where those would not be unique)."""
+    ids = articles["article_id"].astype(str)
+    names = articles.get("outlet", pd.Series("", index=articles.index)).fillna("").astype(str).str.strip()
+    titles = articles.get("title", pd.Series("", index=articles.index)).fillna("").astype(str).str.strip()
+    names = names.where(names != "", titles)
+    if sentences is not None and len(sentences):
+        content = sentences[~sentences["boilerplate"].astype(bool)] if "boilerplate" in sentences else sentences
+        first = content.sort_values(["article_id", "position"]).groupby("article_id")["text"].first()
+        names = names.where(names != "", ids.map(first).fillna(""))
+    keys = ids.map(short_id)
+    keys = keys.where(~keys.duplicated(keep=False), ids)
+    labels = [f"{key} · {shorten(name, width)}" if name else key for key, name in zip(keys, names, strict=True)]
+    return pd.Series(labels, index=pd.Index(ids, name="article_id"), name="label")
+
+
+def group_outlets(articles: pd.DataFrame, labels: pd.Series) -> pd.Series:
+    """Colour group of each article of ``labels`` (same index): its outlet, else its label."""
+    outlets = articles.set_index("article_id")["outlet"].fillna("").astype(str).str.strip()
+    return pd.Series([outlets.get(a, "") or label for a, label in labels.items()], index=labels.index, name="outlet")
+
+
+def assign_colours(groups: pd.Series) -> dict[str, str]:
+    """Okabe-Ito colour per distinct value of ``groups`` in order of first appearance (yellow
+    left out: too pale for points on white); grey past the palette."""
+    distinct = list(dict.fromkeys(groups))
+    return {g: OKABE_ITO[i] if i < len(OKABE_ITO) - 1 else OTHER_COLOUR for i, g in enumerate(distinct)}
+
+
+def assign_markers(story_ids: list[str]) -> dict[str, str]:
+    """A marker per story, in the given order (cycling past eight stories)."""
+    return {s: STORY_MARKERS[i % len(STORY_MARKERS)] for i, s in enumerate(story_ids)}
+
+
+def order_stories(stories: pd.DataFrame, article_ids: list[str]) -> pd.DataFrame:
+    """(story_id, article_id, story_label) for ``article_ids``, grouped by story (stories by id,
+    then articles by id); articles of no story come last under NO_STORY."""
+    known = stories.drop_duplicates("article_id").set_index("article_id") if len(stories) else None
+    rows = []
+    for article_id in article_ids:
+        if known is not None and article_id in known.index:
+            story = known.loc[article_id]
+            rows.append((str(story["story_id"]), article_id, str(story.get("label", "") or story["story_id"])))
+        else:
+            rows.append((NO_STORY, article_id, NO_STORY))
+    ordered = pd.DataFrame(rows, columns=["story_id", "article_id", "story_label"])
+    ordered["_last"] = ordered["story_id"] == NO_STORY
+    return ordered.sort_values(["_last", "story_id", "article_id"]).drop(columns="_last").reset_index(drop=True)
+
+
+def story_blocks(story_ids: pd.Series) -> list[tuple[str, int, int]]:
+    """(story_id, start, end) of each run of equal values in ``story_ids`` (end exclusive)."""
+    values = list(story_ids)
+    starts = [i for i in range(len(values)) if i == 0 or values[i] != values[i - 1]]
+    return [(values[s], s, e) for s, e in zip(starts, starts[1:] + [len(values)], strict=True)]
+
+
+def describe_story(story_id: str, label: str, width: int = 34) -> str:
+    """Axis text for a story: its id and its label, shortened."""
+    return story_id if label in ("", story_id) else f"{story_id}: {shorten(label, width)}"
+
+
+@styled
+def plot_empty(title: str, message: str, size: tuple[float, float] = (6.0, 2.2)) -> Figure:
+    """A figure that only says why there is nothing to plot."""
+    fig = Figure(figsize=size, layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_title(title)
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, color="#444444", transform=ax.transAxes)
+    ax.set_axis_off()
+    return fig
+
+
+def build_similarity_matrix(similarity: pd.DataFrame, article_ids: list[str]) -> np.ndarray:
+    """Square symmetric matrix (len(article_ids),) * 2 from the pair table (article_a, article_b,
+    similarity); 1 on the diagonal, NaN for pairs not in the table."""
+    position = {a: i for i, a in enumerate(article_ids)}
+    matrix = np.full((len(article_ids), len(article_ids)), np.nan)
+    np.fill_diagonal(matrix, 1.0)
+    for row in similarity.itertuples():
+        if row.article_a in position and row.article_b in position:
+            i, j = position[row.article_a], position[row.article_b]
+            matrix[i, j] = matrix[j, i] = row.similarity
+    return matrix
+
+
+def scale_range(values: np.ndarray, step: float = 0.05) -> tuple[float, float]:
+    """Colour-scale limits around ``values`` (cosines), widened to multiples of ``step``; (0, 1)
+    when there are none."""
+    if values.size == 0:
+        return 0.0, 1.0
+    low, high = np.floor(values.min() / step) * step, np.ceil(values.max() / step) * step
+    return float(low), float(max(high, low + step))
+
+
+@styled
+def plot_similarity_heatmap(similarity: pd.DataFrame, stories: pd.DataFrame, labels: pd.Series) -> Figure:
+    """Heatmap of article-to-article similarity (cosine units; colours scaled to the values
+    present, the diagonal left blank), articles ordered by story, each story's block outlined. ``similarity``: pairs (article_a, article_b, similarity);
+    ``stories``: (story_id, article_id, label); ``labels``: ``label_articles`` output (its index
+    sets which articles are shown)."""
+    title = "How similar the articles are"
+    if labels.empty:
+        return plot_empty(title, "No articles to compare.")
+    order = order_stories(stories, list(labels.index))
+    matrix = build_similarity_matrix(similarity, list(order["article_id"]))
+    n = len(order)
+    off_diagonal = matrix[~np.eye(n, dtype=bool) & ~np.isnan(matrix)]
+    low, high = scale_range(off_diagonal)
+    np.fill_diagonal(matrix, np.nan)
+    side = max(4.5, 0.6 * n + 3.0)
+    fig = Figure(figsize=(side + 1.2, side), layout="constrained")
+    ax = fig.add_subplot()
+    cmap = mpl.colormaps[MATRIX_CMAP].with_extremes(bad=MISSING_COLOUR)
+    image = ax.imshow(np.ma.masked_invalid(matrix), cmap=cmap, vmin=low, vmax=high)
+    names = [labels[a] for a in order["article_id"]]
+    ax.set_xticks(range(n), names, rotation=40, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(n), names)
+    ax.tick_params(length=0)
+    ax.spines[:].set_visible(False)
+    if n <= ANNOTATE_MAX_ARTICLES:
+        middle = (low + high) / 2
+        for i, j in zip(*np.nonzero(~np.isnan(matrix)), strict=True):
+            ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=8,
+                    color="black" if matrix[i, j] > middle else "white")
+    blocks = story_blocks(order["story_id"])
+    for _, start, end in blocks:
+        ax.add_patch(Rectangle((start - 0.5, start - 0.5), end - start, end - start,
+                               fill=False, edgecolor=OKABE_ITO[3], linewidth=2.0))
+    top = ax.secondary_xaxis("top")
+    top.set_xticks([(s + e - 1) / 2 for _, s, e in blocks], [story_id for story_id, _, _ in blocks])
+    top.tick_params(length=0, labelsize=8, labelcolor=OKABE_ITO[3])
+    top.spines[:].set_visible(False)
+    ax.set_title(f"{title} (boxes: stories)")
+    colorbar = fig.colorbar(image, ax=ax, shrink=0.8, label="similarity: mean best-match sentence cosine")
+    colorbar.outline.set_visible(False)
+    return fig
+
+
+def caption_claim_map(method: str, n_claims: int, umap_min_points: int) -> str:
+    """Caption of the claim map, saying which projection made it."""
+    how = (
+        "a UMAP projection of the claims' sentence embeddings (fixed random state)"
+        if method == "umap"
+        else f"a PCA projection of the claims' sentence embeddings (fallback: {n_claims} claims, "
+        f"fewer than the {umap_min_points} UMAP needs)"
+    )
+    return (
+        f"Claim map: each point is a claim placed by {how}; nearby points say similar things. "
+        "Colour is the outlet, marker the story; the facts reported by the most articles are "
+        "labelled and joined to their claims."
+    )
+
+
+def rank_facts(facts: pd.DataFrame) -> pd.DataFrame:
+    """Facts with (fact_id, n_articles, n_claims), most articles first then most claims, id."""
+    if facts.empty:
+        return pd.DataFrame(columns=["fact_id", "n_articles", "n_claims"])
+    sizes = facts.groupby("fact_id").agg(n_articles=("article_id", "nunique"), n_claims=("claim_id", "size"))
+    sizes = sizes.reset_index().sort_values(["n_articles", "n_claims", "fact_id"], ascending=[False, False, True])
+    return sizes.reset_index(drop=True)
+
+
+@styled
+def plot_claim_map(
+    claim_map: pd.DataFrame,
+    claims: pd.DataFrame,
+    facts: pd.DataFrame,
+    articles: pd.DataFrame,
+    stories: pd.DataFrame,
+    labels: pd.Series,
+    n_labelled: int = 6,
+) -> Figure:
+    """Scatter of ``claim_map`` (claim_id, x, y, method): colour by outlet (the article label when
+    the outlet is unknown), marker by story; the ``n_labelled`` facts carried by the most
+    articles (at least two) are labelled at their centroid and joined to their claims."""
+    title = "Claims mapped by meaning"
+    if claim_map.empty:
+        return plot_empty(title, "No claims to map.")
+    points = claim_map.merge(claims[["claim_id", "article_id", "text"]], on="claim_id", how="left")
+    outlet_of = group_outlets(articles, labels)
+    points["outlet"] = points["article_id"].map(outlet_of).fillna(points["article_id"])
+    order = order_stories(stories, sorted(points["article_id"].dropna().unique()))
+    story_of = order.set_index("article_id")["story_id"]
+    points["story_id"] = points["article_id"].map(story_of).fillna(NO_STORY)
+    colours = assign_colours(pd.concat([outlet_of, points["outlet"]]))
+    markers = assign_markers(list(dict.fromkeys(order["story_id"])))
+    method = str(claim_map["method"].iloc[0])
+    fig = Figure(figsize=(9.5, 6.5), layout="constrained")
+    ax = fig.add_subplot()
+    for (story_id, outlet), group in points.groupby(["story_id", "outlet"], sort=True):
+        ax.scatter(group["x"], group["y"], c=colours[outlet], marker=markers.get(story_id, "o"),
+                   s=36, alpha=0.85, edgecolors="white", linewidths=0.5)
+    xy = points.set_index("claim_id")[["x", "y"]]
+    ranked = rank_facts(facts[facts["claim_id"].isin(xy.index)] if len(facts) else facts)
+    text_of = points.set_index("claim_id")["text"]
+    fact_handles = []
+    for fact in ranked[ranked["n_articles"] >= 2].head(n_labelled).itertuples():
+        members = facts.loc[facts["fact_id"] == fact.fact_id, "claim_id"]
+        coords = xy.loc[members].to_numpy()
+        cx, cy = coords.mean(axis=0)
+        for x, y in coords:
+            ax.plot([cx, x], [cy, y], color="#333333", linewidth=0.9, zorder=1)
+        ax.annotate(fact.fact_id, (cx, cy), xytext=(5, 5), textcoords="offset points", fontsize=7.5,
+                    fontweight="bold", bbox={"boxstyle": "round,pad=0.15", "facecolor": "white",
+                                             "edgecolor": "#333333", "linewidth": 0.6})
+        fact_handles.append(Line2D([], [], linestyle="", label=(
+            f"{fact.fact_id} ({fact.n_articles} articles): {shorten(text_of[members.iloc[0]], 90)}")))
+    axis = "UMAP" if method == "umap" else "PC"
+    ax.set_xlabel(f"{axis} 1 (no unit: relative layout)")
+    ax.set_ylabel(f"{axis} 2")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"{title} ({'UMAP' if method == 'umap' else 'PCA fallback: too few claims for UMAP'})")
+    present = set(points["outlet"])
+    fig.legend(handles=[Line2D([], [], marker="o", linestyle="", color=c, label=shorten(o, 30))
+                        for o, c in colours.items() if o in present], title="outlet", loc="outside right upper")
+    fig.legend(handles=[Line2D([], [], marker=m, linestyle="", color="#444444", label=describe_story(
+        s, order.loc[order["story_id"] == s, "story_label"].iloc[0], 30)) for s, m in markers.items()],
+        title="story", loc="outside right lower")
+    if fact_handles:
+        fig.legend(handles=fact_handles, title="facts reported by the most articles", loc="outside lower left",
+                   handlelength=0, handletextpad=0, alignment="left")
+    return fig
+
+
+def sort_coverage(coverage: pd.DataFrame, order: pd.DataFrame) -> pd.DataFrame:
+    """One row per fact of the ``coverage`` table (fact_id, story_id, article_id, covered,
+    n_covering), sorted for reading: stories and articles as in ``order`` (``order_stories``
+    output); in each story the facts most articles carry first, then single-article facts grouped
+    by their article. Returns (fact_id, story_id, n_covering, first_article), first_article being
+    the position in ``order`` of the first article that reports the fact."""
+    position = {a: i for i, a in enumerate(order["article_id"])}
+    story_rank = {s: i for i, s in enumerate(dict.fromkeys(order["story_id"]))}
+    covered = coverage[coverage["covered"].astype(bool)]
+    covered = covered.assign(first_article=covered["article_id"].map(position).fillna(len(position)))
+    facts = covered.groupby("fact_id").agg(story_id=("story_id", "first"), n_covering=("n_covering", "first"),
+                                          first_article=("first_article", "min")).reset_index()
+    facts["story_rank"] = facts["story_id"].map(story_rank).fillna(len(story_rank))
+    facts = facts.sort_values(["story_rank", "n_covering", "first_article", "fact_id"], ascending=[True, False, True, True])
+    return facts.drop(columns="story_rank").reset_index(drop=True)
+
+
+@styled
+def plot_coverage_matrix(coverage: pd.DataFrame, stories: pd.DataFrame, labels: pd.Series, texts: pd.Series | None = None) -> Figure:
+    """Coverage matrix: facts (rows) x articles (columns), each cell coloured by its ``status``
+    in the ``coverage`` table (COVERAGE_COLOURS; blank where the article is of another story),
+    rows sorted by ``sort_coverage``. ``texts``: optional fact text by fact_id for row labels."""
+    title = "Which article reports which fact"
+    if coverage.empty or labels.empty:
+        return plot_empty(title, "No facts were found, so there is no coverage to show.")
+    order = order_stories(stories, list(labels.index))
+    article_ids = list(order["article_id"])
+    rows = sort_coverage(coverage, order)
+    statuses = list(COVERAGE_COLOURS)
+    status = coverage.pivot_table(index="fact_id", columns="article_id", values="status", aggfunc="first")
+    status = status.reindex(index=rows["fact_id"], columns=article_ids)
+    cells = status.apply(lambda column: column.map({s: i + 1 for i, s in enumerate(statuses)})).fillna(0).to_numpy()
+    n_rows, n_cols = cells.shape
+    named = texts is not None and n_rows <= FACT_TEXT_MAX_ROWS
+    height = min(30.0, 2.8 + (0.13 if named else 0.04) * n_rows)
+    fig = Figure(figsize=(min(15.0, 5.0 + 0.6 * n_cols + (3.2 if named else 0.0)), height), layout="constrained")
+    ax = fig.add_subplot()
+    cmap = ListedColormap(["white", *COVERAGE_COLOURS.values()])
+    ax.imshow(cells, cmap=cmap, vmin=-0.5, vmax=len(statuses) + 0.5, aspect="auto", interpolation="nearest")
+    ax.set_xticks(range(n_cols), [labels[a] for a in article_ids], rotation=40, ha="left", rotation_mode="anchor")
+    ax.tick_params(axis="x", top=True, labeltop=True, bottom=False, labelbottom=False)
+    plt_labels = [f"{f} · {shorten(texts.get(f, ''), 52)}" for f in rows["fact_id"]] if named else []
+    ax.set_yticks(range(n_rows) if named else [], plt_labels, fontsize=6.5)
+    ax.set_ylabel(f"{n_rows} facts: most widely reported first, then those of one article")
+    ax.tick_params(length=0)
+    ax.spines[:].set_visible(False)
+    for _, start, _ in story_blocks(rows["story_id"])[1:]:
+        ax.axhline(start - 0.5, color="#333333", linewidth=1.0)
+    for _, start, _ in story_blocks(order["story_id"])[1:]:
+        ax.axvline(start - 0.5, color="#333333", linewidth=1.0)
+    present = set(coverage["status"])
+    ax.legend(handles=[Patch(color=c, label=s) for s, c in COVERAGE_COLOURS.items() if s in present],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), title="the article's coverage")
+    ax.set_title(f"{title} (lines separate stories)")
+    return fig
+
+
+def list_story_pairs(stories: pd.DataFrame) -> pd.DataFrame:
+    """Every pair of articles within one story: (story_id, article_a, article_b), a < b, sorted."""
+    rows = [
+        (story_id, a, b)
+        for story_id, group in stories.groupby("story_id", sort=True)
+        for i, a in enumerate(sorted(set(group["article_id"])))
+        for b in sorted(set(group["article_id"]))[i + 1:]
+    ]
+    return pd.DataFrame(rows, columns=["story_id", "article_a", "article_b"])
+
+
+def build_alignment_dots(
+    matches: pd.DataFrame, claims: pd.DataFrame, reuse_alignments: pd.DataFrame, sentences: pd.DataFrame
+) -> pd.DataFrame:
+    """Dots of the alignment dot-plots: one per matched claim pair (``matches``) or reused
+    sentence pair (``reuse_alignments``: article_a, article_b, sentence_id_a, sentence_id_b,
+    similarity), at the two sentences' ranks among their articles' content ``sentences``
+    (0 = first). Returns (article_a, article_b, index_a, index_b, similarity, reused)."""
+    columns = ["article_a", "article_b", "index_a", "index_b", "similarity", "reused"]
+    content = sentences.sort_values(["article_id", "position"])
+    rank = pd.Series(content.groupby("article_id").cumcount().to_numpy(), index=content["sentence_id"].to_numpy())
+    sentence_of = claims.set_index("claim_id")["sentence_id"]
+    claim_pairs = matches.assign(sentence_id_a=matches["claim_id_a"].map(sentence_of),
+                                 sentence_id_b=matches["claim_id_b"].map(sentence_of), reused=False)
+    both = pd.concat([reuse_alignments.assign(reused=True), claim_pairs], ignore_index=True)
+    both = both.assign(index_a=both["sentence_id_a"].map(rank), index_b=both["sentence_id_b"].map(rank))
+    both = both.dropna(subset=["index_a", "index_b"]).astype({"index_a": int, "index_b": int})
+    both = both.sort_values(["article_a", "article_b", "index_a", "index_b", "reused"], ascending=[True] * 4 + [False])
+    dots = both.drop_duplicates(["article_a", "article_b", "index_a", "index_b"])[columns]
+    return dots.reset_index(drop=True)
+
+
+@styled
+def plot_alignment(
+    dots: pd.DataFrame, pairs: pd.DataFrame, sentence_counts: pd.Series, labels: pd.Series, max_pairs: int = 12
+) -> Figure:
+    """Dot-plot per article pair of a story: content sentence number in A (x) against in B (y), a
+    dot per matched pair (colour: cosine), ringed when the sentence was reused. Dots along the
+    dashed diagonal are material kept in the same order; dots off it are reordered material.
+    ``dots``: ``build_alignment_dots`` output; ``pairs``: (story_id, article_a, article_b), the
+    first ``max_pairs`` drawn; ``sentence_counts``: content sentences per article_id."""
+    title = "Where two articles of a story say the same thing"
+    if pairs.empty:
+        return plot_empty(title, "No story has two articles, so there is no pair to align.")
+    shown = pairs.head(max_pairs)
+    n_cols = min(3, len(shown))
+    n_rows = -(-len(shown) // n_cols)
+    fig = Figure(figsize=(3.8 * n_cols + 1.4, 3.7 * n_rows + 1.0), layout="constrained")
+    axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    cmap = mpl.colormaps[MATRIX_CMAP]
+    image = None
+    for ax, pair in zip(axes, shown.itertuples(), strict=False):
+        pair_dots = dots[(dots["article_a"] == pair.article_a) & (dots["article_b"] == pair.article_b)]
+        n_a, n_b = int(sentence_counts.get(pair.article_a, 0)), int(sentence_counts.get(pair.article_b, 0))
+        ax.plot([-0.5, n_a - 0.5], [-0.5, n_b - 0.5], linestyle="--", color="#999999", linewidth=0.8)
+        reused = pair_dots[pair_dots["reused"].astype(bool)]
+        ax.scatter(reused["index_a"], reused["index_b"], s=110, facecolors="none", edgecolors=OKABE_ITO[3], linewidths=1.5)
+        image = ax.scatter(pair_dots["index_a"], pair_dots["index_b"], c=pair_dots["similarity"], cmap=cmap,
+                           vmin=DOT_COSINE_RANGE[0], vmax=DOT_COSINE_RANGE[1], s=26, edgecolors="black", linewidths=0.3)
+        ax.set_xlim(-0.5, max(n_a, 1) - 0.5)
+        ax.set_ylim(-0.5, max(n_b, 1) - 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel(f"sentence # in {labels.get(pair.article_a, pair.article_a)}", fontsize=8)
+        ax.set_ylabel(f"sentence # in {labels.get(pair.article_b, pair.article_b)}", fontsize=8)
+        ax.set_title(f"{pair.story_id}: {len(pair_dots)} matched, {len(reused)} reused", fontsize=9)
+        if pair_dots.empty:
+            ax.text(0.5, 0.5, "no matching sentences", ha="center", va="center", color="#444444", transform=ax.transAxes)
+    for ax in axes[len(shown):]:
+        ax.set_axis_off()
+    note = f" (first {len(shown)} of {len(pairs)} pairs)" if len(shown) < len(pairs) else ""
+    fig.suptitle(f"{title}{note}", fontweight="bold")
+    fig.colorbar(image, ax=list(axes[: len(shown)]), shrink=0.8, label="cosine of the two sentences")
+    fig.legend(handles=[Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markersize=10,
+                               markeredgecolor=OKABE_ITO[3], label="reused sentence (verbatim or paraphrase)"),
+                        Line2D([], [], linestyle="--", color="#999999", label="same order in both")],
+               loc="outside lower center", ncols=2)
+    return fig
+
+
+def caption_alignment(n_pairs: int, max_pairs: int) -> str:
+    """Caption of the alignment dot-plots."""
+    more = f" The first {max_pairs} of {n_pairs} pairs are drawn." if n_pairs > max_pairs else ""
+    return (
+        "Alignment dot-plots: for each pair of articles in one story, the content sentence number "
+        "in one article against the other, with a dot where two claims state the same thing "
+        "(matched facts) and a ring where a sentence was reused. Dots along the diagonal are "
+        f"material kept in the same order (a rewrite); dots off it are reordered material.{more}"
+    )
+
+
+@styled
+def plot_timeline(articles: pd.DataFrame, stories: pd.DataFrame, labels: pd.Series) -> Figure:
+    """Articles by publication date (``published``, ISO date or ""), one row per story; articles
+    without a date are listed in a separate panel, never placed on the date axis."""
+    title = "When the articles were published"
+    if labels.empty:
+        return plot_empty(title, "No articles.")
+    order = order_stories(stories, list(labels.index))
+    published = articles.set_index("article_id")["published"].fillna("").astype(str)
+    order["date"] = pd.to_datetime(order["article_id"].map(published), format="%Y-%m-%d", errors="coerce")
+    outlet_of = group_outlets(articles, labels)
+    colours = assign_colours(outlet_of)
+    groups = order["article_id"].map(outlet_of)
+    story_rows = list(dict.fromkeys(order["story_id"]))
+    row_of = {s: len(story_rows) - 1 - i for i, s in enumerate(story_rows)}
+    fig = Figure(figsize=(10.0, 1.6 + 0.9 * len(story_rows)), layout="constrained")
+    dated_ax, undated_ax = fig.subplots(1, 2, width_ratios=[4, 1.4], sharey=True)
+    dated = order[order["date"].notna()]
+    stack = dated.groupby(["story_id", "date"]).cumcount()
+    for idx, article in dated.iterrows():
+        y = row_of[article["story_id"]] + 0.22 * stack[idx]
+        dated_ax.scatter([article["date"]], [y], color=colours[groups[idx]], s=50, zorder=3)
+        dated_ax.annotate(labels[article["article_id"]], (article["date"], y), xytext=(6, 4),
+                          textcoords="offset points", fontsize=8)
+    if dated.empty:
+        dated_ax.text(0.5, 0.5, "No article states its publication date.", ha="center", va="center",
+                      color="#444444", transform=dated_ax.transAxes)
+        dated_ax.set_xticks([])
+    else:
+        span = dated["date"].max() - dated["date"].min()
+        pad = max(span * 0.25, pd.Timedelta(days=3))
+        dated_ax.set_xlim(dated["date"].min() - pad, dated["date"].max() + pad)
+        locator = mpl.dates.AutoDateLocator(maxticks=6)
+        dated_ax.xaxis.set_major_locator(locator)
+        dated_ax.xaxis.set_major_formatter(mpl.dates.ConciseDateFormatter(locator))
+    dated_ax.set_xlabel("publication date (as stated by the article or its metadata)")
+    dated_ax.set_yticks([row_of[s] for s in story_rows],
+                        [describe_story(s, order.loc[order["story_id"] == s, "story_label"].iloc[0], 30) for s in story_rows])
+    dated_ax.set_ylim(-0.6, len(story_rows) - 0.3)
+    dated_ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
+    undated = order[order["date"].isna()]
+    undated_stack = undated.groupby("story_id").cumcount()
+    for idx, article in undated.iterrows():
+        y = row_of[article["story_id"]] + 0.22 * undated_stack[idx]
+        undated_ax.scatter([0], [y], color=colours[groups[idx]], s=50, marker="o", facecolors="none", linewidths=1.5)
+        undated_ax.annotate(labels[article["article_id"]], (0, y), xytext=(7, -3), textcoords="offset points", fontsize=8)
+    undated_ax.set_xlim(-0.2, 2.0)
+    undated_ax.set_xticks([])
+    undated_ax.tick_params(axis="y", left=False)
+    undated_ax.spines[["left", "bottom"]].set_visible(False)
+    undated_ax.set_title(f"date unknown ({len(undated)})", fontsize=9, fontweight="normal", color="#444444")
+    dated_ax.set_title(title, loc="left")
+    return fig
+
+
+def save_figure(fig: Figure, figures_dir: str | Path, name: str) -> dict[str, str]:
+    """Write ``fig`` as ``<figures_dir>/<name>.png`` (DPI dots per inch) and ``.svg`` with no
+    date or software metadata and salted SVG ids, so equal figures give equal bytes. Returns
+    {"name", "png", "svg"}, the paths relative to the parent of ``figures_dir`` (the run folder)."""
+    folder = Path(figures_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"png": folder / f"{name}.png", "svg": folder / f"{name}.svg"}
+    with mpl.rc_context(STYLE):
+        fig.savefig(paths["png"], format="png", dpi=DPI, metadata=PNG_METADATA)
+        fig.savefig(paths["svg"], format="svg", metadata=SVG_METADATA)
+    return {"name": name, **{kind: f"{folder.name}/{path.name}" for kind, path in paths.items()}}

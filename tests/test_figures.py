@@ -1,0 +1,210 @@
+"""Figures: article labels, deterministic files, table-to-figure helpers, and edge cases that
+must give an informative figure rather than an error (one article, no facts, no matches...)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from storydiff import figures
+from storydiff.claim_map import compute_claim_map
+from storydiff.compare import build_coverage
+
+A, B, C = "000_aaaa", "001_bbbb", "002_cccc"
+
+
+@pytest.fixture()
+def articles() -> pd.DataFrame:
+    """Three articles: A and B of story S001 (A dated, B not), C alone in S002 (dated)."""
+    return pd.DataFrame({
+        "article_id": [A, B, C],
+        "title": ["", "A very long headline about the national science conference in Beijing", "C title"],
+        "outlet": ["Daily Planet", "", ""],
+        "published": ["2024-06-24", "", "2024-03-06"],
+        "duplicate_of": ["", "", ""],
+    })
+
+
+@pytest.fixture()
+def stories() -> pd.DataFrame:
+    """Story S001 = A, B; story S002 = C."""
+    return pd.DataFrame({"story_id": ["S001", "S001", "S002"], "article_id": [A, B, C],
+                         "label": ["science conference", "science conference", "two sessions"]})
+
+
+@pytest.fixture()
+def sentences() -> pd.DataFrame:
+    """Content sentences: A has 4 (its position 1 is boilerplate, so left out), B 3, C 2."""
+    rows = [(A, 0), (A, 2), (A, 3), (A, 4), (B, 0), (B, 1), (B, 2), (C, 0), (C, 1)]
+    return pd.DataFrame({
+        "sentence_id": [f"{a}:{p:04d}" for a, p in rows],
+        "article_id": [a for a, _ in rows],
+        "position": [p for _, p in rows],
+        "text": [f"Sentence {p} of {a}." for a, p in rows],
+        "boilerplate": False,
+    })
+
+
+@pytest.fixture()
+def claims(sentences: pd.DataFrame) -> pd.DataFrame:
+    """One claim per content sentence (claim_id = sentence_id)."""
+    return sentences.assign(claim_id=sentences["sentence_id"])[["claim_id", "sentence_id", "article_id", "text"]]
+
+
+@pytest.fixture()
+def facts(claims: pd.DataFrame) -> pd.DataFrame:
+    """F1 shared by A and B; every other claim a fact of its own article."""
+    ids = claims["claim_id"].tolist()
+    fact_of = {ids[0]: "F1", ids[4]: "F1"}
+    others = iter(f"F{i}" for i in range(2, 20))
+    rows = [(fact_of.get(c) or next(others), c, a) for c, a in zip(claims["claim_id"], claims["article_id"])]
+    table = pd.DataFrame(rows, columns=["fact_id", "claim_id", "article_id"])
+    table["story_id"] = table["article_id"].map({A: "S001", B: "S001", C: "S002"})
+    return table.merge(claims[["claim_id", "text"]], on="claim_id")
+
+
+@pytest.fixture()
+def matches(claims: pd.DataFrame) -> pd.DataFrame:
+    """Two matched claim pairs of A and B: A's 1st with B's 1st, A's 4th with B's 2nd."""
+    ids = claims["claim_id"].tolist()
+    return pd.DataFrame({"claim_id_a": [ids[0], ids[3]], "claim_id_b": [ids[4], ids[5]],
+                         "article_a": [A, A], "article_b": [B, B], "similarity": [0.9, 0.7]})
+
+
+@pytest.fixture()
+def reuse_alignments(sentences: pd.DataFrame) -> pd.DataFrame:
+    """One reused sentence pair: A's 1st with B's 1st."""
+    return pd.DataFrame({"article_a": [A], "article_b": [B], "sentence_id_a": [f"{A}:0000"],
+                         "sentence_id_b": [f"{B}:0000"], "similarity": [0.95], "kind": ["paraphrase"]})
+
+
+@pytest.fixture()
+def similarity() -> pd.DataFrame:
+    """Pair similarities of A, B, C."""
+    return pd.DataFrame({"article_a": [A, A, B], "article_b": [B, C, C], "similarity": [0.7, 0.4, 0.5]})
+
+
+@pytest.fixture()
+def labels(articles: pd.DataFrame, sentences: pd.DataFrame) -> pd.Series:
+    """``label_articles`` of the three articles."""
+    return figures.label_articles(articles, sentences)
+
+
+def test_labels_use_outlet_then_title_then_first_sentence(articles, sentences) -> None:
+    labels = figures.label_articles(articles.assign(title=["", articles.loc[1, "title"], ""]), sentences)
+    assert labels.name == "label" and labels.index.tolist() == [A, B, C]
+    assert labels[A] == "000 · Daily Planet"
+    assert labels[B].startswith("001 · A very long headline") and labels[B].endswith("…")
+    assert len(labels[B].split(" · ", 1)[1]) <= 28
+    assert labels[C] == f"002 · Sentence 0 of {C}."
+
+
+def test_labels_stay_unique_for_records_of_one_file() -> None:
+    articles = pd.DataFrame({"article_id": ["feed-1", "feed-2", "abc1", "abc2"], "outlet": ["X"] * 4, "title": ""})
+    assert figures.label_articles(articles).tolist() == ["fee-1 · X", "fee-2 · X", "abc1 · X", "abc2 · X"]
+
+
+def test_similarity_matrix_is_symmetric_with_unknown_pairs_missing(similarity) -> None:
+    matrix = figures.build_similarity_matrix(similarity.iloc[:2], [A, B, C])
+    assert np.allclose(np.diag(matrix), 1.0)
+    assert matrix[0, 1] == matrix[1, 0] == 0.7 and np.isnan(matrix[1, 2]) and np.isnan(matrix[2, 1])
+
+
+def test_coverage_rows_put_shared_facts_first(facts, stories, labels) -> None:
+    coverage = build_coverage(facts, stories)
+    rows = figures.sort_coverage(coverage, figures.order_stories(stories, list(labels.index)))
+    assert rows["fact_id"].iloc[0] == "F1"
+    assert rows["story_id"].tolist() == ["S001"] * 6 + ["S002"] * 2
+    first_articles = rows["first_article"].tolist()[1:6]
+    assert first_articles == sorted(first_articles)  # single-article facts grouped by article
+
+
+def test_alignment_dots_use_content_sentence_ranks(matches, claims, reuse_alignments, sentences) -> None:
+    dots = figures.build_alignment_dots(matches, claims, reuse_alignments, sentences)
+    assert dots[["index_a", "index_b", "reused"]].values.tolist() == [[0, 0, True], [3, 1, False]]
+
+
+def test_story_pairs_only_within_stories(stories) -> None:
+    assert figures.list_story_pairs(stories).values.tolist() == [["S001", A, B]]
+
+
+def test_every_figure_draws_on_the_synthetic_run(
+    tmp_path, articles, stories, sentences, claims, facts, matches, reuse_alignments, similarity, labels
+) -> None:
+    claim_map = compute_claim_map(claims["claim_id"].tolist(), np.eye(len(claims)), umap_min_points=40)
+    dots = figures.build_alignment_dots(matches, claims, reuse_alignments, sentences)
+    drawn = {
+        "similarity_heatmap": figures.plot_similarity_heatmap(similarity, stories, labels),
+        "claim_map": figures.plot_claim_map(claim_map, claims, facts, articles, stories, labels),
+        "coverage_matrix": figures.plot_coverage_matrix(
+            build_coverage(facts, stories), stories, labels, facts.groupby("fact_id")["text"].first()),
+        "alignment": figures.plot_alignment(
+            dots, figures.list_story_pairs(stories), sentences.groupby("article_id").size(), labels),
+        "timeline": figures.plot_timeline(articles, stories, labels),
+    }
+    for name, fig in drawn.items():
+        assert isinstance(fig, Figure)
+        saved = figures.save_figure(fig, tmp_path / "figures", name)
+        assert saved == {"name": name, "png": f"figures/{name}.png", "svg": f"figures/{name}.svg"}
+        assert (tmp_path / saved["png"]).stat().st_size > 0 and (tmp_path / saved["svg"]).stat().st_size > 0
+
+
+def test_timeline_keeps_undated_articles_off_the_date_axis(articles, stories, labels) -> None:
+    fig = figures.plot_timeline(articles, stories, labels)
+    dated_ax, undated_ax = fig.axes
+    assert len(dated_ax.collections) == 2 and len(undated_ax.collections) == 1
+    assert undated_ax.get_title() == "date unknown (1)"
+
+
+def test_claim_map_caption_names_the_method() -> None:
+    assert "UMAP" in figures.caption_claim_map("umap", 80, 40)
+    assert "PCA" in figures.caption_claim_map("pca", 12, 40) and "12 claims" in figures.caption_claim_map("pca", 12, 40)
+
+
+def draw_sample() -> Figure:
+    """A small figure with text, a heatmap image and clipped artists (what SVG ids come from)."""
+    labels = pd.Series(["000 · X", "001 · Y"], index=pd.Index(["000_a", "001_b"], name="article_id"))
+    stories = pd.DataFrame({"story_id": ["S1", "S1"], "article_id": ["000_a", "001_b"], "label": ["s", "s"]})
+    similarity = pd.DataFrame({"article_a": ["000_a"], "article_b": ["001_b"], "similarity": [0.6]})
+    return figures.plot_similarity_heatmap(similarity, stories, labels)
+
+
+def test_save_figure_bytes_are_deterministic(tmp_path: Path) -> None:
+    first = figures.save_figure(draw_sample(), tmp_path / "one" / "figures", "sample")
+    second = figures.save_figure(draw_sample(), tmp_path / "two" / "figures", "sample")
+    for kind in ("png", "svg"):
+        assert (tmp_path / "one" / first[kind]).read_bytes() == (tmp_path / "two" / second[kind]).read_bytes()
+    png = (tmp_path / "one" / first["png"]).read_bytes()
+    svg = (tmp_path / "one" / first["svg"]).read_text(encoding="utf-8")
+    assert b"Software" not in png and b"Matplotlib" not in png
+    assert "<dc:date>" not in svg and "Matplotlib" not in svg
+
+
+@pytest.mark.parametrize("case", ["no articles", "one article", "no claims", "no facts", "no pairs", "no dates"])
+def test_edge_cases_draw_an_informative_figure(case, articles, stories, claims, facts, sentences) -> None:
+    one = articles.iloc[:1]
+    one_label = figures.label_articles(one)
+    no_pairs = pd.DataFrame(columns=["story_id", "article_a", "article_b"])
+    no_dots = pd.DataFrame(columns=["article_a", "article_b", "index_a", "index_b", "similarity", "reused"])
+    empty_map = pd.DataFrame(columns=["claim_id", "x", "y", "method"])
+    no_similarity = pd.DataFrame(columns=["article_a", "article_b", "similarity"])
+    counts = sentences.groupby("article_id").size()
+    draws = {
+        "no articles": lambda: figures.plot_similarity_heatmap(no_similarity, stories, one_label.iloc[:0]),
+        "one article": lambda: [figures.plot_similarity_heatmap(no_similarity, stories.iloc[:1], one_label),
+                                figures.plot_timeline(one, stories.iloc[:1], one_label)],
+        "no claims": lambda: figures.plot_claim_map(empty_map, claims, facts, articles, stories, one_label),
+        "no facts": lambda: figures.plot_coverage_matrix(build_coverage(facts.iloc[:0], stories), stories, one_label),
+        "no pairs": lambda: [figures.plot_alignment(no_dots, no_pairs, counts, one_label),
+                             figures.plot_alignment(no_dots, figures.list_story_pairs(stories), counts, one_label)],
+        "no dates": lambda: figures.plot_timeline(articles.assign(published=""), stories, figures.label_articles(articles)),
+    }
+    drawn = draws[case]()
+    for fig in drawn if isinstance(drawn, list) else [drawn]:
+        assert isinstance(fig, Figure)
+        fig.savefig(io.BytesIO(), format="png")
