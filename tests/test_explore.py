@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from storydiff.explore import Run, find_latest_run, interleave_alignment, open_run
+from storydiff.explore import OUTPUTS_DIR, Run, find_latest_run, interleave_alignment, open_run
+from storydiff.runner import PROJECT_ROOT
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 
@@ -57,6 +58,7 @@ def test_latest_finished_run_is_chosen(tmp_path: Path) -> None:
         (tmp_path / name / "tables").mkdir(parents=True)
         (tmp_path / name / "manifest.json").write_text(json.dumps({"status": status, "ended_at": ended}))
     assert find_latest_run(tmp_path) == tmp_path / "new"
+    assert OUTPUTS_DIR == PROJECT_ROOT / "outputs"  # where `storydiff run --name` writes
     with pytest.raises(FileNotFoundError, match="no finished run"):
         find_latest_run(tmp_path / "old" / "tables")
 

@@ -32,9 +32,9 @@ from storydiff.embed import EmbeddingModel, embed_texts, load_model, load_senten
 from storydiff.figures import label_articles, shorten
 from storydiff.report import html_discrepancies, html_table, mark_changed_words
 from storydiff.runfolder import TABLES_DIR, read_manifest, read_table, select_content_sentences
-from storydiff.runner import PROJECT_ROOT
 
-OUTPUTS_DIR = PROJECT_ROOT / "outputs"
+# the checkout's outputs/, as storydiff.runner.PROJECT_ROOT says (importing runner costs papermill)
+OUTPUTS_DIR = Path(__file__).resolve().parents[2] / "outputs"
 DISCREPANCY_KINDS = ("number", "date", "quote", "attribution")
 COMPARISON_COLUMNS = ["status", "sentence_id_a", "text_a", "sentence_id_b", "text_b", "similarity"]
 TEXT_WIDTH = 100  # characters of corpus text per line in the plain-text views
