@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="replace an existing run folder of the same name")
     batch = sub.add_parser("batch", help="render every run listed in a batch file, with an index page")
     batch.add_argument("runs_file", type=Path, metavar="RUNS.yaml", help="batch file: defaults and a list of runs (name, corpus, parameters)")
-    batch.add_argument("--out", type=Path, help="batch folder (default: outputs/<batch file name>)")
+    batch.add_argument("--out", type=Path, metavar="DIR", help="batch folder (default: outputs/<batch file name>)")
     batch.add_argument("--jobs", type=int, default=1, metavar="N", help="runs rendered at once (default: 1)")
     batch.add_argument("--force", action="store_true", help="render every run, even those unchanged since their last run")
     return parser
