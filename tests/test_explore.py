@@ -192,6 +192,7 @@ def test_every_view_escapes_corpus_text(hostile_run: Run) -> None:
     quote = hostile_run.tables["discrepancies"].query("kind == 'quote'").iloc[0]
     views = [
         hostile_run.search("grain budget", k=3),
+        hostile_run.search(HOSTILE, k=1),
         hostile_run.fact(quote["fact_id"]),
         hostile_run.compare("000", "001"),
         hostile_run.discrepancies(),
