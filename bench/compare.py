@@ -21,38 +21,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from storydiff.claims import extract_claims, load_nlp
+from storydiff.claims import load_nlp
 from storydiff.compare import compare_corpus
 from storydiff.compare.evaluate import (
     load_fixture,
+    prepare_corpus_inputs,
     score_discrepancies,
     score_fact_links,
     score_stories,
 )
-from storydiff.corpus.readers import read_corpus
-from storydiff.corpus.tables import build_corpus_tables
-from storydiff.embed import embed_texts, load_model
-from storydiff.runfolder import select_content_sentences
+from storydiff.embed import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "data" / "corpora" / "seeds"
 FIXTURE = ROOT / "tests" / "fixtures" / "seeds_compare.yaml"
 BBC = ROOT.parent / "shared" / "corpora" / "bbc"
-
-
-def prepare_inputs(corpus: Path, model, nlp) -> dict:
-    """The inputs of ``compare_corpus`` for a corpus, built with the pipeline's own stages."""
-    raws, _ = read_corpus(corpus)
-    articles, sentences = build_corpus_tables(raws)
-    content = select_content_sentences(articles, sentences)
-    claims = extract_claims(content, articles, nlp)
-    return {
-        "articles": articles,
-        "sentences": content,
-        "sentence_embeddings": embed_texts(content["text"].tolist(), model=model),
-        "claims": claims,
-        "claim_embeddings": embed_texts(claims["text"].tolist(), model=model),
-    }
 
 
 def run_timed(inputs: dict) -> tuple[dict[str, pd.DataFrame], float, float]:
@@ -68,7 +51,7 @@ def run_timed(inputs: dict) -> tuple[dict[str, pd.DataFrame], float, float]:
 
 def report_seeds(model, nlp) -> None:
     """Print the seed figures against the labelled fixture."""
-    inputs = prepare_inputs(SEEDS, model, nlp)
+    inputs = prepare_corpus_inputs(SEEDS, model, nlp)
     tables, seconds, peak = run_timed(inputs)
     fixture = load_fixture(FIXTURE)
     links = score_fact_links(tables["facts"], inputs["claims"], fixture)
@@ -99,7 +82,7 @@ def report_bbc(corpus: Path, model, nlp, inputs_cache: Path | None) -> None:
     if inputs_cache and inputs_cache.exists():
         inputs = pd.read_pickle(inputs_cache)
     else:
-        inputs = prepare_inputs(corpus, model, nlp)
+        inputs = prepare_corpus_inputs(corpus, model, nlp)
         if inputs_cache:
             pd.to_pickle(inputs, inputs_cache)
     print(f"bbc: {len(inputs['articles'])} articles, {len(inputs['sentences'])} content sentences, "

@@ -1,6 +1,7 @@
 """Scoring the comparison stage against a labelled fixture (tests/fixtures/seeds_compare.yaml).
 
-Shared by the tests and ``bench/compare.py``. A label names a claim by ``article`` (the start of
+Shared by the tests and ``bench/compare.py``, with ``prepare_corpus_inputs`` that builds the
+comparison's inputs straight from a corpus folder. A label names a claim by ``article`` (the start of
 its article_id) and ``text`` (a substring of its sentence, or a list of alternatives), so labels
 survive id changes. See the fixture's header for what each label means.
 """
@@ -14,7 +15,29 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from storydiff.claims import extract_claims
+from storydiff.corpus.readers import read_corpus
+from storydiff.corpus.tables import build_corpus_tables
+from storydiff.embed import embed_texts
+from storydiff.runfolder import select_content_sentences
+
 Pair = tuple[frozenset[str], frozenset[str]]
+
+
+def prepare_corpus_inputs(corpus: str | Path, model: Any, nlp: Any) -> dict[str, Any]:
+    """Keyword arguments of ``compare_corpus`` for a corpus, built with the pipeline's own stages
+    (corpus, claims with spaCy ``nlp``, embeddings with ``model``), without a run folder."""
+    raws, _ = read_corpus(corpus)
+    articles, sentences = build_corpus_tables(raws)
+    content = select_content_sentences(articles, sentences)
+    claims = extract_claims(content, articles, nlp)
+    return {
+        "articles": articles,
+        "sentences": content,
+        "sentence_embeddings": embed_texts(content["text"].tolist(), model=model),
+        "claims": claims,
+        "claim_embeddings": embed_texts(claims["text"].tolist(), model=model),
+    }
 
 
 def load_fixture(path: str | Path) -> dict[str, Any]:

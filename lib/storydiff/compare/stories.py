@@ -76,11 +76,12 @@ def estimate_article_dates(
 
 
 def tfidf_cosines(documents: list, analyzer: str | object = "word") -> np.ndarray:
-    """(n, n) cosine matrix of sublinear TF-IDF vectors; zeros where a document is empty."""
-    if not any(len(d) for d in documents):
-        return np.zeros((len(documents), len(documents)), dtype=np.float32)
+    """(n, n) cosine matrix of sublinear TF-IDF vectors; zeros where a document has no terms."""
     options = {"stop_words": STOP_WORDS} if analyzer == "word" else {"analyzer": analyzer}
-    vectors = TfidfVectorizer(sublinear_tf=True, dtype=np.float32, **options).fit_transform(documents)
+    try:
+        vectors = TfidfVectorizer(sublinear_tf=True, dtype=np.float32, **options).fit_transform(documents)
+    except ValueError:  # no document has a usable term
+        return np.zeros((len(documents), len(documents)), dtype=np.float32)
     return (vectors @ vectors.T).toarray()
 
 
@@ -118,7 +119,10 @@ def label_stories(
     """A label per cluster: the first title among its articles, else its top TF-IDF words."""
     labels = {}
     vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words=STOP_WORDS)
-    vectors = vectorizer.fit_transform(texts) if any(texts) else None
+    try:
+        vectors = vectorizer.fit_transform(texts)
+    except ValueError:  # no text has a usable term
+        vectors = None
     for cluster in dict.fromkeys(clusters):
         members = [a for a, c in zip(ids, clusters) if c == cluster]
         title = next((titles[a] for a in members if titles.get(a)), "")

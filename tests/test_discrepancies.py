@@ -1,0 +1,125 @@
+"""Discrepancies: numbers, dates, quote wording and attribution, conservative by design."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from storydiff.claims import load_nlp
+from storydiff.compare import compare_corpus
+from storydiff.compare.discrepancies import check_pair, compare_numbers, figure_range, find_discrepancies
+from storydiff.compare.evaluate import (
+    load_fixture,
+    pair_matches,
+    prepare_corpus_inputs,
+    resolve_pairs,
+    score_discrepancies,
+)
+from storydiff.embed import load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def quantity(text, value, unit, measure, approx="", is_change=False, conversion_of=None):
+    """A quantity dict as the claims stage writes it."""
+    return {"text": text, "value": value, "unit": unit, "approx": approx, "measure": measure,
+            "is_change": is_change, "conversion_of": conversion_of}
+
+
+def claim(claim_id, article_id, text, quantities=(), dates=(), quote="", speaker=""):
+    """A parsed claim record as ``check_pair`` takes it."""
+    return {"claim_id": claim_id, "article_id": article_id, "text": text, "quantities": list(quantities),
+            "dates": list(dates), "quote": quote, "speaker": speaker}
+
+
+@pytest.fixture(scope="module")
+def seed_tables():
+    """(inputs, tables) of the full comparison of the seed corpus with the real stages and model."""
+    inputs = prepare_corpus_inputs(ROOT / "data" / "corpora" / "seeds", load_model(), load_nlp())
+    return inputs, compare_corpus(**inputs)
+
+
+def test_approximation_words_widen_the_range():
+    assert figure_range(quantity("more than 13 percent", 13.0, "percent", "x", "more than")) == (13.0, float("inf"))
+    low, high = figure_range(quantity("12.8 percent", 12.8, "percent", "x"))
+    assert low == pytest.approx(12.75) and high == pytest.approx(12.85)
+    low, high = figure_range(quantity("3,000 scientists", 3000.0, "scientists", "x"))
+    assert (low, high) == (2500.0, 3500.0)
+    low, high = figure_range(quantity("about US$13.5 billion", 13.5e9, "USD", "x", "about"))
+    assert low == pytest.approx(12.15e9) and high == pytest.approx(14.85e9)
+
+
+def test_more_than_13_percent_and_13_per_cent_agree():
+    a = [quantity("more than 13 percent", 13.0, "percent", "funding for the storage of grain", "more than", True)]
+    b = [quantity("13 per cent", 13.0, "percent", "funding for stockpiling grain", "", True)]
+    assert compare_numbers(a, b) == []
+
+
+def test_figures_of_different_measures_or_units_are_never_compared():
+    grain = [quantity("13 percent", 13.0, "percent", "funding for the storage of grain", is_change=True)]
+    science = [quantity("10%", 10.0, "percent", "spending on science and technology", is_change=True)]
+    yuan = [quantity("98 billion yuan", 98e9, "CNY", "basic research")]
+    dollars = [quantity("US$48.6 billion", 48.6e9, "USD", "US federal budget for basic research")]
+    assert compare_numbers(grain, science) == []
+    assert compare_numbers(yuan, dollars) == []
+
+
+def test_different_values_of_one_measure_are_flagged_with_an_explanation():
+    a = claim("a:1", "a", "The storm killed 12 people.", [quantity("12 people", 12.0, "people", "people killed by the storm")])
+    b = claim("b:1", "b", "The storm killed 40 people.", [quantity("40 people", 40.0, "people", "people killed in the storm")])
+    (row,) = check_pair("F001", a, b)
+    assert row["kind"] == "number" and (row["value_a"], row["value_b"]) == ("12 people", "40 people")
+    assert "12 people" in row["explanation"] and "40 people" in row["explanation"]
+
+
+def test_conversions_and_ambiguous_figures_are_not_compared():
+    a = [quantity("98 billion yuan", 98e9, "CNY", "basic research"),
+         quantity("about US$13.5 billion", 13.5e9, "USD", "basic research", "about", conversion_of=0)]
+    b = [quantity("98 billion yuan", 98e9, "CNY", "basic research"),
+         quantity("US$14.9 billion", 14.9e9, "USD", "basic research", conversion_of=0)]
+    assert compare_numbers(a, b) == []
+    two = [quantity("5 people", 5.0, "people", "people hurt"), quantity("7 people", 7.0, "people", "people hurt")]
+    assert compare_numbers(two, [quantity("9 people", 9.0, "people", "people hurt")]) == []
+
+
+def test_weekdays_of_one_fact_that_differ_are_flagged():
+    monday = [{"text": "Monday", "weekday": "Monday", "date": "", "relative": ""}]
+    tuesday = [{"text": "Tuesday", "weekday": "Tuesday", "date": "", "relative": ""}]
+    rows = check_pair("F002", claim("a:1", "a", "He spoke on Monday.", dates=monday), claim("b:1", "b", "He spoke on Tuesday.", dates=tuesday))
+    assert [(r["kind"], r["value_a"], r["value_b"]) for r in rows] == [("date", "Monday", "Tuesday")]
+    same = check_pair("F002", claim("a:1", "a", "x", dates=monday), claim("b:1", "b", "y", dates=monday))
+    assert same == []
+
+
+def test_quote_wording_attribution_and_fragments():
+    a = claim("a:1", "a", "x", quote="We must have a greater sense of urgency", speaker="Xi Jinping")
+    b = claim("b:1", "b", "y", quote="We must bolster our sense of urgency", speaker="Xi Jinping")
+    (row,) = check_pair("F003", a, b)
+    assert row["kind"] == "quote" and '"have a greater" vs "bolster our"' in row["explanation"]
+    fragment = claim("b:2", "b", "z", quote="sense of urgency", speaker="Xi")
+    assert check_pair("F003", a, fragment) == []
+    other = claim("b:3", "b", "w", quote="We must have a greater sense of urgency", speaker="Li Qiang")
+    (row,) = check_pair("F003", a, other)
+    assert row["kind"] == "attribution" and "Li Qiang" in row["explanation"]
+
+
+def test_seed_discrepancies_are_all_found_and_none_is_false(seed_tables):
+    inputs, tables = seed_tables
+    fixture = load_fixture(ROOT / "tests" / "fixtures" / "seeds_compare.yaml")
+    score = score_discrepancies(tables["discrepancies"], inputs["claims"], fixture)
+    assert score["missed"] == [] and score["false"] == []
+    discrepancies = tables["discrepancies"]
+    for pair, label in zip(resolve_pairs(fixture["not_discrepancies"], inputs["claims"]), fixture["not_discrepancies"]):
+        flagged = [k for k, a, b in zip(discrepancies["kind"], discrepancies["claim_id_a"], discrepancies["claim_id_b"])
+                   if k == label["kind"] and pair_matches(a, b, pair)]
+        assert flagged == [], label["note"]
+    assert (discrepancies["explanation"].str.len() > 40).all()
+
+
+def test_monday_tuesday_is_found_even_when_the_sentences_are_not_one_fact(seed_tables):
+    inputs, tables = seed_tables
+    dates = tables["discrepancies"][tables["discrepancies"]["kind"] == "date"]
+    assert set(zip(dates["value_a"], dates["value_b"])) == {("Monday", "Tuesday")}
+    claims = inputs["claims"]
+    empty = find_discrepancies(claims.iloc[:0], np.zeros((0, 384), np.float32), tables["facts"].iloc[:0], tables["stories"])
+    assert empty.empty and list(empty.columns)[:3] == ["kind", "fact_id", "claim_id_a"]

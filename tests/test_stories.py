@@ -1,0 +1,75 @@
+"""Stories: same-event grouping of articles (seeds, date window, singletons, duplicates)."""
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from storydiff.claims import load_nlp
+from storydiff.compare.evaluate import load_fixture, prepare_corpus_inputs, score_stories
+from storydiff.compare.stories import estimate_article_dates, group_stories, score_article_pairs
+from storydiff.embed import load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def seed_inputs():
+    """The comparison inputs of the seed corpus, built with the real corpus/claims/embed stages."""
+    return prepare_corpus_inputs(ROOT / "data" / "corpora" / "seeds", load_model(), load_nlp())
+
+
+def test_seeds_form_the_three_labelled_stories(seed_inputs):
+    stories = group_stories(seed_inputs["articles"], seed_inputs["sentences"], seed_inputs["claims"])
+    assert score_stories(stories, load_fixture(ROOT / "tests" / "fixtures" / "seeds_compare.yaml"))
+    assert stories["story_id"].tolist() == ["S001", "S001", "S002", "S003", "S003"]
+    assert (stories["label"] != "").all()
+
+
+def test_grouping_is_deterministic_and_order_free(seed_inputs):
+    articles, sentences, claims = seed_inputs["articles"], seed_inputs["sentences"], seed_inputs["claims"]
+    first = group_stories(articles, sentences, claims)
+    shuffled = group_stories(articles.iloc[::-1], sentences.sample(frac=1, random_state=0), claims.iloc[::-1])
+    pd.testing.assert_frame_equal(first, shuffled)
+
+
+def test_one_article_is_its_own_story(seed_inputs):
+    one = seed_inputs["articles"].iloc[[2]]
+    stories = group_stories(one, seed_inputs["sentences"], seed_inputs["claims"])
+    assert stories[["story_id", "article_id", "n_articles"]].values.tolist() == [["S001", one["article_id"].iloc[0], 1]]
+
+
+def test_articles_far_apart_in_time_never_share_a_story():
+    texts = ["the minister resigned over the budget scandal"] * 2
+    same_day = score_article_pairs(texts, [[], []], [dt.date(2024, 1, 1), dt.date(2024, 1, 3)])
+    a_year_apart = score_article_pairs(texts, [[], []], [dt.date(2024, 1, 1), dt.date(2025, 1, 1)])
+    unknown = score_article_pairs(texts, [[], []], [dt.date(2024, 1, 1), None])
+    assert same_day[0, 1] > 0.5 and unknown[0, 1] > 0.5 and a_year_apart[0, 1] == 0
+
+
+def test_duplicates_join_the_story_of_their_original():
+    articles = pd.DataFrame({
+        "article_id": ["a", "b", "c"], "published": ["", "", ""], "title": ["", "", ""],
+        "duplicate_of": ["", "a", ""],
+    })
+    sentences = pd.DataFrame({
+        "article_id": ["a", "c"], "position": [0, 0],
+        "text": ["Floods hit the northern valley town.", "The central bank raised interest rates."],
+    })
+    stories = group_stories(articles, sentences)
+    story_of = dict(zip(stories["article_id"], stories["story_id"]))
+    assert story_of["b"] == story_of["a"] != story_of["c"]
+
+
+def test_article_date_falls_back_to_mentioned_days():
+    articles = pd.DataFrame({"article_id": ["a", "b"], "published": ["2024-06-25", ""]})
+    claims = pd.DataFrame({
+        "article_id": ["b", "b"],
+        "dates": [json.dumps([{"date": "2024-06-24", "relative": ""}]), json.dumps([{"date": "2024-W25", "relative": "last week"}])],
+    })
+    dates = estimate_article_dates(articles, claims)
+    assert dates["a"] == dt.date(2024, 6, 25) and dates["b"] == dt.date(2024, 6, 24)
+    assert np.isnan(score_article_pairs(["x", "y"], [[], []], [None, None])).sum() == 0
