@@ -16,7 +16,10 @@ import pytest
 import yaml
 
 import storydiff.batch
-from storydiff.batch import BatchError, describe_code_version, describe_counts, load_batch, parse_batch, plan_runs, run_batch
+from storydiff.batch import (
+    Batch, BatchError, PlannedRun, RunOutcome, RunSpec, build_index_html, describe_code_version, describe_counts,
+    load_batch, parse_batch, plan_runs, run_batch,
+)
 from storydiff.runfolder import read_manifest, read_table
 from storydiff.runner import discover_stages
 
@@ -246,3 +249,15 @@ def test_invalid_batch_file_lists_every_problem(stages: list, tmp_path: Path) ->
         load_batch(tmp_path / "bad.yaml", stages)
     with pytest.raises(BatchError, match="runs: must be a non-empty list"):
         parse_batch({"runs": []}, tmp_path / "runs.yaml", stages)
+
+
+def test_index_escapes_every_value(tmp_path: Path) -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    spec = RunSpec("r1", tmp_path / hostile, hostile, {"metadata": hostile}, {"metadata": hostile})
+    batch = Batch(tmp_path / "<b>.yaml", {"metadata": hostile}, [spec])
+    outcomes = [RunOutcome("r1", "failed", False, 1.0, error=f"CorpusError: {hostile}", link="r1.failed-1/html/01_corpus.html", link_label=hostile)]
+    page = build_index_html(batch, [PlannedRun(spec, tmp_path / "r1", "", "render")], outcomes, "0.1.0+x", hostile)
+    links = parse_links(page)
+    assert "img" not in links.tags and "script" not in links.tags and hostile not in page
+    assert links.hrefs == ["r1.failed-1/html/01_corpus.html"]
+    assert page.count("&lt;img src=x onerror=alert(1)&gt;") == 7

@@ -114,6 +114,8 @@ class RunOutcome:
     error: str = ""
     failed_dir: str = ""
     figures: dict[str, int | None] = field(default_factory=dict)
+    link: str = ""  # the page the index links to, relative to the batch folder
+    link_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -369,9 +371,18 @@ def _format_parameters(parameters: dict[str, Any]) -> str:
     return ", ".join(f"{k}={format_parameter(v)}" for k, v in parameters.items()) or "none"
 
 
-def _link(run_dir: Path, target: Path, label: str) -> str:
-    href = quote(target.relative_to(run_dir.parent).as_posix())
-    return f"<a href='{escape(href)}'>{escape(label)}</a>"
+def locate_run_page(out_dir: Path, outcome: RunOutcome) -> tuple[str, str]:
+    """The page a run's row links to, relative to ``out_dir``, and its label: the report of a
+    successful run, the executed notebook that failed of a failed one; ``("", "")`` if none exists."""
+    if outcome.status == "ok":
+        target, label = out_dir / outcome.name / "report.html", "report"
+    else:
+        failed = Path(outcome.failed_dir) if outcome.failed_dir else None
+        stage = read_manifest(failed).get("failed_stage", "") if failed else ""
+        if not (failed and stage):
+            return "", ""
+        target, label = failed / "html" / f"{stage}.html", f"failed notebook ({stage})"
+    return (target.relative_to(out_dir).as_posix(), label) if target.exists() else ("", "")
 
 
 INDEX_CSS = """
@@ -403,14 +414,9 @@ def build_index_html(batch: Batch, planned: list[PlannedRun], outcomes: list[Run
         if outcome.status == "ok":
             marker = "<br><span class='muted'>unchanged, not re-rendered</span>" if outcome.skipped else ""
             status = f"<span class='ok'>ok</span>{marker}"
-            report = plan.run_dir / "report.html"
-            link = _link(plan.run_dir, report, "report") if report.exists() else "<span class='muted'>no report.html</span>"
         else:
             status = f"<span class='failed'>failed</span><div class='error'>{escape(outcome.error)}</div>"
-            failed = Path(outcome.failed_dir) if outcome.failed_dir else None
-            stage = read_manifest(failed).get("failed_stage", "") if failed else ""
-            notebook = failed / "html" / f"{stage}.html" if failed and stage else None
-            link = _link(plan.run_dir, notebook, f"failed notebook ({stage})") if notebook and notebook.exists() else ""
+        link = f"<a href='{escape(quote(outcome.link))}'>{escape(outcome.link_label)}</a>" if outcome.link else ""
         cells += [f"<td>{status}</td>", f"<td class='num'>{outcome.duration_s:.1f} s</td>", f"<td>{link}</td>"]
         rows.append(f"<tr>{''.join(cells)}</tr>")
     head = "".join(f"<th>{h}</th>" for h in (
@@ -491,6 +497,7 @@ def run_batch(
                 plan.spec.name, "ok", True, read_manifest(plan.run_dir).get("duration_s", 0.0))
             if outcome.status == "ok":
                 outcome.figures = read_headline_figures(plan.run_dir)
+            outcome.link, outcome.link_label = locate_run_page(out_dir, outcome)
             outcomes.append(outcome)
         counts = count_outcomes(outcomes)
         write_json(out_dir / BATCH_MANIFEST, {
