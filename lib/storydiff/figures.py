@@ -217,8 +217,8 @@ def plot_similarity_heatmap(similarity: pd.DataFrame, stories: pd.DataFrame, lab
     ``stories``: (story_id, article_id, label); ``labels``: ``label_articles`` output (its index
     sets which articles are shown)."""
     title = "How similar the articles are"
-    if labels.empty:
-        return plot_empty(title, "No articles to compare.")
+    if len(labels) < 2:
+        return plot_empty(title, f"{len(labels)} article{'' if len(labels) == 1 else 's'}: no pair to compare.")
     order = order_stories(stories, list(labels.index))
     matrix = build_similarity_matrix(similarity, list(order["article_id"]))
     n = len(order)
@@ -505,7 +505,7 @@ def plot_timeline(articles: pd.DataFrame, stories: pd.DataFrame, labels: pd.Seri
     story_rows = list(dict.fromkeys(order["story_id"]))
     row_of = {s: len(story_rows) - 1 - i for i, s in enumerate(story_rows)}
     fig = Figure(figsize=(10.0, 1.6 + 0.9 * len(story_rows)), layout="constrained")
-    dated_ax, undated_ax = fig.subplots(1, 2, width_ratios=[4, 1.4], sharey=True)
+    dated_ax, undated_ax = fig.subplots(1, 2, width_ratios=[4, 1.7], sharey=True)
     dated = order[order["date"].notna()]
     stack = dated.groupby(["story_id", "date"]).cumcount()
     for idx, article in dated.iterrows():
