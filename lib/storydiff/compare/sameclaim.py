@@ -7,9 +7,10 @@ cut is the right one for storydiff: two outlets' versions of one claim are exact
 that may differ in a detail (a figure, a day, a translated word), and those differences are what
 the discrepancy checks look for, so they must still be linked. The threshold is the cosine
 (all-MiniLM-L6-v2, L2-normalised embeddings) that maximises F1 on train+dev; it is reported on
-the test news rows by the bench script. ``REUSE_THRESHOLD`` is found the same way for a cut of
+the test news rows by the bench script: cosine 0.650, F1 0.836 on train+dev; on test (500 pairs)
+F1 0.827, precision 0.771, recall 0.893. ``REUSE_THRESHOLD`` is found the same way for a cut of
 4 ("mostly equivalent, only unimportant details differ"): a rewritten sentence, not just the
-same fact.
+same fact (cosine 0.800, F1 0.625 on train+dev, 0.609 on test).
 """
 
 from __future__ import annotations

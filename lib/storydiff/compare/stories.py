@@ -1,7 +1,8 @@
 """Stories: articles that report the same event, grouped by content, named entities and dates.
 
 Pair score = ``LEXICAL_WEIGHT`` x cosine of the articles' TF-IDF word vectors + the rest x cosine
-of their TF-IDF named-entity vectors (entities from the claims table). Word and entity TF-IDF,
+of their TF-IDF named-entity vectors (entities from the claims table; words alone when either
+article names none). Word and entity TF-IDF,
 not sentence embeddings, because embeddings place every article on one theme close together
 (all five seeds are "Xi and tech self-reliance") while the rarer words and names an event
 brings ("conference", "Treasury", "CPPCC") are what set two events apart; this is the classic
@@ -92,9 +93,14 @@ def score_article_pairs(
     lexical_weight: float = LEXICAL_WEIGHT,
     window_days: int = WINDOW_DAYS,
 ) -> np.ndarray:
-    """(n, n) same-event score in 0-1 of n articles (module docstring); diagonal 1."""
-    scores = lexical_weight * tfidf_cosines(texts)
-    scores += (1 - lexical_weight) * tfidf_cosines(entities, analyzer=lambda keys: keys)
+    """(n, n) same-event score in 0-1 of n articles (module docstring); diagonal 1.
+
+    A pair where either article names no entity is scored on its words alone.
+    """
+    lexical = tfidf_cosines(texts)
+    named = np.array([bool(e) for e in entities])
+    blended = lexical_weight * lexical + (1 - lexical_weight) * tfidf_cosines(entities, analyzer=lambda keys: keys)
+    scores = np.where(np.outer(named, named), blended, lexical)
     ordinal = np.array([d.toordinal() if d else np.nan for d in dates], dtype=float)
     apart = np.abs(ordinal[:, None] - ordinal[None, :]) > window_days
     scores[apart] = 0.0
