@@ -208,3 +208,18 @@ def test_edge_cases_draw_an_informative_figure(case, articles, stories, claims, 
     for fig in drawn if isinstance(drawn, list) else [drawn]:
         assert isinstance(fig, Figure)
         fig.savefig(io.BytesIO(), format="png")
+
+
+def test_a_large_corpus_keeps_figures_bounded(tmp_path: Path) -> None:
+    """150 articles in 50 stories: figures stay within MAX_INCHES and still draw."""
+    ids = [f"{i:03d}_x" for i in range(150)]
+    articles = pd.DataFrame({"article_id": ids, "title": "", "outlet": [f"Outlet {i % 9}" for i in range(150)],
+                             "published": [f"2024-01-{1 + i % 28:02d}" if i % 3 else "" for i in range(150)]})
+    stories = pd.DataFrame({"story_id": [f"S{i // 3:03d}" for i in range(150)], "article_id": ids, "label": ""})
+    pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]]
+    similarity = pd.DataFrame(pairs, columns=["article_a", "article_b"]).assign(similarity=0.5)
+    labels = figures.label_articles(articles)
+    for fig in (figures.plot_similarity_heatmap(similarity, stories, labels),
+                figures.plot_timeline(articles, stories, labels)):
+        assert max(fig.get_size_inches()) <= figures.MAX_INCHES + 1.2
+        fig.savefig(io.BytesIO(), format="png")

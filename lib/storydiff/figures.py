@@ -54,6 +54,8 @@ PNG_METADATA = {"Software": None, "Creation Time": None}
 SVG_METADATA = {"Date": None, "Creator": None}
 NO_STORY = "(no story)"
 ANNOTATE_MAX_ARTICLES = 12  # write the value in each heatmap cell up to this many articles
+NAMED_MAX_ARTICLES = 40  # name each article on the timeline up to this many articles
+MAX_INCHES = 18.0  # largest side of a figure that grows with the corpus
 FACT_TEXT_MAX_ROWS = 120  # name each coverage row by its text up to this many facts
 # status values of the comparison stage's ``coverage`` table (storydiff.compare.coverage)
 COVERAGE_COLOURS = {
@@ -172,6 +174,11 @@ def story_blocks(story_ids: pd.Series) -> list[tuple[str, int, int]]:
     return [(values[s], s, e) for s, e in zip(starts, starts[1:] + [len(values)], strict=True)]
 
 
+def tick_fontsize(n_ticks: int, roomy: int = 20) -> float:
+    """Tick label size in points: 8 up to ``roomy`` ticks, then smaller (at least 3.5)."""
+    return 8.0 if n_ticks <= roomy else max(3.5, 8.0 * roomy / n_ticks)
+
+
 def describe_story(story_id: str, label: str, width: int = 34) -> str:
     """Axis text for a story: its id and its label, shortened."""
     return story_id if label in ("", story_id) else f"{story_id}: {shorten(label, width)}"
@@ -225,14 +232,14 @@ def plot_similarity_heatmap(similarity: pd.DataFrame, stories: pd.DataFrame, lab
     off_diagonal = matrix[~np.eye(n, dtype=bool) & ~np.isnan(matrix)]
     low, high = scale_range(off_diagonal)
     np.fill_diagonal(matrix, np.nan)
-    side = max(4.5, 0.6 * n + 3.0)
+    side = min(MAX_INCHES, max(4.5, 0.6 * n + 3.0))
     fig = Figure(figsize=(side + 1.2, side), layout="constrained")
     ax = fig.add_subplot()
     cmap = mpl.colormaps[MATRIX_CMAP].with_extremes(bad=MISSING_COLOUR)
     image = ax.imshow(np.ma.masked_invalid(matrix), cmap=cmap, vmin=low, vmax=high)
     names = [labels[a] for a in order["article_id"]]
-    ax.set_xticks(range(n), names, rotation=40, ha="right", rotation_mode="anchor")
-    ax.set_yticks(range(n), names)
+    ax.set_xticks(range(n), names, rotation=40, ha="right", rotation_mode="anchor", fontsize=tick_fontsize(n))
+    ax.set_yticks(range(n), names, fontsize=tick_fontsize(n))
     ax.tick_params(length=0)
     ax.spines[:].set_visible(False)
     if n <= ANNOTATE_MAX_ARTICLES:
@@ -246,7 +253,7 @@ def plot_similarity_heatmap(similarity: pd.DataFrame, stories: pd.DataFrame, lab
                                fill=False, edgecolor=OKABE_ITO[3], linewidth=2.0))
     top = ax.secondary_xaxis("top")
     top.set_xticks([(s + e - 1) / 2 for _, s, e in blocks], [story_id for story_id, _, _ in blocks])
-    top.tick_params(length=0, labelsize=8, labelcolor=OKABE_ITO[3])
+    top.tick_params(length=0, labelsize=tick_fontsize(len(blocks)), labelcolor=OKABE_ITO[3])
     top.spines[:].set_visible(False)
     ax.set_title(f"{title} (boxes: stories)")
     colorbar = fig.colorbar(image, ax=ax, shrink=0.8, label="similarity: mean best-match sentence cosine")
@@ -380,7 +387,8 @@ def plot_coverage_matrix(coverage: pd.DataFrame, stories: pd.DataFrame, labels: 
     ax = fig.add_subplot()
     cmap = ListedColormap(["white", *COVERAGE_COLOURS.values()])
     ax.imshow(cells, cmap=cmap, vmin=-0.5, vmax=len(statuses) + 0.5, aspect="auto", interpolation="nearest")
-    ax.set_xticks(range(n_cols), [labels[a] for a in article_ids], rotation=40, ha="left", rotation_mode="anchor")
+    ax.set_xticks(range(n_cols), [labels[a] for a in article_ids], rotation=40, ha="left", rotation_mode="anchor",
+                  fontsize=tick_fontsize(n_cols))
     ax.tick_params(axis="x", top=True, labeltop=True, bottom=False, labelbottom=False)
     plt_labels = [f"{f} · {shorten(texts.get(f, ''), 52)}" for f in rows["fact_id"]] if named else []
     ax.set_yticks(range(n_rows) if named else [], plt_labels, fontsize=6.5)
@@ -504,15 +512,17 @@ def plot_timeline(articles: pd.DataFrame, stories: pd.DataFrame, labels: pd.Seri
     groups = order["article_id"].map(outlet_of)
     story_rows = list(dict.fromkeys(order["story_id"]))
     row_of = {s: len(story_rows) - 1 - i for i, s in enumerate(story_rows)}
-    fig = Figure(figsize=(10.0, 1.6 + 0.9 * len(story_rows)), layout="constrained")
+    fig = Figure(figsize=(10.0, min(MAX_INCHES, 1.6 + 0.9 * len(story_rows))), layout="constrained")
+    named = len(order) <= NAMED_MAX_ARTICLES
     dated_ax, undated_ax = fig.subplots(1, 2, width_ratios=[4, 1.7], sharey=True)
     dated = order[order["date"].notna()]
     stack = dated.groupby(["story_id", "date"]).cumcount()
     for idx, article in dated.iterrows():
         y = row_of[article["story_id"]] + 0.22 * stack[idx]
         dated_ax.scatter([article["date"]], [y], color=colours[groups[idx]], s=50, zorder=3)
-        dated_ax.annotate(labels[article["article_id"]], (article["date"], y), xytext=(6, 4),
-                          textcoords="offset points", fontsize=8)
+        if named:
+            dated_ax.annotate(labels[article["article_id"]], (article["date"], y), xytext=(6, 4),
+                              textcoords="offset points", fontsize=8)
     if dated.empty:
         dated_ax.text(0.5, 0.5, "No article states its publication date.", ha="center", va="center",
                       color="#444444", transform=dated_ax.transAxes)
@@ -526,7 +536,8 @@ def plot_timeline(articles: pd.DataFrame, stories: pd.DataFrame, labels: pd.Seri
         dated_ax.xaxis.set_major_formatter(mpl.dates.ConciseDateFormatter(locator))
     dated_ax.set_xlabel("publication date (as stated by the article or its metadata)")
     dated_ax.set_yticks([row_of[s] for s in story_rows],
-                        [describe_story(s, order.loc[order["story_id"] == s, "story_label"].iloc[0], 30) for s in story_rows])
+                        [describe_story(s, order.loc[order["story_id"] == s, "story_label"].iloc[0], 30) for s in story_rows],
+                        fontsize=tick_fontsize(len(story_rows)))
     dated_ax.set_ylim(-0.6, len(story_rows) - 0.3)
     dated_ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
     undated = order[order["date"].isna()]
@@ -534,7 +545,8 @@ def plot_timeline(articles: pd.DataFrame, stories: pd.DataFrame, labels: pd.Seri
     for idx, article in undated.iterrows():
         y = row_of[article["story_id"]] + 0.22 * undated_stack[idx]
         undated_ax.scatter([0], [y], color=colours[groups[idx]], s=50, marker="o", facecolors="none", linewidths=1.5)
-        undated_ax.annotate(labels[article["article_id"]], (0, y), xytext=(7, -3), textcoords="offset points", fontsize=8)
+        if named:
+            undated_ax.annotate(labels[article["article_id"]], (0, y), xytext=(7, -3), textcoords="offset points", fontsize=8)
     undated_ax.set_xlim(-0.2, 2.0)
     undated_ax.set_xticks([])
     undated_ax.tick_params(axis="y", left=False)
