@@ -51,6 +51,7 @@ LOWER_BOUND_WORDS = {"more than", "over", "above", "at least", "in excess of", "
                      "just over"}
 UPPER_BOUND_WORDS = {"less than", "fewer than", "under", "below", "up to", "at most",
                      "as many as", "as much as", "nearly", "almost", "just under", "close to"}
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "him", "her", "them"}
 
 
@@ -72,16 +73,24 @@ def share_of_shorter(text_a: str, text_b: str) -> float:
 
 
 def figure_range(quantity: dict[str, Any]) -> tuple[float, float]:
-    """The (low, high) values a quantity allows, given its approximation word (module doc)."""
+    """The (low, high) values a quantity allows, given its approximation word (module doc).
+
+    An exact figure allows half its last written digit; round thousands ("3,000") count their
+    trailing zeros as rounding, smaller round numbers ("10 %") do not.
+    """
     value, approx = float(quantity["value"]), quantity.get("approx", "") or ""
-    digits = re.sub(r"[^\d.]", "", quantity.get("text", "").split(" ")[0]) or str(value)
-    if "." in digits:
-        unit = 10.0 ** -len(digits.split(".")[1].rstrip("0") or "0")
-    else:
-        unit = 10.0 ** (len(digits) - len(digits.rstrip("0")))
-    number = float(digits) if digits.replace(".", "", 1).isdigit() else value
-    scale = value / number if number else 1.0
-    tolerance = max(unit * abs(scale) / 2, abs(value) * 1e-9)
+    written = _NUMBER.search(quantity.get("text", ""))
+    tolerance = abs(value) * 1e-9
+    if written:
+        digits = written.group().replace(",", "")
+        number = float(digits)
+        if "." in digits:
+            step = 10.0 ** -len(digits.split(".")[1])
+        else:
+            zeros = len(digits) - len(digits.rstrip("0")) if number >= 1000 else 0
+            step = 10.0 ** zeros
+        scale = value / number if number else 1.0
+        tolerance = max(tolerance, step * abs(scale) / 2)
     if approx in LOWER_BOUND_WORDS:
         return value, math.inf
     if approx in UPPER_BOUND_WORDS:
@@ -164,7 +173,10 @@ def label_day(day: tuple[str, str]) -> str:
     return f"{weekday} ({iso})" if weekday and iso else weekday or iso
 
 
-def _row(kind, fact_id, a, b, value_a, value_b, explanation) -> dict[str, Any]:
+def _row(
+    kind: str, fact_id: str, a: dict[str, Any], b: dict[str, Any], value_a: str, value_b: str,
+    explanation: str,
+) -> dict[str, Any]:
     """One discrepancy row from two claim records ``a`` and ``b``."""
     return {
         "kind": kind, "fact_id": fact_id, "claim_id_a": a["claim_id"], "claim_id_b": b["claim_id"],
