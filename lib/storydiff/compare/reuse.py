@@ -33,7 +33,7 @@ def find_similar_sentences(
     sentences: pd.DataFrame,
     embeddings: np.ndarray,
     threshold: float = REUSE_THRESHOLD,
-    block_size: int = 2048,
+    block_size: int = 1024,
 ) -> pd.DataFrame:
     """Pairs of sentences from different articles with cosine >= ``threshold``.
 
