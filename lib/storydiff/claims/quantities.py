@@ -124,7 +124,10 @@ def _token_at(doc: Doc, start: int, end: int) -> Token | None:
 def _phrase(token: Token, stop: set[int], preps: tuple[str, ...] | None = None) -> str:
     """A short noun phrase for ``token``: its subtree without determiners, dates, the quantity
     itself (token indices in ``stop``), clauses, and prepositional phrases other than ``preps``
-    (all kept when None); it ends at the first comma, bracket or dash after ``token``."""
+    (all kept when None); it ends at the first comma, bracket or dash after ``token``; "" for
+    a pronoun ("it rose 5%" says nothing about what rose)."""
+    if token.pos_ == "PRON":
+        return ""
     dropped: set[int] = set()
     for tok in token.subtree:
         if tok.i in dropped or tok.i == token.i:

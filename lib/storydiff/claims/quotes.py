@@ -173,8 +173,9 @@ def name_speaker(subject: Token, people: list[str], last_person: str) -> str:
     """Who ``subject`` is: a person (canonical name), an organisation or place, or the noun
     phrase ("commerce department"); "" for pronouns other than he/she and for documents
     ("the draft budget notes")."""
-    if subject.lower_ in PERSON_PRONOUNS:
-        return last_person
+    if subject.lower_ in PERSON_PRONOUNS:  # the person named just before, in this sentence or earlier
+        earlier = [e for e in subject.doc.ents if e.label_ == "PERSON" and e.end <= subject.i]
+        return canonical_name(_strip_name(earlier[-1].text), people) if earlier else last_person
     if subject.pos_ == "PRON":
         return ""
     subtree = list(subject.subtree)
