@@ -223,3 +223,18 @@ def test_a_large_corpus_keeps_figures_bounded(tmp_path: Path) -> None:
                 figures.plot_timeline(articles, stories, labels)):
         assert max(fig.get_size_inches()) <= figures.MAX_INCHES + 1.2
         fig.savefig(io.BytesIO(), format="png")
+
+
+def test_corpus_text_is_drawn_literally_and_never_becomes_markup(tmp_path: Path) -> None:
+    """Dollar signs are not mathtext; markup in a title stays text inside the SVG."""
+    articles = pd.DataFrame({
+        "article_id": ["000_a", "001_b"], "outlet": "",
+        "title": ["Deal worth $5bn, up from $3 bn (C:\\new$\\x$)", "<script>alert(1)</script><img src=x onerror=alert(2)>"],
+    })
+    stories = pd.DataFrame({"story_id": ["S1", "S1"], "article_id": ["000_a", "001_b"], "label": "$x^2$ --> <b>"})
+    similarity = pd.DataFrame({"article_a": ["000_a"], "article_b": ["001_b"], "similarity": [0.6]})
+    labels = figures.label_articles(articles, width=80)
+    saved = figures.save_figure(figures.plot_similarity_heatmap(similarity, stories, labels), tmp_path / "figures", "hostile")
+    svg = (tmp_path / saved["svg"]).read_text(encoding="utf-8")
+    assert "$5bn, up from $3 bn" in svg  # kept as the literal text (in the SVG's comments)
+    assert "<script" not in svg and "<img" not in svg and "<b>" not in svg

@@ -48,6 +48,7 @@ STYLE: dict[str, Any] = {
     "svg.fonttype": "path",
     "svg.hashsalt": "storydiff",
     "path.simplify": True,
+    "text.parse_math": False,  # corpus text is full of "$": print it, never parse it as mathtext
 }
 FIGURE_COLUMNS = ["name", "png", "svg", "caption"]
 PNG_METADATA = {"Software": None, "Creation Time": None}
