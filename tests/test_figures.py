@@ -238,3 +238,18 @@ def test_corpus_text_is_drawn_literally_and_never_becomes_markup(tmp_path: Path)
     svg = (tmp_path / saved["svg"]).read_text(encoding="utf-8")
     assert "$5bn, up from $3 bn" in svg  # kept as the literal text (in the SVG's comments)
     assert "<script" not in svg and "<img" not in svg and "<b>" not in svg
+
+
+def test_claim_map_legends_stay_short_with_many_outlets_and_stories() -> None:
+    """30 articles of 30 outlets in 30 stories: seven named outlets plus "others", 12 stories."""
+    ids = [f"{i:03d}_x" for i in range(30)]
+    articles = pd.DataFrame({"article_id": ids, "title": "", "outlet": [f"Outlet {i}" for i in range(30)]})
+    stories = pd.DataFrame({"story_id": [f"S{i:03d}" for i in range(30)], "article_id": ids, "label": ""})
+    claims = pd.DataFrame({"claim_id": [f"{a}:0000" for a in ids], "article_id": ids, "text": "A claim."})
+    claim_map = claims[["claim_id"]].assign(x=np.arange(30.0), y=np.arange(30.0) % 7, method="umap")
+    facts = claims.assign(fact_id=[f"F{i // 2}" for i in range(30)])
+    fig = figures.plot_claim_map(claim_map, claims, facts, articles, stories, figures.label_articles(articles))
+    outlets, story_legend, fact_legend = fig.legends
+    assert [t.get_text() for t in outlets.get_texts()][-1] == "23 other outlets" and len(outlets.get_texts()) == 8
+    assert len(story_legend.get_texts()) == figures.LEGEND_MAX_STORIES + 1
+    assert len(fact_legend.get_texts()) == 6

@@ -56,6 +56,7 @@ SVG_METADATA = {"Date": None, "Creator": None}
 NO_STORY = "(no story)"
 ANNOTATE_MAX_ARTICLES = 12  # write the value in each heatmap cell up to this many articles
 NAMED_MAX_ARTICLES = 40  # name each article on the timeline up to this many articles
+LEGEND_MAX_STORIES = 12  # stories listed in the claim map's legend
 MAX_INCHES = 18.0  # largest side of a figure that grows with the corpus
 FACT_TEXT_MAX_ROWS = 120  # name each coverage row by its text up to this many facts
 # status values of the comparison stage's ``coverage`` table (storydiff.compare.coverage)
@@ -221,9 +222,9 @@ def scale_range(values: np.ndarray, step: float = 0.05) -> tuple[float, float]:
 @styled
 def plot_similarity_heatmap(similarity: pd.DataFrame, stories: pd.DataFrame, labels: pd.Series) -> Figure:
     """Heatmap of article-to-article similarity (cosine units; colours scaled to the values
-    present, the diagonal left blank), articles ordered by story, each story's block outlined. ``similarity``: pairs (article_a, article_b, similarity);
-    ``stories``: (story_id, article_id, label); ``labels``: ``label_articles`` output (its index
-    sets which articles are shown)."""
+    present, the diagonal left blank), articles ordered by story, each story's block outlined.
+    ``similarity``: pairs (article_a, article_b, similarity); ``stories``: (story_id, article_id,
+    label); ``labels``: ``label_articles`` output (its index sets which articles are shown)."""
     title = "How similar the articles are"
     if len(labels) < 2:
         return plot_empty(title, f"{len(labels)} article{'' if len(labels) == 1 else 's'}: no pair to compare.")
@@ -317,11 +318,12 @@ def plot_claim_map(
         ax.scatter(group["x"], group["y"], c=colours[outlet], marker=markers.get(story_id, "o"),
                    s=36, alpha=0.85, edgecolors="white", linewidths=0.5)
     xy = points.set_index("claim_id")[["x", "y"]]
-    ranked = rank_facts(facts[facts["claim_id"].isin(xy.index)] if len(facts) else facts)
+    mapped = facts[facts["claim_id"].isin(xy.index)] if len(facts) else facts
+    ranked = rank_facts(mapped)
     text_of = points.set_index("claim_id")["text"]
     fact_handles = []
     for fact in ranked[ranked["n_articles"] >= 2].head(n_labelled).itertuples():
-        members = facts.loc[facts["fact_id"] == fact.fact_id, "claim_id"]
+        members = mapped.loc[mapped["fact_id"] == fact.fact_id, "claim_id"]
         coords = xy.loc[members].to_numpy()
         cx, cy = coords.mean(axis=0)
         for x, y in coords:
@@ -338,11 +340,18 @@ def plot_claim_map(
     ax.set_yticks([])
     ax.set_title(f"{title} ({'UMAP' if method == 'umap' else 'PCA fallback: too few claims for UMAP'})")
     present = set(points["outlet"])
-    fig.legend(handles=[Line2D([], [], marker="o", linestyle="", color=c, label=shorten(o, 30))
-                        for o, c in colours.items() if o in present], title="outlet", loc="outside right upper")
-    fig.legend(handles=[Line2D([], [], marker=m, linestyle="", color="#444444", label=describe_story(
-        s, order.loc[order["story_id"] == s, "story_label"].iloc[0], 30)) for s, m in markers.items()],
-        title="story", loc="outside right lower")
+    named = {o: c for o, c in colours.items() if o in present and c != OTHER_COLOUR}
+    outlet_handles = [Line2D([], [], marker="o", linestyle="", color=c, label=shorten(o, 30)) for o, c in named.items()]
+    if len(named) < len(present):
+        outlet_handles.append(Line2D([], [], marker="o", linestyle="", color=OTHER_COLOUR,
+                                     label=f"{len(present) - len(named)} other outlets"))
+    fig.legend(handles=outlet_handles, title="outlet", loc="outside right upper")
+    story_label = order.drop_duplicates("story_id").set_index("story_id")["story_label"]
+    story_handles = [Line2D([], [], marker=m, linestyle="", color="#444444", label=describe_story(s, story_label[s], 30))
+                     for s, m in list(markers.items())[:LEGEND_MAX_STORIES]]
+    if len(markers) > LEGEND_MAX_STORIES:
+        story_handles.append(Line2D([], [], linestyle="", label=f"… and {len(markers) - LEGEND_MAX_STORIES} more stories"))
+    fig.legend(handles=story_handles, title="story", loc="outside right lower")
     if fact_handles:
         fig.legend(handles=fact_handles, title="facts reported by the most articles", loc="outside lower left",
                    handlelength=0, handletextpad=0, alignment="left")
