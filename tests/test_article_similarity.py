@@ -1,0 +1,55 @@
+"""Article similarity from sentence alignment (pure function on hand-made unit vectors)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from storydiff.similarity import compute_article_similarity
+
+E1, E2, E3 = np.eye(3, dtype=np.float32)
+
+
+@pytest.fixture
+def sentences() -> tuple[np.ndarray, list[str]]:
+    """Article a: sentences along e1 and e2; b: e1 only; c: e3 only. Rows deliberately interleaved."""
+    vectors = np.stack([E1, E1, E3, E2])
+    return vectors, ["a", "b", "c", "a"]
+
+
+def test_table_holds_both_directions_and_their_mean(sentences):
+    table, _ = compute_article_similarity(*sentences)
+    ab = table.set_index(["article_a", "article_b"]).loc[("a", "b")]
+    # a -> b: e1 finds e1 (1), e2 finds e1 (0): 0.5; b -> a: e1 finds e1: 1.0
+    assert (ab.similarity_a_to_b, ab.similarity_b_to_a, ab.similarity) == pytest.approx((0.5, 1.0, 0.75))
+    assert (ab.n_sentences_a, ab.n_sentences_b) == (2, 1)
+    assert list(table[["article_a", "article_b"]].itertuples(index=False, name=None)) == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert table.set_index(["article_a", "article_b"]).loc[("b", "c"), "similarity"] == pytest.approx(0.0)
+
+
+def test_matrix_is_symmetric_with_unit_diagonal(sentences):
+    _, matrix = compute_article_similarity(*sentences)
+    assert list(matrix.index) == list(matrix.columns) == ["a", "b", "c"]
+    np.testing.assert_allclose(matrix.to_numpy(), matrix.to_numpy().T)
+    np.testing.assert_array_equal(np.diag(matrix.to_numpy()), 1.0)
+    assert matrix.loc["a", "b"] == pytest.approx(0.75)
+
+
+def test_article_without_sentences_gets_nan_and_order_is_kept(sentences):
+    table, matrix = compute_article_similarity(*sentences, article_ids=["c", "empty", "a", "b"])
+    assert list(matrix.index) == ["c", "empty", "a", "b"]
+    assert matrix.loc["empty"].isna().all()
+    assert table.loc[table.article_b == "empty", "n_sentences_b"].tolist() == [0]
+
+
+def test_unnormalised_vectors_are_compared_by_cosine(sentences):
+    vectors, owners = sentences
+    scaled = vectors * np.array([[3.0], [0.5], [2.0], [7.0]], dtype=np.float32)
+    np.testing.assert_allclose(
+        compute_article_similarity(scaled, owners)[1].to_numpy(), compute_article_similarity(vectors, owners)[1].to_numpy()
+    )
+
+
+def test_lengths_must_agree(sentences):
+    with pytest.raises(ValueError, match="4 vectors but 3 article ids"):
+        compute_article_similarity(sentences[0], ["a", "b", "c"])
