@@ -63,6 +63,9 @@ def test_weekday_past_and_future(nlp):
     ("Up 13 per cent from 2023.", ("2023", "", "2023", "", "")),
     ("The meeting ended at 2.15pm.", ("2.15pm", "", "", "", "14:15")),
     ("It has grown in recent years.", ("recent years", "", "", "recent years", "")),
+    ("The last couple of years were hard.", ("The last couple of years", "", "", "the last couple of years", "")),
+    ("And last summer, economists warned.", ("last summer", "", "", "last summer", "")),
+    ("He finished it a few months ago.", ("a few months ago", "", "", "a few months ago", "")),
 ])
 def test_single_date(nlp, text, expected):
     assert dates(nlp, text) == [expected]

@@ -90,6 +90,30 @@ def test_single_quantity(nlp, text, expected):
     assert quantities(nlp, text) == [expected]
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("The list would be limited to 30-40 enterprises.",
+     [("30", 30.0, "enterprises", "at least"), ("40 enterprises", 40.0, "enterprises", "up to")]),
+    ("It cost £5-10m.", [("£5", 5e6, "GBP", "at least"), ("10m", 1e7, "GBP", "up to")]),
+    ("This is above the 0-5% range.", [("0", 0.0, "percent", "at least"), ("5%", 5.0, "percent", "up to")]),
+    ("The 29-year-old two-time runner-up ran.", [("29-year-old", 29.0, "year-old", ""), ("two-time", 2.0, "time", "")]),
+    ("A 512MB card and a 2.5GB drive within 2km.", [("512MB", 512.0, "MB", ""), ("2.5GB", 2.5, "GB", ""), ("2km", 2.0, "km", "")]),
+    ("About 3m viewers watched the 100m final.", [("About 3m viewers", 3e6, "viewers", "about")]),
+    ("He hosted the Top 20 Video Countdown on Windows 95.", []),
+])
+def test_ranges_compounds_and_units(nlp, text, expected):
+    assert [(q["text"], q["value"], q["unit"], q["approx"]) for q in extract_quantities(nlp(text))] == expected
+
+
+@pytest.mark.parametrize("text, changes", [
+    ("Prices of homes in the UK rose a seasonally adjusted 0.5% in February.", [True]),
+    ("House prices went up by 0.4% on the month.", [True]),
+    ("Prices could fall by between 10% and 15% by 2009.", [True, True]),
+    ("New mortgage loans fell to 79,000 from 82,000.", [False, False]),
+])
+def test_changes_and_levels(nlp, text, changes):
+    assert [q["is_change"] for q in extract_quantities(nlp(text))] == changes
+
+
 def test_counted_measure_and_times(nlp):
     [q] = extract_quantities(nlp("Indeed, Xi mentioned innovation 55 times in his speech on Tuesday."))
     assert q["measure"] == "mentioned innovation"

@@ -92,3 +92,15 @@ def test_canonical_name():
     assert canonical_name("Xi", people) == "Xi Jinping"
     assert canonical_name("Jinping", people) == "Xi Jinping"
     assert canonical_name("Li Deren", people) == "Li Deren"
+
+
+def test_passive_and_clauseless_verbs_name_no_speaker(nlp):
+    result = attribute(nlp, [
+        "Sideways is written and directed by Alexander Payne.",
+        "Police found the trio in a warehouse, the hearing was told.",
+        "SMFG shares climbed by 2.7%, and Daiwa added 5.3% to 740 yen.",
+        "James Goodman said old phones pile up.",
+        "But, he added, those keen to use a mobile will not accept any old handset.",
+        "When John Smith arrived at the office, he said the plan had failed.",
+    ])
+    assert [s for _, s in result] == ["", "", "", "James Goodman", "James Goodman", "John Smith"]

@@ -47,6 +47,8 @@ RELATIVE_RE = re.compile(
     r"(?i)\b(?:(?:earlier|later)\s+)?(?P<rel>(?:this|last|next|past|the\s+next|the\s+past)\s+"
     r"(?P<unit>week|weekend|month|year)|today|yesterday|tomorrow|tonight|the\s+day\s+before"
     r"|the\s+previous\s+day|the\s+following\s+day|recent\s+(?:years|months|weeks|days)"
+    r"|(?:the\s+)?(?:past|last|next|coming)\s+(?:few|couple\s+of)\s+(?:years|months|weeks|days)"
+    r"|(?:this|last|next)\s+(?:spring|summer|autumn|fall|winter)"
     r"|(?P<n>\d+|a|an|a few|several|one|two|three|four|five|six|seven|eight|nine|ten)\s+"
     r"(?P<ago_unit>day|week|month|year)s?\s+ago)\b")
 TIME_RE = re.compile(r"(?i)\b(?P<h>[01]?\d|2[0-3])(?:[.:](?P<m>[0-5]\d))?\s?(?P<ampm>[ap]m\b|[ap]\.m\.)"

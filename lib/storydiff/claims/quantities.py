@@ -55,7 +55,7 @@ APPROX_WORDS = [
     "some", "roughly", "approximately", "over", "under", "an estimated", "estimated",
     "upwards of", "in excess of", "below", "above",
 ]
-CHANGE_BEFORE = ("up", "down", "rose", "risen", "rises", "rising", "fell", "fallen", "falls",
+CHANGE_BEFORE = ("up", "down", "up by", "down by", "rose", "risen", "rises", "rising", "fell", "fallen", "falls",
                  "falling", "grew", "grown", "jumped", "dropped", "climbed", "declined",
                  "increased", "decreased", "gained", "slid", "slumped", "soared", "surged",
                  "increase of", "increases of", "rise of", "growth of", "drop of",
@@ -79,12 +79,15 @@ _UNITS = [w for w, n in NUMBER_WORDS.items() if n < 10]
 _NUM_WORD = rf"(?:(?:{_alternation(_TENS)})-(?:{_alternation(_UNITS)})|{_alternation(NUMBER_WORDS)})"
 _SUFFIXES = [w for w in PERCENT_WORDS if w != "%"] + list(CURRENCY_WORDS) + list(MEASUREMENT_UNITS)
 QUANTITY_RE = re.compile(
-    rf"(?<![\w$£€¥₹.,/#&-])(?P<cur>{_alternation(CURRENCY_PREFIXES)})?\s?"
+    rf"(?<![\w$£€¥₹.,/#&])(?P<cur>{_alternation(CURRENCY_PREFIXES)})?\s?"
     rf"(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?|(?i:{_NUM_WORD}))"
     rf"(?:[\s-]?(?P<scale>(?i:{_alternation(SCALES)}))(?![a-z]))?"
     rf"(?:\s?(?P<suffix>%|(?i:{_alternation(_SUFFIXES)})\b))?"
     rf"(?![\w/]|\.\d)"
 )
+HYPHEN_TAIL_RE = re.compile(r"[-–]([a-zA-Z]+(?:-[a-zA-Z]+)*)")
+RANGE_DASH_RE = re.compile(r"\s?[-–]\s?")
+RANGE_START_RE = re.compile(r"\s?[-–]\s?[$£€]?\d")
 APPROX_RE = re.compile(rf"(?i:\b(?P<approx>{_alternation(APPROX_WORDS)}))\s*\(?\s*$")
 CHANGE_BEFORE_RE = re.compile(rf"(?i:\b(?:{_alternation(CHANGE_BEFORE)}))\s*$")
 CHANGE_AFTER_RE = re.compile(rf"^\s*(?i:(?:{_alternation(CHANGE_AFTER)}))\b")
@@ -135,7 +138,8 @@ def _phrase(token: Token, stop: set[int], preps: tuple[str, ...] | None = None) 
         if (tok.dep_ in ("relcl", "acl", "appos", "advcl") or tok.ent_type_ in ("DATE", "TIME")
                 or tok.dep_ == "punct" and tok.text != "-"
                 or tok.dep_ == "prep" and (preps is not None and tok.lower_ not in preps
-                                           or not any(c.dep_ in ("pobj", "pcomp") for c in tok.children))):
+                                           or not any(c.dep_ in ("pobj", "pcomp") and c.ent_type_ not in ("DATE", "TIME")
+                                                      for c in tok.children))):
             dropped.update(t.i for t in tok.subtree)
         if tok.i in stop:  # the prepositional phrase holding a quantity ("by 13 per cent")
             prep = next((a for a in tok.ancestors if a.dep_ == "prep"), None)
@@ -145,7 +149,7 @@ def _phrase(token: Token, stop: set[int], preps: tuple[str, ...] | None = None) 
     for tok in token.subtree:
         if tok.i > token.i and tok.is_punct and (tok.text not in ("’s", "'s", "-") or tok.whitespace_):
             break
-        if tok.i != token.i and (tok.i in dropped or tok.i in stop or tok.i < token.i and tok.dep_ in ("det", "predet")):
+        if tok.i != token.i and (tok.i in dropped or tok.i in stop or tok.i < token.i and (tok.dep_ in ("det", "predet") or tok.is_punct)):
             continue
         words.append(tok)
     return "".join(t.text_with_ws for t in words).strip()
@@ -230,13 +234,22 @@ def _approx_before(text: str, start: int) -> tuple[str, int]:
     return m.group("approx").lower(), window_start + m.start("approx")
 
 
-def _is_change(text: str, q: dict[str, Any], change_verb: bool) -> bool:
-    """A quantity that states a change: "up 13 per cent", "a 10% increase", "by 5%" after a
-    change verb, "an increase of US$1 billion"."""
+def _is_change(text: str, q: dict[str, Any], head: Token, change_verb: bool) -> bool:
+    """A quantity that states a change: "up 13 per cent", "a 10% increase", "rose a seasonally
+    adjusted 0.5%", "by (between) 5%" after a change verb, "an increase of US$1 billion"; not a
+    level reached ("fell to 79,000 from 82,000")."""
     before = text[:q["char_start"]]
     if CHANGE_BEFORE_RE.search(before) or CHANGE_AFTER_RE.search(text[q["char_end"]:]):
         return True
-    return change_verb and bool(re.search(r"(?i)\bby\s*$", before))
+    if head.dep_ in ("dobj", "npadvmod", "advmod") and head.head.lemma_ in CHANGE_VERBS:
+        return True
+    return change_verb and bool(re.search(r"(?i)\bby\s+(?:between\s+)?$", before))
+
+
+def _has_change_verb(doc: Doc | Span) -> bool:
+    """Whether the sentence has a verb of change ("increased", "went up")."""
+    return any(t.lemma_ in CHANGE_VERBS or t.lemma_ == "go" and any(c.lower_ in ("up", "down") for c in t.children)
+               for t in doc)
 
 
 def _counts_after(doc: Doc, char: int) -> bool:
@@ -253,6 +266,22 @@ def _is_money(q: dict[str, Any]) -> bool:
     return len(q["unit"]) == 3 and q["unit"].isupper()
 
 
+def _mark_ranges(text: str, found: list[dict[str, Any]]) -> None:
+    """A range ("30-40 enterprises", "£5-10m", "0-5%") gives two quantities: the low end, "at
+    least", and the high end, "up to", sharing the unit, and the scale written once."""
+    for low, high in zip(found, found[1:]):
+        if low["approx"] or high["approx"] or not RANGE_DASH_RE.fullmatch(text[low["char_end"]:high["char_start"]]):
+            continue
+        unit = low["unit"] or high["unit"]
+        if high["unit"] and low["unit"] and high["unit"] != low["unit"]:
+            continue
+        low_scale, high_scale = (QUANTITY_RE.match(q["text"]).group("scale") for q in (low, high))
+        if high_scale and not low_scale:
+            low["value"] *= SCALES[high_scale.lower()]
+        low["unit"] = high["unit"] = unit
+        low["approx"], high["approx"] = "at least", "up to"
+
+
 def extract_quantities(doc: Doc | Span, skip: list[tuple[int, int]] = ()) -> list[dict[str, Any]]:
     """Quantities of one sentence (``doc``), in text order; characters inside ``skip`` spans
     (dates and times, found first by the date extractor) are never read as quantities."""
@@ -265,16 +294,21 @@ def extract_quantities(doc: Doc | Span, skip: list[tuple[int, int]] = ()) -> lis
     for m in QUANTITY_RE.finditer(text):
         start, end = m.start(), m.end()
         cur, num, scale, suffix = (m.group(g) or "" for g in ("cur", "num", "scale", "suffix"))
-        if any(s < end and start < e for s, e in skip):
-            continue
+        if any(s < end and start < e for s, e in skip) or text[start - 2:start].rstrip("-–")[-1:].isalpha() and text[start - 1:start] in "-–" and start:
+            continue  # "Covid-19", "G-7"
         head = _token_at(whole, start + offset, end + offset)
-        if head is None or scale.lower() in _CURRENCY_ONLY_SCALES and not (cur or suffix or _counts_after(whole, end + offset)):
+        money_range = bool(re.search(r"[$£€]\s?[\d.,]+\s?[-–]\s?$", text[:start]))
+        if head is None or scale.lower() in _CURRENCY_ONLY_SCALES and not (cur or suffix or money_range or _counts_after(whole, end + offset)):
             continue  # "the 100m final" is a distance, "3m viewers" a count
         if not (cur or suffix or scale) and _in_title(whole, start + offset):
             continue
         value, unit = normalise_quantity(cur, num, scale, suffix)
         noun = None
-        if not unit:
+        tail = HYPHEN_TAIL_RE.match(text, end) if not unit else None
+        if tail:  # "29-year-old", "two-time", "a 10-year low": the unit is the compound's tail
+            unit, end = tail.group(1).lower(), tail.end()
+        range_low = bool(RANGE_START_RE.match(text, end))
+        if not unit and not range_low:
             if head.dep_ in ("nummod", "compound", "quantmod") and head.head.pos_ in ("NOUN", "PROPN") and head.head.i > head.i:
                 noun = head.head
             elif _counts_after(whole, end + offset):  # the parser missed it: "3m viewers"
@@ -294,9 +328,10 @@ def extract_quantities(doc: Doc | Span, skip: list[tuple[int, int]] = ()) -> lis
             "char_start": text_start, "char_end": end,
         })
         heads.append((head, noun))
-    change_verb = any(t.lemma_ in CHANGE_VERBS for t in doc)
+    _mark_ranges(text, found)
+    change_verb = _has_change_verb(doc)
     for k, (q, (head, noun)) in enumerate(zip(found, heads)):
-        q["is_change"] = _is_change(text, q, change_verb)
+        q["is_change"] = _is_change(text, q, head, change_verb)
         gap = text[found[k - 1]["char_end"]:q["char_start"]] if k else ""
         if k and _is_money(q) and _is_money(found[k - 1]) and re.fullmatch(r"\s*\(\s*", gap):
             q["conversion_of"] = k - 1
@@ -305,6 +340,7 @@ def extract_quantities(doc: Doc | Span, skip: list[tuple[int, int]] = ()) -> lis
         earlier = [j for j, (h, _) in enumerate(heads[:k]) if h.i == head.head.i]
         if head.dep_ in ("appos", "conj") and earlier:
             q["measure"] = found[earlier[0]]["measure"]
+            q["is_change"] = q["is_change"] or head.dep_ == "conj" and found[earlier[0]]["is_change"]
             continue
         q["measure"] = _counted_phrase(noun, stop) if noun is not None else _measure_from(head, stop)
         if not q["measure"] and q["is_change"]:
