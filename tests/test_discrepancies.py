@@ -1,8 +1,10 @@
 """Discrepancies: numbers, dates, quote wording and attribution, conservative by design."""
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from storydiff.claims import load_nlp
@@ -123,3 +125,26 @@ def test_monday_tuesday_is_found_even_when_the_sentences_are_not_one_fact(seed_t
     claims = inputs["claims"]
     empty = find_discrepancies(claims.iloc[:0], np.zeros((0, 384), np.float32), tables["facts"].iloc[:0], tables["stories"])
     assert empty.empty and list(empty.columns)[:3] == ["kind", "fact_id", "claim_id_a"]
+
+
+def test_articles_that_know_both_days_report_two_events_not_a_misdated_one():
+    """Day-1 report: the quake on Monday; day-2 report: rescue on Tuesday, quake on Monday."""
+    def dated(claim_id, article_id, text, weekday):
+        entry = {"text": weekday, "weekday": weekday, "date": "", "relative": ""}
+        return {"claim_id": claim_id, "article_id": article_id, "text": text, "kind": "event",
+                "speaker": "", "quote": "", "quantities": "[]", "dates": json.dumps([entry])}
+
+    claims = pd.DataFrame([
+        dated("a:0", "a", "The quake struck on Monday.", "Monday"),
+        dated("a:1", "a", "Buildings fell on Monday.", "Monday"),
+        dated("b:0", "b", "Rescuers found survivors on Tuesday.", "Tuesday"),
+        dated("b:1", "b", "More were found on Tuesday.", "Tuesday"),
+        dated("b:2", "b", "The quake struck on Monday.", "Monday"),
+    ])
+    vectors = np.ones((5, 3), dtype=np.float32) / np.sqrt(3)
+    stories = pd.DataFrame({"story_id": ["S1", "S1"], "article_id": ["a", "b"]})
+    facts = pd.DataFrame(columns=["fact_id", "claim_id", "article_id", "story_id", "n_articles"])
+    assert find_discrepancies(claims, vectors, facts, stories).empty
+    without_monday = claims.iloc[:4]
+    (row,) = find_discrepancies(without_monday, vectors[:4], facts, stories).itertuples()
+    assert (row.kind, row.value_a, row.value_b) == ("date", "Monday", "Tuesday")

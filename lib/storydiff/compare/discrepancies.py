@@ -263,6 +263,14 @@ def main_day(records: list[dict[str, Any]]) -> tuple[str, str] | None:
     return ranked[0][0]
 
 
+def mentions_day(records: list[dict[str, Any]], day: tuple[str, str]) -> bool:
+    """Whether any claim of an article names ``day`` (same ISO date, or same weekday)."""
+    return any(
+        (day[0] and mentioned[0] == day[0]) or (day[1] and mentioned[1] == day[1])
+        for record in records for mentioned in map(day_of, record["dates"])
+    )
+
+
 def find_event_date_conflicts(
     records: dict[str, dict[str, Any]],
     row_of: dict[str, int],
@@ -273,9 +281,10 @@ def find_event_date_conflicts(
 ) -> list[dict[str, Any]]:
     """Date discrepancies between articles of one story that date the same event differently.
 
-    Each article's event day is the day it mentions most; when two articles' days differ, the
-    most similar pair of claims carrying those days is the evidence, if its cosine reaches
-    ``event_threshold``.
+    Each article's event day is the day it mentions most; when two articles' days differ and
+    neither article mentions the other's day at all (else they may report two events, a day
+    apart), the most similar pair of claims carrying those days is the evidence, if its cosine
+    reaches ``event_threshold``.
     """
     by_article: dict[str, list[dict[str, Any]]] = {}
     for record in records.values():
@@ -287,6 +296,8 @@ def find_event_date_conflicts(
             day_a, day_b = main_day(by_article[article_a]), main_day(by_article[article_b])
             if not day_a or not day_b or not days_differ(day_a, day_b):
                 continue
+            if mentions_day(by_article[article_a], day_b) or mentions_day(by_article[article_b], day_a):
+                continue  # each article knows the other's day: two events, not one misdated
             dated_a = [r for r in by_article[article_a] if single_day(r["dates"]) == day_a]
             dated_b = [r for r in by_article[article_b] if single_day(r["dates"]) == day_b]
             sims = embeddings[[row_of[r["claim_id"]] for r in dated_a]] @ embeddings[
