@@ -10,7 +10,8 @@ Four kinds, all conservative (a false discrepancy costs a researcher more than a
   conversions ("(about US$13.5 billion)") are never compared.
 - ``date``: two claims about the same event give different weekdays or dates: either the claims
   are one fact, or each is dated with its article's most-mentioned day and the two claims are
-  similar enough to describe the same event (``EVENT_THRESHOLD``).
+  similar enough to describe the same event (``EVENT_THRESHOLD``). Never when either article
+  also mentions the other's day: then they may well report two events.
 - ``quote``: both claims quote the same speaker (or one names no speaker), the quotes share most
   content words (so they render one passage), yet their words differ and neither is a fragment
   of the other.
@@ -271,8 +272,24 @@ def mentions_day(records: list[dict[str, Any]], day: tuple[str, str]) -> bool:
     )
 
 
+def group_by_article(records: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Claim records per article_id, in claim order."""
+    by_article: dict[str, list[dict[str, Any]]] = {}
+    for record in records.values():
+        by_article.setdefault(record["article_id"], []).append(record)
+    return by_article
+
+
+def knows_other_day(row: dict[str, Any], records: dict[str, dict[str, Any]],
+                    by_article: dict[str, list[dict[str, Any]]]) -> bool:
+    """Whether either article of a date discrepancy also mentions the other's day anywhere."""
+    day_a = single_day(records[row["claim_id_a"]]["dates"])
+    day_b = single_day(records[row["claim_id_b"]]["dates"])
+    return mentions_day(by_article[row["article_a"]], day_b) or mentions_day(by_article[row["article_b"]], day_a)
+
+
 def find_event_date_conflicts(
-    records: dict[str, dict[str, Any]],
+    by_article: dict[str, list[dict[str, Any]]],
     row_of: dict[str, int],
     embeddings: np.ndarray,
     stories: pd.DataFrame,
@@ -286,9 +303,6 @@ def find_event_date_conflicts(
     apart), the most similar pair of claims carrying those days is the evidence, if its cosine
     reaches ``event_threshold``.
     """
-    by_article: dict[str, list[dict[str, Any]]] = {}
-    for record in records.values():
-        by_article.setdefault(record["article_id"], []).append(record)
     found = []
     for _, group in stories.groupby("story_id", sort=True):
         articles = sorted(a for a in group["article_id"] if a in by_article)
@@ -337,10 +351,12 @@ def find_discrepancies(
         for id_a, id_b in combinations(group["claim_id"], 2):
             fact_of_pair.setdefault((id_a, id_b), fact_id)
             found += check_pair(fact_id, records[id_a], records[id_b])
+    by_article = group_by_article(records)
+    found = [r for r in found if r["kind"] != "date" or not knows_other_day(r, records, by_article)]
     flagged = {(r["article_a"], r["article_b"]) for r in found if r["kind"] == "date"}
     found += [
         r for r in find_event_date_conflicts(
-            records, row_of, embeddings, stories, fact_of_pair, event_threshold)
+            by_article, row_of, embeddings, stories, fact_of_pair, event_threshold)
         if (r["article_a"], r["article_b"]) not in flagged
     ]
     table = pd.DataFrame(found, columns=DISCREPANCY_COLUMNS)
