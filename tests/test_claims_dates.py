@@ -66,6 +66,8 @@ def test_weekday_past_and_future(nlp):
     ("The last couple of years were hard.", ("The last couple of years", "", "", "the last couple of years", "")),
     ("And last summer, economists warned.", ("last summer", "", "", "last summer", "")),
     ("He finished it a few months ago.", ("a few months ago", "", "", "a few months ago", "")),
+    ("Software must be genuine from mid-2005.", ("2005", "", "2005", "", "")),
+    ("It is bought before November.", ("November", "", "2022-11", "", "")),
 ])
 def test_single_date(nlp, text, expected):
     assert dates(nlp, text) == [expected]

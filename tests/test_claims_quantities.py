@@ -98,6 +98,8 @@ def test_single_quantity(nlp, text, expected):
     ("The 29-year-old two-time runner-up ran.", [("29-year-old", 29.0, "year-old", ""), ("two-time", 2.0, "time", "")]),
     ("A 512MB card and a 2.5GB drive within 2km.", [("512MB", 512.0, "MB", ""), ("2.5GB", 2.5, "GB", ""), ("2km", 2.0, "km", "")]),
     ("About 3m viewers watched the 100m final.", [("About 3m viewers", 3e6, "viewers", "about")]),
+    ("The group plays four or five shows a year.", [("four", 4.0, "shows", "at least"), ("five shows", 5.0, "shows", "up to")]),
+    ("A GameBoy costs about US $200 in Poland.", [("about US $200", 200.0, "USD", "about")]),
     ("He hosted the Top 20 Video Countdown on Windows 95.", []),
 ])
 def test_ranges_compounds_and_units(nlp, text, expected):

@@ -104,3 +104,13 @@ def test_passive_and_clauseless_verbs_name_no_speaker(nlp):
         "When John Smith arrived at the office, he said the plan had failed.",
     ])
     assert [s for _, s in result] == ["", "", "", "James Goodman", "James Goodman", "John Smith"]
+
+
+def test_short_name_prefers_the_person_in_context(nlp):
+    result = attribute(nlp, [
+        "Jarek Kujda, one of the founding members, has been into electronic music for a while.",
+        "“I first used a GameBoy in my band,” said Kujda.",
+        "Malgorzata Kujda, Jarek's younger sister, describes a concert as a lot of noise.",
+        "“I make music with more hard beats,” she said.",
+    ])
+    assert [s for _, s in result] == ["", "Jarek Kujda", "Malgorzata Kujda", "Malgorzata Kujda"]

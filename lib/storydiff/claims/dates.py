@@ -40,7 +40,8 @@ EXPLICIT_RES = [
     re.compile(r"\b" + _MONTH + r"\s+" + _YEAR + r"\b"),
 ]
 BARE_MONTH_RE = re.compile(
-    r"(?i:\b(?:in|since|last|next|this|early|late|mid-|until|by|from|an?)\s+)" + _MONTH + r"\b")
+    r"(?i:\b(?:in|since|last|next|this|early|late|mid-|until|by|from|to|through|before|after|during"
+    r"|end\s+of|start\s+of|an?)\s+)" + _MONTH + r"\b")
 WEEKDAY_RE = re.compile(r"\b(?:(?P<mod>last|next|this|past|coming)\s+)?(?P<wd>"
                         + "|".join(WEEKDAYS) + r")\b", re.IGNORECASE)
 RELATIVE_RE = re.compile(
@@ -53,7 +54,7 @@ RELATIVE_RE = re.compile(
     r"(?P<ago_unit>day|week|month|year)s?\s+ago)\b")
 TIME_RE = re.compile(r"(?i)\b(?P<h>[01]?\d|2[0-3])(?:[.:](?P<m>[0-5]\d))?\s?(?P<ampm>[ap]m\b|[ap]\.m\.)"
                      r"|\b(?P<h24>[01]?\d|2[0-3]):(?P<m24>[0-5]\d)\b")
-YEAR_RE = re.compile(r"(?<![\w$£€¥.,-])" + _YEAR + r"(?![\w%]|[.,]\d|\s?(?i:per ?cent|percent|"
+YEAR_RE = re.compile(r"(?:(?<=\bmid-)|(?<![\w$£€¥.,-]))" + _YEAR + r"(?![\w%]|[.,]\d|\s?(?i:per ?cent|percent|"
                      r"thousand|million|billion|trillion|bn)\b)")
 _FUTURE_AUX = {"will", "shall", "’ll", "'ll", "wo"}
 _SMALL_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,

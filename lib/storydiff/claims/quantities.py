@@ -22,7 +22,7 @@ from typing import Any
 from spacy.tokens import Doc, Span, Token
 
 CURRENCY_PREFIXES = {
-    "US$": "USD", "U.S.$": "USD", "$": "USD", "HK$": "HKD", "A$": "AUD", "AU$": "AUD",
+    "US$": "USD", "US $": "USD", "U.S.$": "USD", "$": "USD", "HK$": "HKD", "A$": "AUD", "AU$": "AUD",
     "C$": "CAD", "CA$": "CAD", "S$": "SGD", "NZ$": "NZD", "R$": "BRL", "£": "GBP", "€": "EUR",
     "¥": "JPY", "CN¥": "CNY", "₹": "INR", "RMB": "CNY", "CNY": "CNY", "USD": "USD", "EUR": "EUR",
     "GBP": "GBP", "JPY": "JPY", "HKD": "HKD", "INR": "INR", "Rs": "INR",
@@ -86,7 +86,7 @@ QUANTITY_RE = re.compile(
     rf"(?![\w/]|\.\d)"
 )
 HYPHEN_TAIL_RE = re.compile(r"[-–]([a-zA-Z]+(?:-[a-zA-Z]+)*)")
-RANGE_DASH_RE = re.compile(r"\s?[-–]\s?")
+RANGE_DASH_RE = re.compile(r"\s?[-–]\s?|\s+or\s+")
 RANGE_START_RE = re.compile(r"\s?[-–]\s?[$£€]?\d")
 APPROX_RE = re.compile(rf"(?i:\b(?P<approx>{_alternation(APPROX_WORDS)}))\s*\(?\s*$")
 CHANGE_BEFORE_RE = re.compile(rf"(?i:\b(?:{_alternation(CHANGE_BEFORE)}))\s*$")
@@ -149,7 +149,7 @@ def _phrase(token: Token, stop: set[int], preps: tuple[str, ...] | None = None) 
     for tok in token.subtree:
         if tok.i > token.i and tok.is_punct and (tok.text not in ("’s", "'s", "-") or tok.whitespace_):
             break
-        if tok.i != token.i and (tok.i in dropped or tok.i in stop or tok.i < token.i and (tok.dep_ in ("det", "predet") or tok.is_punct)):
+        if tok.i != token.i and (tok.i in dropped or tok.i in stop or tok.i < token.i and (tok.dep_ in ("det", "predet", "cc") or tok.is_punct)):
             continue
         words.append(tok)
     return "".join(t.text_with_ws for t in words).strip()
@@ -215,6 +215,11 @@ def _in_name(text: str, start: int, end: int) -> bool:
     return bool(before) and word[:1].isupper() and rest[:1].isupper()
 
 
+def _after_letter_dash(text: str, start: int) -> bool:
+    """Whether ``start`` follows a letter and a dash ("Covid-19")."""
+    return start >= 2 and text[start - 1] in "-–" and text[start - 2].isalpha()
+
+
 def _in_title(doc: Doc, char: int) -> bool:
     """A numeral that is part of a name: after a proper noun ("Top 20", "Windows 95", "Channel
     4") or inside a named product, work, organisation, event or law."""
@@ -267,8 +272,9 @@ def _is_money(q: dict[str, Any]) -> bool:
 
 
 def _mark_ranges(text: str, found: list[dict[str, Any]]) -> None:
-    """A range ("30-40 enterprises", "£5-10m", "0-5%") gives two quantities: the low end, "at
-    least", and the high end, "up to", sharing the unit, and the scale written once."""
+    """A range ("30-40 enterprises", "£5-10m", "0-5%", "four or five shows") gives two
+    quantities: the low end, "at least", and the high end, "up to", sharing the unit, and the
+    scale written once."""
     for low, high in zip(found, found[1:]):
         if low["approx"] or high["approx"] or not RANGE_DASH_RE.fullmatch(text[low["char_end"]:high["char_start"]]):
             continue
@@ -294,7 +300,7 @@ def extract_quantities(doc: Doc | Span, skip: list[tuple[int, int]] = ()) -> lis
     for m in QUANTITY_RE.finditer(text):
         start, end = m.start(), m.end()
         cur, num, scale, suffix = (m.group(g) or "" for g in ("cur", "num", "scale", "suffix"))
-        if any(s < end and start < e for s, e in skip) or text[start - 2:start].rstrip("-–")[-1:].isalpha() and text[start - 1:start] in "-–" and start:
+        if any(s < end and start < e for s, e in skip) or num[0].isdigit() and _after_letter_dash(text, start):
             continue  # "Covid-19", "G-7"
         head = _token_at(whole, start + offset, end + offset)
         money_range = bool(re.search(r"[$£€]\s?[\d.,]+\s?[-–]\s?$", text[:start]))
@@ -305,7 +311,7 @@ def extract_quantities(doc: Doc | Span, skip: list[tuple[int, int]] = ()) -> lis
         value, unit = normalise_quantity(cur, num, scale, suffix)
         noun = None
         tail = HYPHEN_TAIL_RE.match(text, end) if not unit else None
-        if tail:  # "29-year-old", "two-time", "a 10-year low": the unit is the compound's tail
+        if tail and tail.group(1).lower() not in NUMBER_WORDS:  # "29-year-old", "two-time", "a 10-year low": the unit is the compound's tail
             unit, end = tail.group(1).lower(), tail.end()
         range_low = bool(RANGE_START_RE.match(text, end))
         if not unit and not range_low:
@@ -320,7 +326,7 @@ def extract_quantities(doc: Doc | Span, skip: list[tuple[int, int]] = ()) -> lis
                 continue
         approx, text_start = _approx_before(text, start)
         stop.update(t.i for t in whole.char_span(text_start + offset, end + offset, alignment_mode="expand") or [])
-        if noun is not None and 0 <= noun.idx - offset - end <= 20:
+        if noun is not None and 0 <= noun.idx - offset - end <= 20 and not QUANTITY_RE.search(text, end, noun.idx - offset):
             end = noun.idx - offset + len(noun.text)
         found.append({
             "text": text[text_start:end], "value": value, "unit": unit, "approx": approx,

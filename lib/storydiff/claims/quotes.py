@@ -109,12 +109,15 @@ def is_name(quoted: str) -> bool:
     return 0 < len(words) <= 4 and all(w[0].isupper() or w in ("and", "of", "the", "for") for w in words) and any(w[0].isupper() for w in words)
 
 
-def canonical_name(name: str, people: list[str]) -> str:
-    """The fullest name in ``people`` that contains every word of ``name`` ("Xi" -> "Xi Jinping"),
-    or ``name`` itself."""
-    words = set(name.split())
-    matches = [p for p in people if words <= set(p.split())]
-    return max(matches, key=len) if matches else name
+def canonical_name(name: str, people: list[str], recent: str = "") -> str:
+    """The fuller name in ``people`` (in order of first mention) that contains every word of
+    ``name`` ("Xi" -> "Xi Jinping"): ``recent`` when it is one, else the first mentioned; or
+    ``name`` itself when none is fuller."""
+    words = name.split()
+    fuller = [p for p in people if set(words) <= set(p.split()) and len(p.split()) > len(words)]
+    if not fuller:
+        return name
+    return recent if recent in fuller else fuller[0]
 
 
 def _strip_name(text: str) -> str:
@@ -175,15 +178,16 @@ def name_speaker(subject: Token, people: list[str], last_person: str) -> str:
     ("the draft budget notes")."""
     if subject.lower_ in PERSON_PRONOUNS:  # the person named just before, in this sentence or earlier
         earlier = [e for e in subject.doc.ents if e.label_ == "PERSON" and e.end <= subject.i]
-        return canonical_name(_strip_name(earlier[-1].text), people) if earlier else last_person
+        return canonical_name(_strip_name(earlier[-1].text), people, last_person) if earlier else last_person
     if subject.pos_ == "PRON":
         return ""
     subtree = list(subject.subtree)
     persons = [e for e in subject.doc.ents if e.label_ == "PERSON" and e.start >= subtree[0].i and e.end <= subtree[-1].i + 1]
-    if persons:
-        return canonical_name(_strip_name(persons[-1].text), people)
+    if persons:  # the person the subject is, else the first named ("Malgorzata Kujda, Jarek's sister")
+        person = next((e for e in persons if e.start <= subject.i < e.end), persons[0])
+        return canonical_name(_strip_name(person.text), people, last_person)
     names = [t for t in subtree if t.pos_ == "PROPN" and t.i <= subject.i and t.lemma_.lower() not in ROLE_NOUNS]
-    name = canonical_name(_strip_name(" ".join(t.text for t in names or [subject])), people)
+    name = canonical_name(_strip_name(" ".join(t.text for t in names or [subject])), people, last_person)
     if name in people:
         return name
     if subject.lemma_.lower() in ROLE_NOUNS and not names:
