@@ -370,7 +370,8 @@ class Run:
         omitted = pd.DataFrame({"article_id": sorted(set(in_story) - set(versions["article_id"]))})
         omitted["article"] = omitted["article_id"].map(labels)
         table = self.tables["discrepancies"]
-        title = f"Fact {fact_id}, story {story_id} ({self.story_labels.get(story_id, '')}): {len(versions)} article(s)"
+        story = f"story {story_id} ({self.story_labels.get(story_id, '')})"
+        title = f"Fact {fact_id}, {story}: reported by {len(versions)} of its {len(in_story)} articles"
         return FactView(title, versions, table[table["fact_id"] == fact_id].reset_index(drop=True), omitted, labels)
 
     def compare(self, article_a: str, article_b: str, threshold: float = SAME_CLAIM_THRESHOLD) -> Comparison:
@@ -421,5 +422,5 @@ class Run:
         if story is not None:
             table = table[table["story_id"] == story]
         filters = ", ".join(f for f in (kind and f"kind {kind}", story and f"story {story}") if f)
-        title = f"{len(table)} discrepancies" + (f" ({filters})" if filters else "")
+        title = f"{len(table)} discrepanc{'y' if len(table) == 1 else 'ies'}" + (f" ({filters})" if filters else "")
         return DiscrepancyList(title, table.reset_index(drop=True), self.labels)
