@@ -9,7 +9,8 @@
    discrepancies, reused article pairs). Corpus, embedding and claims stages run first, untimed
    (embeddings come from the persistent cache when present).
 
-Run: .venv/bin/python bench/compare.py [--skip-bbc] [--bbc PATH]
+Run: .venv/bin/python bench/compare.py [--skip-bbc] [--bbc PATH] [--inputs-cache FILE.pkl]
+     [--bbc-backend torch|onnx|onnx-int8]
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ import pandas as pd
 from storydiff.claims import load_nlp
 from storydiff.compare import compare_corpus
 from storydiff.compare.evaluate import (
+    add_embeddings,
     load_fixture,
     prepare_corpus_inputs,
+    prepare_corpus_tables,
     score_discrepancies,
     score_fact_links,
     score_stories,
@@ -73,20 +76,27 @@ def report_seeds(model, nlp) -> None:
     print(f"seeds: compare_corpus {seconds:.2f} s, peak traced memory {peak:.1f} MiB")
 
 
-def report_bbc(corpus: Path, model, nlp, inputs_cache: Path | None) -> None:
-    """Print speed, memory and what was found on the BBC corpus.
-
-    With ``inputs_cache`` (a pickle path) the prepared inputs are kept there and reused.
-    """
-    started = time.perf_counter()
-    if inputs_cache and inputs_cache.exists():
-        inputs = pd.read_pickle(inputs_cache)
-    else:
-        inputs = prepare_corpus_inputs(corpus, model, nlp)
+def prepare_bbc(corpus: Path, backend: str, nlp, inputs_cache: Path | None) -> dict:
+    """The BBC inputs; with ``inputs_cache`` (a pickle) each finished step is kept and reused."""
+    parts = pd.read_pickle(inputs_cache) if inputs_cache and inputs_cache.exists() else {}
+    if "claims" not in parts:
+        parts = prepare_corpus_tables(corpus, nlp)
         if inputs_cache:
-            pd.to_pickle(inputs, inputs_cache)
+            pd.to_pickle(parts, inputs_cache)
+    if "sentence_embeddings" not in parts:
+        parts = add_embeddings(parts, load_model(backend=backend))
+        if inputs_cache:
+            pd.to_pickle(parts, inputs_cache)
+    return parts
+
+
+def report_bbc(corpus: Path, backend: str, nlp, inputs_cache: Path | None) -> None:
+    """Print speed, memory and what was found on the BBC corpus (embedded with ``backend``)."""
+    started = time.perf_counter()
+    inputs = prepare_bbc(corpus, backend, nlp, inputs_cache)
     print(f"bbc: {len(inputs['articles'])} articles, {len(inputs['sentences'])} content sentences, "
-          f"{len(inputs['claims'])} claims prepared in {time.perf_counter() - started:.0f} s (untimed)")
+          f"{len(inputs['claims'])} claims prepared in {time.perf_counter() - started:.0f} s (untimed; "
+          f"embeddings: {backend} backend)")
     tables, seconds, peak = run_timed(inputs)
     sizes = tables["stories"].groupby("story_id").size()
     print(f"bbc: compare_corpus {seconds:.1f} s, peak traced memory {peak:.0f} MiB")
@@ -102,11 +112,13 @@ def main() -> None:
     parser.add_argument("--bbc", type=Path, default=BBC, help="BBC corpus folder")
     parser.add_argument("--skip-bbc", action="store_true", help="seed figures only")
     parser.add_argument("--inputs-cache", type=Path, help="pickle keeping the prepared BBC inputs")
+    parser.add_argument("--bbc-backend", default="torch", choices=["torch", "onnx", "onnx-int8"],
+                        help="embedding backend for the BBC inputs (the timed comparison does not embed)")
     args = parser.parse_args()
-    model, nlp = load_model(), load_nlp()
-    report_seeds(model, nlp)
+    nlp = load_nlp()
+    report_seeds(load_model(), nlp)
     if not args.skip_bbc:
-        report_bbc(args.bbc, model, nlp, args.inputs_cache)
+        report_bbc(args.bbc, args.bbc_backend, nlp, args.inputs_cache)
 
 
 if __name__ == "__main__":

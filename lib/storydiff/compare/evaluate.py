@@ -24,20 +24,28 @@ from storydiff.runfolder import select_content_sentences
 Pair = tuple[frozenset[str], frozenset[str]]
 
 
-def prepare_corpus_inputs(corpus: str | Path, model: Any, nlp: Any) -> dict[str, Any]:
-    """Keyword arguments of ``compare_corpus`` for a corpus, built with the pipeline's own stages
-    (corpus, claims with spaCy ``nlp``, embeddings with ``model``), without a run folder."""
+def prepare_corpus_tables(corpus: str | Path, nlp: Any) -> dict[str, pd.DataFrame]:
+    """``articles``, content ``sentences`` and ``claims`` of a corpus, built with the pipeline's
+    own corpus and claims stages (spaCy ``nlp``), without a run folder."""
     raws, _ = read_corpus(corpus)
     articles, sentences = build_corpus_tables(raws)
     content = select_content_sentences(articles, sentences)
-    claims = extract_claims(content, articles, nlp)
-    return {
-        "articles": articles,
-        "sentences": content,
-        "sentence_embeddings": embed_texts(content["text"].tolist(), model=model),
-        "claims": claims,
-        "claim_embeddings": embed_texts(claims["text"].tolist(), model=model),
+    return {"articles": articles, "sentences": content, "claims": extract_claims(content, articles, nlp)}
+
+
+def add_embeddings(tables: dict[str, pd.DataFrame], model: Any) -> dict[str, Any]:
+    """``tables`` plus ``sentence_embeddings`` and ``claim_embeddings`` from ``model``: the
+    keyword arguments of ``compare_corpus``."""
+    return tables | {
+        "sentence_embeddings": embed_texts(tables["sentences"]["text"].tolist(), model=model),
+        "claim_embeddings": embed_texts(tables["claims"]["text"].tolist(), model=model),
     }
+
+
+def prepare_corpus_inputs(corpus: str | Path, model: Any, nlp: Any) -> dict[str, Any]:
+    """Keyword arguments of ``compare_corpus`` for a corpus (``prepare_corpus_tables`` then
+    ``add_embeddings``)."""
+    return add_embeddings(prepare_corpus_tables(corpus, nlp), model)
 
 
 def load_fixture(path: str | Path) -> dict[str, Any]:
