@@ -195,9 +195,9 @@ def check_pair(fact_id: str, a: dict[str, Any], b: dict[str, Any]) -> list[dict[
     for qa, qb in compare_numbers(a["quantities"], b["quantities"]):
         found.append(_row(
             "number", fact_id, a, b, qa["text"], qb["text"],
-            f"{a['article_id']} gives {qa['measure']!r} as {qa['text']!r}, {b['article_id']} as "
-            f"{qb['text']!r}; even allowing for rounding and approximation words these figures "
-            "cannot both be right.",
+            f"{a['article_id']} gives {qa['measure']} as \"{qa['text']}\", {b['article_id']} "
+            f"gives {qb['measure']} as \"{qb['text']}\"; even allowing for rounding and "
+            "approximation words these figures cannot both be right.",
         ))
     day_a, day_b = single_day(a["dates"]), single_day(b["dates"])
     if day_a and day_b and days_differ(day_a, day_b):
