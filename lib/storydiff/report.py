@@ -74,56 +74,45 @@ def html_discrepancies(discrepancies: pd.DataFrame, labels: dict[str, str]) -> H
         return HTML("<p class='sd-muted'>No discrepancy found.</p>")
     rows = []
     for d in discrepancies.itertuples():
-        marked_a, marked_b = mark_changed_words(d.text_a, d.text_b)
+        marked = mark_changed_words(d.text_a, d.text_b)
+        cells = ""
+        for article, value, text, html in zip((d.article_a, d.article_b), (d.value_a, d.value_b), (d.text_a, d.text_b), marked):
+            shown = "" if str(value) in text else f": {escape(str(value))}"
+            cells += f"<td><b>{escape(labels.get(article, article))}</b>{shown}<br>{html}</td>"
         rows.append(
-            "<tr>"
-            f"<td><b>{escape(d.kind)}</b><br><span class='sd-muted'>{escape(str(d.fact_id))}</span></td>"
-            f"<td><b>{escape(labels.get(d.article_a, d.article_a))}</b>: {escape(str(d.value_a))}<br>{marked_a}</td>"
-            f"<td><b>{escape(labels.get(d.article_b, d.article_b))}</b>: {escape(str(d.value_b))}<br>{marked_b}</td>"
-            f"<td>{escape(d.explanation)}</td>"
-            "</tr>"
+            f"<tr><td><b>{escape(d.kind)}</b><br><span class='sd-muted'>{escape(str(d.fact_id))}</span></td>"
+            f"{cells}<td>{escape(d.explanation)}</td></tr>"
         )
     head = "<tr><th>kind</th><th>article A says</th><th>article B says</th><th>explanation</th></tr>"
     return HTML(f"<table class='sd-discrepancies'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 def summarise_story_coverage(
-    facts: pd.DataFrame, claims: pd.DataFrame, article_ids: list[str], min_checkworthiness: float = 0.5
+    coverage: pd.DataFrame, facts: pd.DataFrame, claims: pd.DataFrame, story_id: str,
+    min_checkworthiness: float = 0.5,
 ) -> dict[str, pd.DataFrame]:
-    """What the articles of one story share, add alone and omit.
+    """What the articles of one story share, add alone and omit, from the ``coverage`` table.
 
-    ``facts`` has one row per claim in a fact (fact_id, claim_id, article_id, text), ``claims``
-    gives each claim's kind and checkworthiness. Returns three frames:
-    ``shared`` (fact_id, text): facts every article carries (stories of two or more articles);
-    ``only`` (article_id, fact_id, kind, checkworthiness, text): checkable facts one article alone
-    carries (opinion and filler left out), most checkworthy first;
-    ``omitted`` (article_id, fact_id, carried_by, text): facts that at least half of the other
-    articles carry (and at least two) but this one does not, for stories of three or more.
+    ``coverage`` is the comparison stage's long table (one row per fact and article of its story,
+    with ``status``), ``facts`` gives each fact's text, ``claims`` each claim's kind and
+    checkworthiness. Returns ``shared`` (fact_id, text): facts every article carries;
+    ``only`` (article_id, fact_id, kind, checkworthiness, text): checkable facts that one article
+    alone carries (opinion and filler left out), most checkworthy first; ``omitted`` (article_id,
+    fact_id, n_covering, text): facts most of the story's articles carry but this one does not.
     """
-    in_story = facts[facts["article_id"].isin(article_ids)].merge(
-        claims[["claim_id", "kind", "checkworthiness"]], on="claim_id", how="left"
-    )
-    per_fact = in_story.groupby("fact_id").agg(
-        articles=("article_id", lambda s: frozenset(s)), text=("text", "first"),
-        kind=("kind", "first"), checkworthiness=("checkworthiness", "max"),
-    ).reset_index()
-    n = len(article_ids)
-    shared = per_fact[per_fact["articles"].map(len) == n] if n >= 2 else per_fact.iloc[0:0]
-    single = per_fact[(per_fact["articles"].map(len) == 1) & (per_fact["kind"] != "opinion")]
-    single = single[single["checkworthiness"] >= min_checkworthiness]
-    only = single.assign(article_id=single["articles"].map(lambda a: next(iter(a))))
+    rows = coverage[coverage["story_id"] == story_id]
+    text_of = facts.groupby("fact_id")["text"].first()
+    shared = rows[rows["status"] == "shared"].drop_duplicates("fact_id")
+    only = rows[rows["status"] == "only here"].assign(claim_id=lambda d: d["claim_ids"].str.split(";").str[0])
+    only = only.merge(claims[["claim_id", "kind", "checkworthiness", "text"]], on="claim_id", how="left")
+    only = only[(only["kind"] != "opinion") & (only["checkworthiness"] >= min_checkworthiness)]
     only = only.sort_values(["article_id", "checkworthiness", "fact_id"], ascending=[True, False, True])
-    omitted_rows = []
-    if n >= 3:
-        for fact in per_fact.itertuples():
-            carried = len(fact.articles)
-            if carried >= max(2, (n - 1) / 2) and carried < n:
-                for article_id in sorted(set(article_ids) - fact.articles):
-                    omitted_rows.append((article_id, fact.fact_id, carried, fact.text))
+    omitted = rows[rows["status"] == "omitted"].assign(text=lambda d: d["fact_id"].map(text_of))
     return {
-        "shared": shared[["fact_id", "text"]].reset_index(drop=True),
+        "shared": shared.assign(text=shared["fact_id"].map(text_of))[["fact_id", "text"]]
+        .drop_duplicates("text").reset_index(drop=True),
         "only": only[["article_id", "fact_id", "kind", "checkworthiness", "text"]].reset_index(drop=True),
-        "omitted": pd.DataFrame(omitted_rows, columns=["article_id", "fact_id", "carried_by", "text"]),
+        "omitted": omitted[["article_id", "fact_id", "n_covering", "text"]].reset_index(drop=True),
     }
 
 
