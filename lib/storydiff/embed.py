@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from storydiff.embed_cache import EmbeddingCache, hash_texts, resolve_cache_dir
 from storydiff.embed_onnx import OnnxEncoder, create_session, export_onnx
@@ -138,6 +138,20 @@ def hash_weights(folder: Path) -> str:
     return _hash_file(path, stat.st_size, stat.st_mtime_ns)
 
 
+def _load_sentence_transformer(folder: Path, device: str | None) -> Any:
+    """``SentenceTransformer`` from local ``folder``, without transformers' weight-loading bar."""
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    bar_was_on = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(str(folder), device=device, local_files_only=True)
+    finally:
+        if bar_was_on:
+            transformers_logging.enable_progress_bar()
+
+
 def load_model(
     name: str | None = None, *, backend: str = "torch", device: str | None = None, cache_dir: str | Path | None = None
 ) -> EmbeddingModel:
@@ -150,9 +164,7 @@ def load_model(
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
     display, folder = locate_model(name)
-    from sentence_transformers import SentenceTransformer
-
-    sentence_transformer = SentenceTransformer(str(folder), device=device, local_files_only=True)
+    sentence_transformer = _load_sentence_transformer(folder, device)
     sha256 = hash_weights(folder)
     dim = sentence_transformer.get_embedding_dimension()
     max_seq_length = sentence_transformer.max_seq_length
