@@ -20,6 +20,7 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib import dates as mdates
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -525,10 +526,11 @@ def plot_timeline(articles: pd.DataFrame, stories: pd.DataFrame, labels: pd.Seri
     fig = Figure(figsize=(10.0, min(MAX_INCHES, 1.6 + 0.9 * len(story_rows))), layout="constrained")
     named = len(order) <= NAMED_MAX_ARTICLES
     dated_ax, undated_ax = fig.subplots(1, 2, width_ratios=[4, 1.7], sharey=True)
-    dated = order[order["date"].notna()]
-    stack = dated.groupby(["story_id", "date"]).cumcount()
+    dated, undated = order[order["date"].notna()], order[order["date"].isna()]
+    stack = pd.concat([dated.groupby(["story_id", "date"]).cumcount(), undated.groupby("story_id").cumcount()])
+    step = min(0.22, 0.8 / max(1, int(stack.max()) + 1)) if len(stack) else 0.22  # stacked articles stay in their row
     for idx, article in dated.iterrows():
-        y = row_of[article["story_id"]] + 0.22 * stack[idx]
+        y = row_of[article["story_id"]] + step * stack[idx]
         dated_ax.scatter([article["date"]], [y], color=colours[groups[idx]], s=50, zorder=3)
         if named:
             dated_ax.annotate(labels[article["article_id"]], (article["date"], y), xytext=(6, 4),
@@ -541,19 +543,17 @@ def plot_timeline(articles: pd.DataFrame, stories: pd.DataFrame, labels: pd.Seri
         span = dated["date"].max() - dated["date"].min()
         pad = max(span * 0.25, pd.Timedelta(days=3))
         dated_ax.set_xlim(dated["date"].min() - pad, dated["date"].max() + pad)
-        locator = mpl.dates.AutoDateLocator(maxticks=6)
+        locator = mdates.AutoDateLocator(maxticks=6)
         dated_ax.xaxis.set_major_locator(locator)
-        dated_ax.xaxis.set_major_formatter(mpl.dates.ConciseDateFormatter(locator))
+        dated_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     dated_ax.set_xlabel("publication date (as stated by the article or its metadata)")
     dated_ax.set_yticks([row_of[s] for s in story_rows],
                         [describe_story(s, order.loc[order["story_id"] == s, "story_label"].iloc[0], 30) for s in story_rows],
                         fontsize=tick_fontsize(len(story_rows)))
     dated_ax.set_ylim(-0.6, len(story_rows) - 0.3)
     dated_ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
-    undated = order[order["date"].isna()]
-    undated_stack = undated.groupby("story_id").cumcount()
     for idx, article in undated.iterrows():
-        y = row_of[article["story_id"]] + 0.22 * undated_stack[idx]
+        y = row_of[article["story_id"]] + step * stack[idx]
         undated_ax.scatter([0], [y], color=colours[groups[idx]], s=50, marker="o", facecolors="none", linewidths=1.5)
         if named:
             undated_ax.annotate(labels[article["article_id"]], (0, y), xytext=(7, -3), textcoords="offset points", fontsize=8)
