@@ -104,9 +104,11 @@ def test_labels_use_outlet_then_title_then_first_sentence(articles, sentences) -
     assert labels[C] == f"002 · Sentence 0 of {C}."
 
 
-def test_labels_stay_unique_for_records_of_one_file() -> None:
-    articles = pd.DataFrame({"article_id": ["feed-1", "feed-2", "abc1", "abc2"], "outlet": ["X"] * 4, "title": ""})
-    assert figures.label_articles(articles).tolist() == ["fee-1 · X", "fee-2 · X", "abc1 · X", "abc2 · X"]
+def test_short_ids_and_their_uniqueness() -> None:
+    ids = ["003_e726dfa3e51d9b8c", "a_gazette_of_the_north", "feed-1", "feed-2", "2023_a", "2023_b"]
+    articles = pd.DataFrame({"article_id": ids, "outlet": "X", "title": ""})
+    assert figures.label_articles(articles).tolist() == [
+        "003 · X", "a_gazette_of · X", "feed-1 · X", "feed-2 · X", "2023_a · X", "2023_b · X"]
 
 
 def test_similarity_matrix_is_symmetric_with_unknown_pairs_missing(similarity) -> None:

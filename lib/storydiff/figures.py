@@ -109,10 +109,13 @@ def shorten(text: str, width: int = 28) -> str:
     return cut.rstrip(" ,;:-–—") + "…"
 
 
-def short_id(article_id: str) -> str:
-    """The first three characters of the id; for a record id ``<stem>-<row>``, also the row."""
+def short_id(article_id: str, width: int = 12) -> str:
+    """The id's leading number (``003`` of ``003_e726dfa3e51d9b8c``), else its first ``width``
+    characters; a record id ``<stem>-<row>`` keeps its row (``news-12``)."""
     record = re.fullmatch(r"(.+)-(\d+)", article_id)
-    return f"{record[1][:3]}-{record[2]}" if record else article_id[:3]
+    stem, row = (record[1], f"-{record[2]}") if record else (article_id, "")
+    number = re.match(r"\d+", stem)
+    return (number[0] if number else stem[:width]) + row
 
 
 def label_articles(articles: pd.DataFrame, sentences: pd.DataFrame | None = None, width: int = 28) -> pd.Series:
@@ -120,8 +123,8 @@ def label_articles(articles: pd.DataFrame, sentences: pd.DataFrame | None = None
     article_id, named ``label``, in ``articles`` order.
 
     The name is the outlet, else the title, else (when ``sentences`` is given) the article's first
-    content sentence, shortened to ``width`` characters. The id part is the id's first three
-    characters (the whole id where those would not be unique)."""
+    content sentence, shortened to ``width`` characters. The id part is ``short_id`` (the whole id
+    where that would not be unique)."""
     ids = articles["article_id"].astype(str)
     names = articles.get("outlet", pd.Series("", index=articles.index)).fillna("").astype(str).str.strip()
     titles = articles.get("title", pd.Series("", index=articles.index)).fillna("").astype(str).str.strip()
