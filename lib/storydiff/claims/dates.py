@@ -18,7 +18,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 _WEEKDAY_ABBR = {"Mon": 0, "Tue": 1, "Tues": 1, "Wed": 2, "Thu": 3, "Thur": 3, "Thurs": 3,
@@ -214,17 +214,22 @@ def extract_dates(doc: Doc | Span, published: dt.date | None) -> list[dict[str, 
     return sorted(found, key=lambda d: d["char_start"])
 
 
+def _token_from(doc: Doc | Span, char: int) -> Token | None:
+    """The first token of ``doc`` at or after sentence offset ``char``."""
+    offset = doc.start_char if isinstance(doc, Span) else 0
+    return next((t for t in doc if t.idx - offset >= char), None)
+
+
 def _is_future(doc: Doc | Span, char: int) -> bool:
     """Whether the verb governing the word at ``char`` is in the future tense ("will meet")."""
-    offset = doc.start_char if isinstance(doc, Span) else 0
-    token = next((t for t in doc if t.idx - offset >= char), None)
-    verb = next((a for a in ([token] if token is not None else []) + list(token.ancestors if token is not None else [])
-                 if a.pos_ in ("VERB", "AUX")), None)
+    token = _token_from(doc, char)
+    chain = [token, *token.ancestors] if token is not None else []
+    verb = next((a for a in chain if a.pos_ in ("VERB", "AUX")), None)
     return verb is not None and any(c.dep_ == "aux" and c.lower_ in _FUTURE_AUX for c in verb.children)
 
 
 def _counts_things(doc: Doc | Span, end: int) -> bool:
-    """Whether the four-digit number ending at ``end`` counts a following plural noun
+    """Whether the four-digit number ending at ``end`` counts the plural noun right after it
     ("2000 people"), which makes it a quantity rather than a year."""
-    after = [t for t in doc if t.idx - (doc.start_char if isinstance(doc, Span) else 0) >= end]
-    return bool(after) and after[0].tag_ == "NNS" and after[0].idx - (doc.start_char if isinstance(doc, Span) else 0) - end <= 1
+    token = _token_from(doc, end + 1)
+    return token is not None and token.tag_ == "NNS" and token.idx - (doc.start_char if isinstance(doc, Span) else 0) == end + 1
