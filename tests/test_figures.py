@@ -255,3 +255,15 @@ def test_claim_map_legends_stay_short_with_many_outlets_and_stories() -> None:
     assert [t.get_text() for t in outlets.get_texts()][-1] == "23 other outlets" and len(outlets.get_texts()) == 8
     assert len(story_legend.get_texts()) == figures.LEGEND_MAX_STORIES + 1
     assert len(fact_legend.get_texts()) == 6
+
+
+def test_coverage_of_a_large_corpus_draws_the_first_stories_that_fit() -> None:
+    """Three stories of two articles and five facts each; room for eight facts: story one only."""
+    rows = [(f"F{s}{f}", f"S{s}", f"{s}{a}_x", a == 0 or f == 0, 2 if f == 0 else 1, "shared" if f == 0 else "only here")
+            for s in range(3) for f in range(5) for a in range(2)]
+    coverage = pd.DataFrame(rows, columns=["fact_id", "story_id", "article_id", "covered", "n_covering", "status"])
+    stories = coverage[["story_id", "article_id"]].drop_duplicates().assign(label="")
+    labels = figures.label_articles(pd.DataFrame({"article_id": stories["article_id"], "outlet": "X", "title": ""}))
+    fig = figures.plot_coverage_matrix(coverage, stories, labels, max_facts=8)
+    assert fig.axes[0].images[0].get_array().shape == (5, 2)
+    assert "first 1 of 3 stories" in fig.axes[0].get_title()

@@ -380,18 +380,33 @@ def sort_coverage(coverage: pd.DataFrame, order: pd.DataFrame) -> pd.DataFrame:
 
 
 @styled
-def plot_coverage_matrix(coverage: pd.DataFrame, stories: pd.DataFrame, labels: pd.Series, texts: pd.Series | None = None) -> Figure:
+def plot_coverage_matrix(
+    coverage: pd.DataFrame,
+    stories: pd.DataFrame,
+    labels: pd.Series,
+    texts: pd.Series | None = None,
+    max_facts: int = 400,
+) -> Figure:
     """Coverage matrix: facts (rows) x articles (columns), each cell coloured by its ``status``
     in the ``coverage`` table (COVERAGE_COLOURS; blank where the article is of another story),
-    rows sorted by ``sort_coverage``. ``texts``: optional fact text by fact_id for row labels."""
+    rows sorted by ``sort_coverage``. ``texts``: optional fact text by fact_id for row labels.
+    Past ``max_facts`` facts, only the first stories that fit are drawn (the title says so)."""
     title = "Which article reports which fact"
     if coverage.empty or labels.empty:
         return plot_empty(title, "No facts were found, so there is no coverage to show.")
     order = order_stories(stories, list(labels.index))
-    article_ids = list(order["article_id"])
     rows = sort_coverage(coverage, order)
+    n_stories = rows["story_id"].nunique()
+    if len(rows) > max_facts:
+        facts_per_story = rows.groupby("story_id", sort=False).size()
+        kept = facts_per_story.index[(facts_per_story.cumsum() <= max_facts) | (np.arange(n_stories) == 0)]
+        rows = rows[rows["story_id"].isin(kept)].head(max_facts)
+        order = order[order["story_id"].isin(kept)]
+        title = f"{title} (first {len(kept)} of {n_stories} stories)"
+    article_ids = list(order["article_id"])
     statuses = list(COVERAGE_COLOURS)
-    status = coverage.pivot_table(index="fact_id", columns="article_id", values="status", aggfunc="first")
+    shown = coverage[coverage["fact_id"].isin(rows["fact_id"])]
+    status = shown.pivot_table(index="fact_id", columns="article_id", values="status", aggfunc="first")
     status = status.reindex(index=rows["fact_id"], columns=article_ids)
     cells = status.apply(lambda column: column.map({s: i + 1 for i, s in enumerate(statuses)})).fillna(0).to_numpy()
     n_rows, n_cols = cells.shape
@@ -416,7 +431,7 @@ def plot_coverage_matrix(coverage: pd.DataFrame, stories: pd.DataFrame, labels: 
     present = set(coverage["status"])
     ax.legend(handles=[Patch(color=c, label=s) for s, c in COVERAGE_COLOURS.items() if s in present],
               loc="upper left", bbox_to_anchor=(1.01, 1.0), title="the article's coverage")
-    ax.set_title(f"{title} (lines separate stories)")
+    ax.set_title(title if n_stories < 2 else f"{title}; lines separate stories")
     return fig
 
 
