@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "data" / "corpora" / "seeds"
 BBC = ROOT.parent / "shared" / "corpora" / "bbc"
 SLICE = 640  # sentences per alternation of plain and cold runs (10 batches of 64)
+PROGRESS_SLICES = 8  # print running totals every this many slices (long runs can be cut short)
 
 
 class PeakRSS:
@@ -92,6 +93,13 @@ def time_plain_vs_cold(model, texts: list[str], cache_dir: Path, batch_size: int
                     cold.append(embed_texts(part, model=model, cache_dir=cache_dir, batch_size=batch_size, show_progress=False))
             seconds[f"{step}_s"] += clock.wall
             seconds[f"{step}_cpu"] += clock.cpu
+        if (n + 1) % PROGRESS_SLICES == 0:
+            done = start + len(part)
+            print(
+                f"  ... {done}/{len(texts)} sentences: plain {seconds['plain_s']:.1f} s, cold {seconds['cold_s']:.1f} s"
+                f" ({100 * (seconds['cold_s'] / seconds['plain_s'] - 1):+.1f} % wall,"
+                f" {100 * (seconds['cold_cpu'] / seconds['plain_cpu'] - 1):+.1f} % CPU)"
+            )
     return seconds, np.concatenate(cold)
 
 

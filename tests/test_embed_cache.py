@@ -3,6 +3,7 @@ with SIGKILL leaves a consistent cache, and two processes can fill one cache at 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import warnings
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +20,13 @@ import pytest
 from storydiff.embed import EmbedStats, embed_texts, load_model
 from storydiff.embed_cache import DB_NAME, EmbeddingCache, hash_texts
 
-TEXTS = [f"Research budget {i}: up {i % 17} per cent." for i in range(240)]
+TEXTS = [f"Research budget {i}: up {i % 17} per cent, the finance ministry said in its draft report on Sunday." for i in range(240)]
 
 WRITER = """
-import sys
+import json, sys
 from storydiff.embed import embed_texts, load_model
-texts = [f"Research budget {i}: up {i % 17} per cent." for i in range(240)]
-first, last = int(sys.argv[2]), int(sys.argv[3])
-embed_texts(texts[first:last], model=load_model(), cache_dir=sys.argv[1], batch_size=8, show_progress=False)
+texts = json.loads(sys.argv[2])
+embed_texts(texts, model=load_model(), cache_dir=sys.argv[1], batch_size=8, show_progress=False)
 """
 
 
@@ -43,14 +44,14 @@ def reference(model, tmp_path_factory) -> np.ndarray:
 
 def start_writer(cache_dir: Path, first: int, last: int) -> subprocess.Popen:
     """A separate Python process embedding TEXTS[first:last] into ``cache_dir``."""
-    return subprocess.Popen([sys.executable, "-c", WRITER, str(cache_dir), str(first), str(last)])
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(cache_dir), json.dumps(TEXTS[first:last])])
 
 
 def count_rows(cache_dir: Path) -> int:
     """Rows committed to the cache (0 while the file does not exist yet)."""
     if not (cache_dir / DB_NAME).exists():
         return 0
-    with sqlite3.connect(cache_dir / DB_NAME, timeout=60) as connection:
+    with closing(sqlite3.connect(cache_dir / DB_NAME, timeout=60)) as connection:
         try:
             return connection.execute("SELECT count(*) FROM vectors").fetchone()[0]
         except sqlite3.OperationalError:  # table not created yet
@@ -59,7 +60,7 @@ def count_rows(cache_dir: Path) -> int:
 
 def assert_consistent(cache_dir: Path) -> None:
     """SQLite's own integrity check passes on the cache file."""
-    with sqlite3.connect(cache_dir / DB_NAME) as connection:
+    with closing(sqlite3.connect(cache_dir / DB_NAME)) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -80,7 +81,7 @@ def test_writer_killed_mid_way_leaves_a_usable_cache(model, reference, tmp_path)
         warnings.filterwarnings("error", message=".*corrupt")
         vectors = embed_texts(TEXTS, model=model, cache_dir=tmp_path, batch_size=8, stats=stats)
     assert (stats.hits, stats.corrupt) == (kept, 0)
-    np.testing.assert_allclose(vectors, reference, atol=1e-6)
+    np.testing.assert_allclose(vectors, reference, atol=1e-5)
 
 
 def test_two_processes_fill_one_cache_at_once(model, reference, tmp_path):
@@ -90,18 +91,18 @@ def test_two_processes_fill_one_cache_at_once(model, reference, tmp_path):
     stats = EmbedStats()
     vectors = embed_texts(TEXTS, model=model, cache_dir=tmp_path, batch_size=8, stats=stats)
     assert stats.hits == len(TEXTS)
-    np.testing.assert_allclose(vectors, reference, atol=1e-6)
+    np.testing.assert_allclose(vectors, reference, atol=1e-5)
 
 
 def test_corrupt_entry_is_recomputed_with_a_warning(model, reference, tmp_path):
     embed_texts(TEXTS[:8], model=model, cache_dir=tmp_path, batch_size=8)
-    with sqlite3.connect(tmp_path / DB_NAME) as connection:
+    with closing(sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)) as connection:
         connection.execute("UPDATE vectors SET vector = zeroblob(1536) WHERE key = (SELECT min(key) FROM vectors)")
     stats = EmbedStats()
     with pytest.warns(UserWarning, match="1 corrupt entries"):
         vectors = embed_texts(TEXTS[:8], model=model, cache_dir=tmp_path, batch_size=8, stats=stats)
     assert (stats.corrupt, stats.hits, stats.misses) == (1, 7, 1)
-    np.testing.assert_allclose(vectors, reference[:8], atol=1e-6)
+    np.testing.assert_allclose(vectors, reference[:8], atol=1e-5)
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*corrupt")
         embed_texts(TEXTS[:8], model=model, cache_dir=tmp_path, batch_size=8)
@@ -123,8 +124,9 @@ def test_keys_depend_on_namespace_and_text():
 def test_put_then_get_round_trips_bytes(tmp_path):
     vectors = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
     keys = hash_texts(["a", "b", "c"], "ns")
+    found = {}
     with EmbeddingCache(tmp_path, dim=4) as cache:
         cache.put_many(keys, vectors)
-        found, corrupt = cache.get_many(keys)
+        corrupt = cache.lookup(keys + hash_texts(["not stored"], "ns"), lambda k, v: found.update({k: v.tobytes()}))
     assert corrupt == 0
-    assert [found[k].tobytes() for k in keys] == [v.tobytes() for v in vectors]
+    assert [found[k] for k in keys] == [v.tobytes() for v in vectors] and len(found) == 3

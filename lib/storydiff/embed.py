@@ -253,13 +253,18 @@ def embed_texts(
     if texts:
         keys = hash_texts(texts, f"{embedding_model.namespace}|normalize={normalize}")
         with EmbeddingCache(resolve_cache_dir(cache_dir), embedding_model.dim) as cache:
-            found, run.corrupt = cache.get_many(list(dict.fromkeys(keys)))
             positions: dict[bytes, list[int]] = {}
             for i, key in enumerate(keys):
-                if key in found:
-                    out[i] = found[key]
-                else:
-                    positions.setdefault(key, []).append(i)
+                positions.setdefault(key, []).append(i)
+            cached: set[bytes] = set()
+
+            def store(key: bytes, vector: np.ndarray) -> None:
+                out[positions[key]] = vector
+                cached.add(key)
+
+            run.corrupt = cache.lookup(list(positions), store)
+            for key in cached:
+                del positions[key]
             run.hits = len(texts) - sum(len(p) for p in positions.values())
             run.misses = len(texts) - run.hits
             run.computed = len(positions)

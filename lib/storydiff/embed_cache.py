@@ -17,6 +17,7 @@ import sqlite3
 import time
 import warnings
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -91,12 +92,14 @@ class EmbeddingCache:
     def __exit__(self, *exc: object) -> None:
         self.connection.close()
 
-    def get_many(self, keys: list[bytes]) -> tuple[dict[bytes, np.ndarray], int]:
-        """Look ``keys`` up; returns ({key: float32 vector (dim,)}, number of corrupt rows skipped).
+    def lookup(self, keys: list[bytes], store: Callable[[bytes, np.ndarray], None]) -> int:
+        """Call ``store(key, vector)`` (float32 (dim,), a read-only view valid during the call) for
+        each of ``keys`` in the cache; returns how many corrupt rows were skipped.
 
-        A row whose length or CRC32 is wrong is left out (the caller recomputes it) with a warning.
+        Rows are fetched a few hundred at a time and handed over at once, so the cache never holds
+        a second copy of the vectors in memory. A row whose length or CRC32 is wrong is skipped
+        (the caller recomputes it) with a warning.
         """
-        found: dict[bytes, np.ndarray] = {}
         corrupt = 0
         nbytes = 4 * self.dim
         for start in range(0, len(keys), QUERY_CHUNK):
@@ -107,11 +110,11 @@ class EmbeddingCache:
             for key, blob, crc in rows:
                 if len(blob) != nbytes or zlib.crc32(blob) != crc:
                     corrupt += 1
-                    continue
-                found[bytes(key)] = np.frombuffer(blob, dtype=np.float32)
+                else:
+                    store(bytes(key), np.frombuffer(blob, dtype=np.float32))
         if corrupt:
             warnings.warn(f"{corrupt} corrupt entries in embedding cache {self.path}; recomputing them")
-        return found, corrupt
+        return corrupt
 
     def put_many(self, keys: list[bytes], vectors: np.ndarray) -> None:
         """Store ``vectors`` (float32, (len(keys), dim)) under ``keys`` in one transaction."""
