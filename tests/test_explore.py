@@ -39,6 +39,7 @@ def hostile_run(seeds_run: Path, run: Run) -> Run:
 def test_open_run_gives_the_contract_tables(run: Run, seeds_run: Path) -> None:
     for name in ("articles", "sentences", "claims", "facts", "matches", "discrepancies", "stories", "reuse"):
         assert name in run.tables
+    assert len(run.tables) == len(list(run.tables)) >= 8
     assert len(run.articles) == 5
     assert run.claims is run.tables["claims"]  # read once, then kept
     assert set(run.facts["claim_id"]) <= set(run.claims["claim_id"])

@@ -131,7 +131,7 @@ class RunTables(Mapping):
         return iter(sorted(p.stem for p in (self.run_dir / TABLES_DIR).glob("*.parquet")))
 
     def __len__(self) -> int:
-        return len(list(iter(self)))
+        return sum(1 for _ in self)  # list(self) would ask len() for a size hint
 
 
 @dataclass(frozen=True, repr=False)
