@@ -159,7 +159,8 @@ def test_every_figure_draws_on_the_synthetic_run(
 def test_timeline_keeps_undated_articles_off_the_date_axis(articles, stories, labels) -> None:
     fig = figures.plot_timeline(articles, stories, labels)
     dated_ax, undated_ax = fig.axes
-    assert len(dated_ax.collections) == 2 and len(undated_ax.collections) == 1
+    assert [len(ax.collections[0].get_offsets()) for ax in (dated_ax, undated_ax)] == [2, 1]
+    assert {t.get_text() for t in undated_ax.texts} == {labels[B]}
     assert undated_ax.get_title() == "date unknown (1)"
 
 

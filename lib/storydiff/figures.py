@@ -21,6 +21,7 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib import dates as mdates
+from matplotlib.collections import PatchCollection
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -58,6 +59,7 @@ NO_STORY = "(no story)"
 ANNOTATE_MAX_ARTICLES = 12  # write the value in each heatmap cell up to this many articles
 NAMED_MAX_ARTICLES = 40  # name each article on the timeline up to this many articles
 LEGEND_MAX_STORIES = 12  # stories listed in the claim map's legend
+MAX_TICK_LABELS = 80  # past this many articles or stories, an axis gives a count instead of names
 MAX_INCHES = 18.0  # largest side of a figure that grows with the corpus
 FACT_TEXT_MAX_ROWS = 120  # name each coverage row by its text up to this many facts
 # status values of the comparison stage's ``coverage`` table (storydiff.compare.coverage)
@@ -204,13 +206,12 @@ def plot_empty(title: str, message: str, size: tuple[float, float] = (6.0, 2.2))
 def build_similarity_matrix(similarity: pd.DataFrame, article_ids: list[str]) -> np.ndarray:
     """Square symmetric matrix (len(article_ids),) * 2 from the pair table (article_a, article_b,
     similarity); 1 on the diagonal, NaN for pairs not in the table."""
-    position = {a: i for i, a in enumerate(article_ids)}
+    position = pd.Series(range(len(article_ids)), index=pd.Index(article_ids), dtype="int64")
     matrix = np.full((len(article_ids), len(article_ids)), np.nan)
     np.fill_diagonal(matrix, 1.0)
-    for row in similarity.itertuples():
-        if row.article_a in position and row.article_b in position:
-            i, j = position[row.article_a], position[row.article_b]
-            matrix[i, j] = matrix[j, i] = row.similarity
+    known = similarity[similarity["article_a"].isin(position.index) & similarity["article_b"].isin(position.index)]
+    rows, columns = position[known["article_a"]].to_numpy(), position[known["article_b"]].to_numpy()
+    matrix[rows, columns] = matrix[columns, rows] = known["similarity"].to_numpy(dtype=float)
     return matrix
 
 
@@ -243,9 +244,11 @@ def plot_similarity_heatmap(similarity: pd.DataFrame, stories: pd.DataFrame, lab
     ax = fig.add_subplot()
     cmap = mpl.colormaps[MATRIX_CMAP].with_extremes(bad=MISSING_COLOUR)
     image = ax.imshow(np.ma.masked_invalid(matrix), cmap=cmap, vmin=low, vmax=high)
-    names = [labels[a] for a in order["article_id"]]
-    ax.set_xticks(range(n), names, rotation=40, ha="right", rotation_mode="anchor", fontsize=tick_fontsize(n))
-    ax.set_yticks(range(n), names, fontsize=tick_fontsize(n))
+    names = [labels[a] for a in order["article_id"]] if n <= MAX_TICK_LABELS else []
+    ax.set_xticks(range(len(names)), names, rotation=40, ha="right", rotation_mode="anchor", fontsize=tick_fontsize(n))
+    ax.set_yticks(range(len(names)), names, fontsize=tick_fontsize(n))
+    if not names:
+        ax.set_xlabel(f"{n} articles, grouped by story (too many to name)")
     ax.tick_params(length=0)
     ax.spines[:].set_visible(False)
     if n <= ANNOTATE_MAX_ARTICLES:
@@ -254,11 +257,12 @@ def plot_similarity_heatmap(similarity: pd.DataFrame, stories: pd.DataFrame, lab
             ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=8,
                     color="black" if matrix[i, j] > middle else "white")
     blocks = story_blocks(order["story_id"])
-    for _, start, end in blocks:
-        ax.add_patch(Rectangle((start - 0.5, start - 0.5), end - start, end - start,
-                               fill=False, edgecolor=OKABE_ITO[3], linewidth=2.0))
+    ax.add_collection(PatchCollection(
+        [Rectangle((start - 0.5, start - 0.5), end - start, end - start) for _, start, end in blocks],
+        facecolor="none", edgecolor=OKABE_ITO[3], linewidth=2.0 if len(blocks) <= MAX_TICK_LABELS else 0.5))
+    named_blocks = blocks if len(blocks) <= MAX_TICK_LABELS else []
     top = ax.secondary_xaxis("top")
-    top.set_xticks([(s + e - 1) / 2 for _, s, e in blocks], [story_id for story_id, _, _ in blocks])
+    top.set_xticks([(s + e - 1) / 2 for _, s, e in named_blocks], [story_id for story_id, _, _ in named_blocks])
     top.tick_params(length=0, labelsize=tick_fontsize(len(blocks)), labelcolor=OKABE_ITO[3])
     top.spines[:].set_visible(False)
     ax.set_title(f"{title} (boxes: stories)")
@@ -547,12 +551,17 @@ def plot_timeline(articles: pd.DataFrame, stories: pd.DataFrame, labels: pd.Seri
     dated, undated = order[order["date"].notna()], order[order["date"].isna()]
     stack = pd.concat([dated.groupby(["story_id", "date"]).cumcount(), undated.groupby("story_id").cumcount()])
     step = min(0.22, 0.8 / max(1, int(stack.max()) + 1)) if len(stack) else 0.22  # stacked articles stay in their row
-    for idx, article in dated.iterrows():
-        y = row_of[article["story_id"]] + step * stack[idx]
-        dated_ax.scatter([article["date"]], [y], color=colours[groups[idx]], s=50, zorder=3)
-        if named:
-            dated_ax.annotate(labels[article["article_id"]], (article["date"], y), xytext=(6, 4),
+    y = order["story_id"].map(row_of) + step * stack.reindex(order.index)
+    dated_ax.scatter(dated["date"], y[dated.index], color=groups[dated.index].map(colours).tolist(), s=50, zorder=3)
+    undated_ax.scatter(np.zeros(len(undated)), y[undated.index], edgecolors=groups[undated.index].map(colours).tolist(),
+                       s=50, facecolors="none", linewidths=1.5)
+    if named:
+        for idx, article in dated.iterrows():
+            dated_ax.annotate(labels[article["article_id"]], (article["date"], y[idx]), xytext=(6, 4),
                               textcoords="offset points", fontsize=8)
+        for idx, article in undated.iterrows():
+            undated_ax.annotate(labels[article["article_id"]], (0, y[idx]), xytext=(7, -3),
+                                textcoords="offset points", fontsize=8)
     if dated.empty:
         dated_ax.text(0.5, 0.5, "No article states its publication date.", ha="center", va="center",
                       color="#444444", transform=dated_ax.transAxes)
@@ -565,16 +574,14 @@ def plot_timeline(articles: pd.DataFrame, stories: pd.DataFrame, labels: pd.Seri
         dated_ax.xaxis.set_major_locator(locator)
         dated_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     dated_ax.set_xlabel("publication date (as stated by the article or its metadata)")
-    dated_ax.set_yticks([row_of[s] for s in story_rows],
-                        [describe_story(s, order.loc[order["story_id"] == s, "story_label"].iloc[0], 30) for s in story_rows],
+    story_label = order.drop_duplicates("story_id").set_index("story_id")["story_label"]
+    named_rows = story_rows if len(story_rows) <= MAX_TICK_LABELS else []
+    dated_ax.set_yticks([row_of[s] for s in named_rows], [describe_story(s, story_label[s], 30) for s in named_rows],
                         fontsize=tick_fontsize(len(story_rows)))
+    if not named_rows:
+        dated_ax.set_ylabel(f"{len(story_rows)} stories (too many to name)")
     dated_ax.set_ylim(-0.6, len(story_rows) - 0.3)
     dated_ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
-    for idx, article in undated.iterrows():
-        y = row_of[article["story_id"]] + step * stack[idx]
-        undated_ax.scatter([0], [y], color=colours[groups[idx]], s=50, marker="o", facecolors="none", linewidths=1.5)
-        if named:
-            undated_ax.annotate(labels[article["article_id"]], (0, y), xytext=(7, -3), textcoords="offset points", fontsize=8)
     undated_ax.set_xlim(-0.2, 2.0)
     undated_ax.set_xticks([])
     undated_ax.tick_params(axis="y", left=False)
