@@ -13,6 +13,7 @@ rename, under a file lock), so concurrent first runs never see half a file:
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,11 @@ def _quantize(plain: Path, path: Path) -> None:
     """Dynamic int8 quantisation of ``plain``'s weights (per output channel), saved at ``path``."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(plain), str(path), weight_type=QuantType.QInt8, per_channel=True)
+    logging.disable(logging.WARNING)  # the quantiser logs advice on static quantisation to the root logger
+    try:
+        quantize_dynamic(str(plain), str(path), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def export_onnx(sentence_transformer: Any, folder: Path, backend: str) -> Path:
