@@ -68,7 +68,10 @@ def test_article_date_falls_back_to_mentioned_days():
     articles = pd.DataFrame({"article_id": ["a", "b"], "published": ["2024-06-25", ""]})
     claims = pd.DataFrame({
         "article_id": ["b", "b"],
-        "dates": [json.dumps([{"date": "2024-06-24", "relative": ""}]), json.dumps([{"date": "2024-W25", "relative": "last week"}])],
+        "dates": [
+            json.dumps([{"date": "2024-06-24", "relative": ""}, {"date": "1953-12-15", "relative": ""}]),
+            json.dumps([{"date": "2024-06-24", "relative": ""}, {"date": "2024-W25", "relative": "last week"}]),
+        ],
     })
     dates = estimate_article_dates(articles, claims)
     assert dates["a"] == dt.date(2024, 6, 25) and dates["b"] == dt.date(2024, 6, 24)

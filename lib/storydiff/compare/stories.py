@@ -8,7 +8,7 @@ not sentence embeddings, because embeddings place every article on one theme clo
 brings ("conference", "Treasury", "CPPCC") are what set two events apart; this is the classic
 topic-detection-and-tracking measure. Two articles whose dates lie more than ``window_days``
 apart score 0: they cannot be one event. An article's date is its publication date, else the
-median of the full dates its claims mention, else unknown (no constraint).
+full date its claims mention most often (at least twice), else unknown (no constraint).
 
 Articles are grouped by average-linkage agglomerative clustering cut at ``threshold``: no number
 of stories to choose, deterministic, and sound from two articles to a few thousand (the n x n
@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,8 @@ def article_entities(claims: pd.DataFrame, article_ids: list[str]) -> list[list[
 def estimate_article_dates(
     articles: pd.DataFrame, claims: pd.DataFrame | None = None
 ) -> pd.Series:
-    """Each article's date (``datetime.date`` or None): published, else median mentioned day."""
+    """Each article's date (``datetime.date`` or None): published, else the full date its claims
+    mention most often, if at least twice (a date named once is as likely history as news)."""
     mentioned: dict[str, list[dt.date]] = {}
     if claims is not None:
         for article_id, dates in zip(claims["article_id"], claims["dates"]):
@@ -68,11 +70,10 @@ def estimate_article_dates(
     for article_id, published in zip(articles["article_id"], articles["published"].fillna("")):
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", published):
             result[article_id] = dt.date.fromisoformat(published)
-        elif article_id in mentioned:
-            days = sorted(mentioned[article_id])
-            result[article_id] = days[(len(days) - 1) // 2]
         else:
-            result[article_id] = None
+            counts = Counter(mentioned.get(article_id, []))
+            top = max(counts.values(), default=0)
+            result[article_id] = max(d for d, n in counts.items() if n == top) if top >= 2 else None
     return pd.Series(result, dtype=object)
 
 
