@@ -8,7 +8,7 @@ NAME ?= seeds
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report run batch test lab bench browser clean
+.PHONY: help setup report run batch test lab bench browser docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ lab: setup ## open JupyterLab on notebooks/ with the project's kernel
 
 bench: setup ## run the benchmarks in bench/ (they print figures)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+docs: setup browser ## refresh docs/report-first-screen.png (the README's picture) from a fresh seeds run
+	STORYDIFF_UPDATE_DOCS=1 $(BIN)/python -m pytest tests/test_report_browser.py -k seeds
 
 clean: ## remove the virtual environment and test caches (runs in outputs/ are kept)
 	rm -rf $(VENV) .pytest_cache

@@ -85,6 +85,11 @@ def test_unsupported_type_is_listed(corpus: Path) -> None:
     assert only_problem(corpus) == f"{corpus / 'scan.pdf'}: unsupported file type '.pdf'"
 
 
+def test_readme_is_not_an_article(corpus: Path) -> None:
+    (corpus / "README.TXT").write_text("This folder holds articles collected in May.")
+    assert only_problem(corpus) == f"{corpus / 'README.TXT'}: documentation file (README, LICENSE), not an article"
+
+
 def test_missing_corpus_path(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="corpus path does not exist"):
         read_corpus(tmp_path / "nowhere")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from storydiff.runner import run_pipeline
 
 FIXTURES = Path(__file__).parent / "fixtures"
+DOCS_SCREENSHOT = Path(__file__).parents[1] / "docs" / "report-first-screen.png"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -83,6 +85,8 @@ def test_seeds_report_in_browser(browser, seeds_run: Path, tmp_path_factory) -> 
     assert seen["images"] and all(seen["images"])
     assert "Monday" in seen["discrepancies"] and "Tuesday" in seen["discrepancies"]
     assert shot.stat().st_size > 10_000
+    if os.environ.get("STORYDIFF_UPDATE_DOCS") == "1":  # `make docs` refreshes the README's picture
+        shutil.copy(shot, DOCS_SCREENSHOT)
 
 
 def test_hostile_markup_is_shown_as_text_and_never_runs(browser, hostile_run: Path) -> None:

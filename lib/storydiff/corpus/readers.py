@@ -22,6 +22,7 @@ import yaml
 TEXT_SUFFIXES = {".txt", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
 TABLE_SUFFIXES = {".jsonl", ".csv"}
+DOCUMENTATION_STEMS = {"readme", "license", "licence", "copying", "changelog"}
 SIDECAR_NAMES = ("metadata.csv", "metadata.yaml", "metadata.yml")
 META_FIELDS = ("title", "outlet", "url", "published", "author")
 DEFAULT_MAX_FILE_MB = 20.0
@@ -185,6 +186,8 @@ def _read_html(path: Path, text: str, digest: str, encoding: str) -> RawArticle:
 def read_file(path: Path, max_bytes: int) -> tuple[list[RawArticle], list[SkippedInput]]:
     """Read one input file into articles; every problem becomes a ``SkippedInput``."""
     suffix = path.suffix.lower()
+    if path.stem.lower() in DOCUMENTATION_STEMS:
+        return [], [SkippedInput(str(path), "documentation file (README, LICENSE), not an article")]
     if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES | TABLE_SUFFIXES:
         return [], [SkippedInput(str(path), f"unsupported file type '{suffix or path.name}'")]
     try:
