@@ -154,6 +154,9 @@ def test_compare_aligns_every_content_sentence_once(run: Run) -> None:
     assert "only in A" in str(comparison) and "<mark class='sd-diff'>" in comparison._repr_html_()
     swapped = run.compare(run.article_id("001"), "000").to_frame()
     assert sorted(swapped.loc[swapped["status"] == "matched", "sentence_id_b"]) == sorted(matched["sentence_id_a"])
+    strict = run.compare("000", "001", threshold=0.9).to_frame()
+    strict_matched = strict[strict["status"] == "matched"]
+    assert len(strict_matched) < len(matched) and (strict_matched["similarity"] >= 0.9).all()
     with pytest.raises(ValueError, match="two different"):
         run.compare("000", "000")
 

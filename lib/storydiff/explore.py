@@ -20,6 +20,7 @@ pandas users with ``view.to_frame()``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import cached_property
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -292,12 +293,12 @@ class Run:
     stories = property(lambda self: self.tables["stories"], doc="The stories table (one row per article).")
     reuse = property(lambda self: self.tables["reuse"], doc="The text reuse table (article pairs).")
 
-    @property
+    @cached_property
     def labels(self) -> dict[str, str]:
         """article_id -> short readable label of the article."""
         return dict(label_articles(self.articles, self.sentences))
 
-    @property
+    @cached_property
     def story_labels(self) -> dict[str, str]:
         """story_id -> the story's label."""
         return dict(zip(self.stories["story_id"], self.stories["label"]))
@@ -374,10 +375,14 @@ class Run:
         title = f"Fact {fact_id}, {story}: reported by {len(versions)} of its {len(in_story)} articles"
         return FactView(title, versions, table[table["fact_id"] == fact_id].reset_index(drop=True), omitted, labels)
 
-    def compare(self, article_a: str, article_b: str, threshold: float = SAME_CLAIM_THRESHOLD) -> Comparison:
+    def compare(self, article_a: str, article_b: str, threshold: float | None = None) -> Comparison:
         """Articles ``article_a`` and ``article_b`` (ids or prefixes) aligned sentence by
         sentence: content sentences paired one to one, most similar first, when their cosine
-        reaches ``threshold``; the rest marked as only in A or only in B."""
+        reaches ``threshold`` (default: the run's same-claim threshold); the rest marked as only
+        in A or only in B."""
+        if threshold is None:
+            compared_with = self.manifest.get("compare_parameters") or {}
+            threshold = float(compared_with.get("same_claim_threshold", SAME_CLAIM_THRESHOLD))
         id_a, id_b = self.article_id(article_a), self.article_id(article_b)
         if id_a == id_b:
             raise ValueError(f"compare needs two different articles, got {id_a} twice")
