@@ -20,7 +20,10 @@ import pytest
 from storydiff.embed import EmbedStats, embed_texts, load_model
 from storydiff.embed_cache import DB_NAME, EmbeddingCache, hash_texts
 
-TEXTS = [f"Research budget {i}: up {i % 17} per cent, the finance ministry said in its draft report on Sunday." for i in range(240)]
+TEXTS = [
+    f"Research budget {i}: up {i % 17} per cent, the finance ministry said in its draft report on Sunday."
+    for i in range(240)
+]
 
 WRITER = """
 import json, sys
