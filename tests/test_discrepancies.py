@@ -29,9 +29,10 @@ def quantity(text, value, unit, measure, approx="", is_change=False, conversion_
 
 
 def claim(claim_id, article_id, text, quantities=(), dates=(), quote="", speaker=""):
-    """A parsed claim record as ``check_pair`` takes it."""
+    """A parsed claim record as ``check_pair`` takes it (the speaker, if any, a PERSON entity)."""
     return {"claim_id": claim_id, "article_id": article_id, "text": text, "quantities": list(quantities),
-            "dates": list(dates), "quote": quote, "speaker": speaker}
+            "dates": list(dates), "quote": quote, "speaker": speaker,
+            "entities": [{"text": speaker, "label": "PERSON"}] if speaker else []}
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,8 @@ def test_figures_of_different_measures_or_units_are_never_compared():
 def test_different_values_of_one_measure_are_flagged_with_an_explanation():
     a = claim("a:1", "a", "The storm killed 12 people.", [quantity("12 people", 12.0, "people", "people killed by the storm")])
     b = claim("b:1", "b", "The storm killed 40 people.", [quantity("40 people", 40.0, "people", "people killed in the storm")])
-    (row,) = check_pair("F001", a, b)
+    (row,) = check_pair("F001", a, b, similarity=0.9)
+    assert check_pair("F001", a, b, similarity=0.7) == []  # not alike enough to be one figure
     assert row["kind"] == "number" and (row["value_a"], row["value_b"]) == ("12 people", "40 people")
     assert "12 people" in row["explanation"] and "40 people" in row["explanation"]
 
@@ -87,22 +89,26 @@ def test_conversions_and_ambiguous_figures_are_not_compared():
 def test_weekdays_of_one_fact_that_differ_are_flagged():
     monday = [{"text": "Monday", "weekday": "Monday", "date": "", "relative": ""}]
     tuesday = [{"text": "Tuesday", "weekday": "Tuesday", "date": "", "relative": ""}]
-    rows = check_pair("F002", claim("a:1", "a", "He spoke on Monday.", dates=monday), claim("b:1", "b", "He spoke on Tuesday.", dates=tuesday))
+    rows = check_pair("F002", claim("a:1", "a", "He spoke on Monday.", dates=monday), claim("b:1", "b", "He spoke on Tuesday.", dates=tuesday), 0.9)
     assert [(r["kind"], r["value_a"], r["value_b"]) for r in rows] == [("date", "Monday", "Tuesday")]
-    same = check_pair("F002", claim("a:1", "a", "x", dates=monday), claim("b:1", "b", "y", dates=monday))
+    same = check_pair("F002", claim("a:1", "a", "x", dates=monday), claim("b:1", "b", "y", dates=monday), 0.9)
     assert same == []
 
 
 def test_quote_wording_attribution_and_fragments():
-    a = claim("a:1", "a", "x", quote="We must have a greater sense of urgency", speaker="Xi Jinping")
-    b = claim("b:1", "b", "y", quote="We must bolster our sense of urgency", speaker="Xi Jinping")
-    (row,) = check_pair("F003", a, b)
+    a = claim("a:1", "a", "Xi Jinping said: we must have a greater sense of urgency.", quote="We must have a greater sense of urgency", speaker="Xi Jinping")
+    b = claim("b:1", "b", "We must bolster our sense of urgency, Xi said.", quote="We must bolster our sense of urgency", speaker="Xi Jinping")
+    (row,) = check_pair("F003", a, b, 0.7)
     assert row["kind"] == "quote" and '"have a greater" vs "bolster our"' in row["explanation"]
     fragment = claim("b:2", "b", "z", quote="sense of urgency", speaker="Xi")
-    assert check_pair("F003", a, fragment) == []
-    other = claim("b:3", "b", "w", quote="We must have a greater sense of urgency", speaker="Li Qiang")
-    (row,) = check_pair("F003", a, other)
+    assert check_pair("F003", a, fragment, 0.7) == []
+    spelling = claim("b:4", "b", "v", quote="We must have a greater sense of urgancy", speaker="Xi Jinping")
+    assert check_pair("F003", a, spelling, 0.9) == []
+    other = claim("b:3", "b", "Li Qiang said: we must have a greater sense of urgency.", quote="We must have a greater sense of urgency", speaker="Li Qiang")
+    (row,) = check_pair("F003", a, other, 0.9)
     assert row["kind"] == "attribution" and "Li Qiang" in row["explanation"]
+    resolved = claim("b:5", "b", "He said: we must have a greater sense of urgency.", quote="We must have a greater sense of urgency", speaker="Li Qiang")
+    assert check_pair("F003", a, resolved, 0.9) == []  # the speaker is not named in the sentence
 
 
 def test_seed_discrepancies_are_all_found_and_none_is_false(seed_tables):

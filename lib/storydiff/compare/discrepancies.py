@@ -3,19 +3,22 @@
 Four kinds, all conservative (a false discrepancy costs a researcher more than a missed one):
 
 - ``number``: two quantities, one in each claim, with the same unit, both a level or both a
-  change, and measures that share most of their content words, whose ranges do not overlap.
+  change, and measures that share most of their content words, whose ranges do not overlap;
+  only between claims at least ``STRICT_SIMILARITY`` alike that name the same dates.
   The range of a figure comes from its approximation word: "more than 13" is [13, inf),
   "about 98" is 98 +/- 10 %, an exact figure is +/- half its last written digit ("3,000" +/- 500,
   "12.8" +/- 0.05). A pair is compared only when each claim has exactly one such quantity, and
   conversions ("(about US$13.5 billion)") are never compared.
 - ``date``: two claims about the same event give different weekdays or dates: either the claims
-  are one fact, or each is dated with its article's most-mentioned day and the two claims are
+  are one fact at least ``STRICT_SIMILARITY`` alike, or each is dated with its article's
+  most-mentioned day (named at least twice) and the two claims are
   similar enough to describe the same event (``EVENT_THRESHOLD``). Never when either article
   also mentions the other's day: then they may well report two events.
 - ``quote``: both claims quote the same speaker (or one names no speaker), the quotes share most
-  content words (so they render one passage), yet their words differ and neither is a fragment
-  of the other.
-- ``attribution``: nearly the same quoted words given to two different named speakers.
+  content words (so they render one passage), yet their words differ beyond spelling and
+  neither is a fragment of the other.
+- ``attribution``: nearly the same quoted words given to two different people, each named in
+  its own sentence (speakers resolved from earlier sentences are too often wrong to accuse).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import json
 import math
 import re
 from collections import Counter
+from difflib import SequenceMatcher
 from itertools import combinations
 from typing import Any
 
@@ -34,6 +38,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from storydiff.compare.textdiff import (
     contains_words,
     describe_word_changes,
+    diff_words,
     normalise_word,
     split_words,
     word_overlap,
@@ -44,7 +49,10 @@ DISCREPANCY_COLUMNS = [
     "value_a", "value_b", "text_a", "text_b", "explanation",
 ]
 EVENT_THRESHOLD = 0.45  # cosine above which two dated claims of one story describe one event
-QUOTE_OVERLAP = 0.5  # share of the shorter quote's content words found in the other
+QUOTE_OVERLAP = 0.6  # share of the shorter quote's content words found in the other
+QUOTE_SHARED_WORDS = 2  # and at least this many content words in common
+STRICT_SIMILARITY = 0.80  # claims this close (STS-B "mostly equivalent") may conflict on a figure or day
+SPELLING_RATIO = 0.8  # character similarity of two words that are one word spelled two ways
 ATTRIBUTION_OVERLAP = 0.8  # word-sequence similarity of two quotes that are "the same words"
 MEASURE_OVERLAP = 0.5  # share of the shorter measure's content words found in the other
 APPROX_SPREAD = 0.10
@@ -131,6 +139,18 @@ def compare_numbers(quantities_a: list[dict], quantities_b: list[dict]) -> list[
     return conflicts
 
 
+def only_spelling_differs(text_a: str, text_b: str) -> bool:
+    """Whether every difference is one word spelled two ways ("judgment"/"judgement")."""
+    return all(
+        change.op == "equal" or (
+            change.op == "replace" and len(change.words_a.split()) == len(change.words_b.split())
+            and all(SequenceMatcher(a=x.lower(), b=y.lower()).ratio() >= SPELLING_RATIO
+                    for x, y in zip(change.words_a.split(), change.words_b.split()))
+        )
+        for change in diff_words(text_a, text_b)
+    )
+
+
 def is_fragment(quote: str, other: str) -> bool:
     """Whether every part of ``quote`` (parts joined by "...") appears word for word in ``other``."""
     return all(contains_words(other, part) for part in quote.split("..."))
@@ -144,6 +164,16 @@ def same_person(speaker_a: str, speaker_b: str) -> bool:
 def is_named(speaker: str) -> bool:
     """Whether a speaker is a name (not empty, not a pronoun)."""
     return bool(speaker) and speaker.lower() not in PRONOUNS
+
+
+def names_person_in_text(record: dict[str, Any]) -> bool:
+    """Whether the claim's speaker is a PERSON entity of the claim and named in its own text
+    (not resolved from an earlier sentence, where the claims stage can pick the wrong person)."""
+    speaker = record["speaker"]
+    people = [e["text"] for e in record.get("entities", []) if e.get("label") == "PERSON"]
+    return is_named(speaker) and any(same_person(speaker, p) for p in people) and any(
+        len(w) > 2 and w in record["text"] for w in speaker.split()
+    )
 
 
 def day_of(date: dict[str, Any]) -> tuple[str, str]:
@@ -186,13 +216,28 @@ def _row(
     }
 
 
-def check_pair(fact_id: str, a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+def same_dates(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two claims name the same dates (as resolved, else as written), or none."""
+    def keys(record: dict[str, Any]) -> set[str]:
+        return {(d.get("date") or d.get("text", "")).lower() for d in record["dates"]}
+    return keys(a) == keys(b)
+
+
+def check_pair(
+    fact_id: str, a: dict[str, Any], b: dict[str, Any], similarity: float
+) -> list[dict[str, Any]]:
     """Number, date, quote and attribution discrepancies between two claims of one fact.
 
-    ``a`` and ``b`` are claim records with parsed ``quantities`` and ``dates`` lists.
+    ``a`` and ``b`` are claim records with parsed ``quantities``, ``dates`` and ``entities``
+    lists; ``similarity`` their cosine. Figures and days are compared only between claims at
+    least ``STRICT_SIMILARITY`` alike (and figures only when the claims name the same dates), so
+    two statements about neighbouring things (November vs the whole year, two films' nominations)
+    are not read as one figure given twice.
     """
     found = []
-    for qa, qb in compare_numbers(a["quantities"], b["quantities"]):
+    strict = similarity >= STRICT_SIMILARITY
+    conflicts = compare_numbers(a["quantities"], b["quantities"]) if strict and same_dates(a, b) else []
+    for qa, qb in conflicts:
         found.append(_row(
             "number", fact_id, a, b, qa["text"], qb["text"],
             f"{a['article_id']} gives {qa['measure']} as \"{qa['text']}\", {b['article_id']} "
@@ -200,7 +245,7 @@ def check_pair(fact_id: str, a: dict[str, Any], b: dict[str, Any]) -> list[dict[
             "approximation words these figures cannot both be right.",
         ))
     day_a, day_b = single_day(a["dates"]), single_day(b["dates"])
-    if day_a and day_b and days_differ(day_a, day_b):
+    if strict and day_a and day_b and days_differ(day_a, day_b):
         found.append(_row(
             "date", fact_id, a, b, label_day(day_a), label_day(day_b),
             f"The two articles state this fact with different days: {a['article_id']} says "
@@ -218,7 +263,8 @@ def compare_quotes(fact_id: str, a: dict[str, Any], b: dict[str, Any]) -> list[d
     speaker_a, speaker_b = a["speaker"], b["speaker"]
     both_named = is_named(speaker_a) and is_named(speaker_b)
     same_words = word_overlap(quote_a, quote_b) >= ATTRIBUTION_OVERLAP
-    if same_words and both_named and not same_person(speaker_a, speaker_b):
+    explicit = names_person_in_text(a) and names_person_in_text(b)
+    if same_words and explicit and not same_person(speaker_a, speaker_b):
         return [_row(
             "attribution", fact_id, a, b, speaker_a, speaker_b,
             f"The same words (\"{quote_a}\") are attributed to {speaker_a} in {a['article_id']} "
@@ -230,6 +276,8 @@ def compare_quotes(fact_id: str, a: dict[str, Any], b: dict[str, Any]) -> list[d
         is_fragment(quote_a, quote_b)
         or is_fragment(quote_b, quote_a)
         or share_of_shorter(quote_a, quote_b) < QUOTE_OVERLAP
+        or len(content_stems(quote_a) & content_stems(quote_b)) < QUOTE_SHARED_WORDS
+        or only_spelling_differs(quote_a, quote_b)
     ):
         return []
     changes = describe_word_changes(quote_a, quote_b)
@@ -249,6 +297,7 @@ def parse_claims(claims: pd.DataFrame) -> dict[str, dict[str, Any]]:
     for record in claims.to_dict("records"):
         record["quantities"] = json.loads(record.get("quantities") or "[]")
         record["dates"] = json.loads(record.get("dates") or "[]")
+        record["entities"] = json.loads(record.get("entities") or "[]")
         record["quote"] = record.get("quote") or ""
         record["speaker"] = record.get("speaker") or ""
         records[record["claim_id"]] = record
@@ -256,10 +305,11 @@ def parse_claims(claims: pd.DataFrame) -> dict[str, dict[str, Any]]:
 
 
 def main_day(records: list[dict[str, Any]]) -> tuple[str, str] | None:
-    """The day an article mentions most often (claims naming one day each); None on a tie."""
+    """The day an article mentions most often (claims naming one day each), if at least twice;
+    None on a tie."""
     counts = Counter(day for r in records if (day := single_day(r["dates"])))
     ranked = counts.most_common(2)
-    if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
+    if not ranked or ranked[0][1] < 2 or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
         return None
     return ranked[0][0]
 
@@ -350,7 +400,8 @@ def find_discrepancies(
     for fact_id, group in shared.groupby("fact_id", sort=True):
         for id_a, id_b in combinations(group["claim_id"], 2):
             fact_of_pair.setdefault((id_a, id_b), fact_id)
-            found += check_pair(fact_id, records[id_a], records[id_b])
+            similarity = float(embeddings[row_of[id_a]] @ embeddings[row_of[id_b]])
+            found += check_pair(fact_id, records[id_a], records[id_b], similarity)
     by_article = group_by_article(records)
     found = [r for r in found if r["kind"] != "date" or not knows_other_day(r, records, by_article)]
     flagged = {(r["article_a"], r["article_b"]) for r in found if r["kind"] == "date"}
