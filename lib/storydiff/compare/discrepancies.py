@@ -54,6 +54,7 @@ QUOTE_SHARED_WORDS = 2  # and at least this many content words in common
 STRICT_SIMILARITY = 0.80  # claims this close (STS-B "mostly equivalent") may conflict on a figure or day
 SPELLING_RATIO = 0.8  # character similarity of two words that are one word spelled two ways
 ATTRIBUTION_OVERLAP = 0.8  # word-sequence similarity of two quotes that are "the same words"
+MIN_ATTRIBUTION_WORDS = 4  # shorter quotes ("gossip") are common words, not one person's
 MEASURE_OVERLAP = 0.5  # share of the shorter measure's content words found in the other
 APPROX_SPREAD = 0.10
 LOWER_BOUND_WORDS = {"more than", "over", "above", "at least", "in excess of", "upwards of",
@@ -151,6 +152,22 @@ def only_spelling_differs(text_a: str, text_b: str) -> bool:
     )
 
 
+def strip_brackets(quote: str) -> str:
+    """A quote without editorial insertions in brackets ("Electronic Arts (EA)", "[the]")."""
+    return re.sub(r"\s*[\[(][^\])]*[\])]", "", quote)
+
+
+def reworded(part: str, other: str) -> bool:
+    """Whether a quote fragment renders a passage of ``other`` in other words: not found in it
+    word for word, yet sharing most (and at least ``QUOTE_SHARED_WORDS``) of its content words."""
+    shared = len(content_stems(part) & content_stems(other))
+    return (
+        not contains_words(other, part)
+        and shared >= QUOTE_SHARED_WORDS
+        and share_of_shorter(part, other) >= QUOTE_OVERLAP
+    )
+
+
 def is_fragment(quote: str, other: str) -> bool:
     """Whether every part of ``quote`` (parts joined by "...") appears word for word in ``other``."""
     return all(contains_words(other, part) for part in quote.split("..."))
@@ -166,14 +183,18 @@ def is_named(speaker: str) -> bool:
     return bool(speaker) and speaker.lower() not in PRONOUNS
 
 
+def mentions_name(text: str, name: str) -> bool:
+    """Whether ``text`` contains a word (3+ letters) of ``name``."""
+    return any(len(w) > 2 and w in text for w in name.split())
+
+
 def names_person_in_text(record: dict[str, Any]) -> bool:
     """Whether the claim's speaker is a PERSON entity of the claim and named in its own text
     (not resolved from an earlier sentence, where the claims stage can pick the wrong person)."""
     speaker = record["speaker"]
     people = [e["text"] for e in record.get("entities", []) if e.get("label") == "PERSON"]
-    return is_named(speaker) and any(same_person(speaker, p) for p in people) and any(
-        len(w) > 2 and w in record["text"] for w in speaker.split()
-    )
+    return is_named(speaker) and any(same_person(speaker, p) for p in people) and mentions_name(
+        record["text"], speaker)
 
 
 def day_of(date: dict[str, Any]) -> tuple[str, str]:
@@ -263,8 +284,10 @@ def compare_quotes(fact_id: str, a: dict[str, Any], b: dict[str, Any]) -> list[d
     speaker_a, speaker_b = a["speaker"], b["speaker"]
     both_named = is_named(speaker_a) and is_named(speaker_b)
     same_words = word_overlap(quote_a, quote_b) >= ATTRIBUTION_OVERLAP
-    explicit = names_person_in_text(a) and names_person_in_text(b)
-    if same_words and explicit and not same_person(speaker_a, speaker_b):
+    explicit = names_person_in_text(a) and names_person_in_text(b) and not (
+        mentions_name(a["text"], speaker_b) or mentions_name(b["text"], speaker_a))
+    long_enough = len(split_words(quote_a)) >= MIN_ATTRIBUTION_WORDS
+    if same_words and explicit and long_enough and not same_person(speaker_a, speaker_b):
         return [_row(
             "attribution", fact_id, a, b, speaker_a, speaker_b,
             f"The same words (\"{quote_a}\") are attributed to {speaker_a} in {a['article_id']} "
@@ -272,12 +295,11 @@ def compare_quotes(fact_id: str, a: dict[str, Any], b: dict[str, Any]) -> list[d
         )]
     if both_named and not same_person(speaker_a, speaker_b):
         return []
-    if (
-        is_fragment(quote_a, quote_b)
-        or is_fragment(quote_b, quote_a)
-        or share_of_shorter(quote_a, quote_b) < QUOTE_OVERLAP
-        or len(content_stems(quote_a) & content_stems(quote_b)) < QUOTE_SHARED_WORDS
-        or only_spelling_differs(quote_a, quote_b)
+    quote_a, quote_b = strip_brackets(quote_a), strip_brackets(quote_b)
+    fragment = is_fragment(quote_a, quote_b) or is_fragment(quote_b, quote_a)
+    if fragment or only_spelling_differs(quote_a, quote_b) or not (
+        any(reworded(part, quote_b) for part in quote_a.split("..."))
+        or any(reworded(part, quote_a) for part in quote_b.split("..."))
     ):
         return []
     changes = describe_word_changes(quote_a, quote_b)
@@ -305,13 +327,13 @@ def parse_claims(claims: pd.DataFrame) -> dict[str, dict[str, Any]]:
 
 
 def main_day(records: list[dict[str, Any]]) -> tuple[str, str] | None:
-    """The day an article mentions most often (claims naming one day each), if at least twice;
-    None on a tie."""
-    counts = Counter(day for r in records if (day := single_day(r["dates"])))
-    ranked = counts.most_common(2)
-    if not ranked or ranked[0][1] < 2 or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
+    """The one day an article dates things to, if it names it at least twice and names no other
+    day (an article naming several days may report several events)."""
+    counts = Counter(day for r in records for d in r["dates"] if (day := day_of(d)) != ("", ""))
+    if len(counts) != 1:
         return None
-    return ranked[0][0]
+    (day, mentions), = counts.items()
+    return day if mentions >= 2 else None
 
 
 def mentions_day(records: list[dict[str, Any]], day: tuple[str, str]) -> bool:
