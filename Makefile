@@ -41,7 +41,7 @@ test: setup browser ## run every test: unit, notebooks (nbval) against the seeds
 	$(BIN)/python -m pytest tests --nbval-lax notebooks $(PYTEST_ARGS)
 
 lab: setup ## open JupyterLab on notebooks/ with the project's kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks --allow-root
 
 bench: setup ## run the benchmarks in bench/ (they print figures)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -31,7 +31,7 @@ import pandas as pd
 from storydiff.compare import SAME_CLAIM_THRESHOLD, align_articles, select_embeddings
 from storydiff.embed import EmbeddingModel, embed_texts, load_model, load_sentence_embeddings
 from storydiff.figures import label_articles, shorten
-from storydiff.report import html_discrepancies, html_table, mark_changed_words
+from storydiff.report import html_discrepancies, html_table, mark_changed_words, wrap_view
 from storydiff.runfolder import TABLES_DIR, read_manifest, read_table, select_content_sentences
 
 # the checkout's outputs/, as storydiff.runner.PROJECT_ROOT says (importing runner costs papermill)
@@ -39,8 +39,6 @@ OUTPUTS_DIR = Path(__file__).resolve().parents[2] / "outputs"
 DISCREPANCY_KINDS = ("number", "date", "quote", "attribution")
 COMPARISON_COLUMNS = ["status", "sentence_id_a", "text_a", "sentence_id_b", "text_b", "similarity"]
 TEXT_WIDTH = 100  # characters of corpus text per line in the plain-text views
-# JupyterLab right-aligns and centres table cells with a more specific rule than a view can add
-STYLE = "<style>.sd-explore td, .sd-explore th {text-align: left !important; vertical-align: top !important}</style>"
 
 
 def find_latest_run(outputs_dir: str | Path = OUTPUTS_DIR) -> Path:
@@ -155,7 +153,7 @@ class View:
         return self.frame.to_string(index=False)
 
     def _repr_html_(self) -> str:
-        return f"<div class='sd-explore'>{STYLE}<h4>{escape(self.title)}</h4>{self.body_html()}</div>"
+        return wrap_view(f"<h4>{escape(self.title)}</h4>{self.body_html()}")
 
     def __repr__(self) -> str:
         return f"{self.title}\n\n{self.body_text()}"

@@ -10,6 +10,14 @@ from IPython.display import HTML
 
 from storydiff.compare.textdiff import normalise_word, word_spans
 
+# JupyterLab right-aligns and centres table cells with a more specific rule than plain CSS
+LEFT_ALIGN = "<style>.sd-view td, .sd-view th {text-align: left !important; vertical-align: top !important}</style>"
+
+
+def wrap_view(html: str) -> str:
+    """``html`` in a container whose tables read left-aligned in JupyterLab and in the report."""
+    return f"<div class='sd-view'>{LEFT_ALIGN}{html}</div>"
+
 
 def html_table(df: pd.DataFrame, *, max_rows: int | None = None, empty: str = "None.") -> HTML:
     """``df`` as an HTML table with every cell escaped; ``empty`` when it has no rows."""
@@ -17,7 +25,7 @@ def html_table(df: pd.DataFrame, *, max_rows: int | None = None, empty: str = "N
         return HTML(f"<p class='sd-muted'>{escape(empty)}</p>")
     shown = df if max_rows is None else df.head(max_rows)
     note = "" if len(shown) == len(df) else f"<p class='sd-muted'>First {len(shown)} of {len(df)} rows.</p>"
-    return HTML(shown.to_html(index=False, escape=True, na_rep="", border=0) + note)
+    return HTML(wrap_view(shown.to_html(index=False, escape=True, na_rep="", border=0) + note))
 
 
 def html_cards(figures: dict[str, int | float | str]) -> HTML:
@@ -84,7 +92,7 @@ def html_discrepancies(discrepancies: pd.DataFrame, labels: dict[str, str]) -> H
             f"{cells}<td>{escape(d.explanation)}</td></tr>"
         )
     head = "<tr><th>kind</th><th>article A says</th><th>article B says</th><th>explanation</th></tr>"
-    return HTML(f"<table class='sd-discrepancies'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")
+    return HTML(wrap_view(f"<table class='sd-discrepancies'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"))
 
 
 def summarise_story_coverage(
