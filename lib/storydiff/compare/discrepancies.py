@@ -61,6 +61,8 @@ LOWER_BOUND_WORDS = {"more than", "over", "above", "at least", "in excess of", "
                      "just over"}
 UPPER_BOUND_WORDS = {"less than", "fewer than", "under", "below", "up to", "at most",
                      "as many as", "as much as", "nearly", "almost", "just under", "close to"}
+# "Sunday Times", "Sunday Telegraph": a day followed by a capitalised word is part of a name
+_NAME_AFTER = re.compile(r"[ \t]+[A-Z][a-z]")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "him", "her", "them"}
 
@@ -314,11 +316,15 @@ def compare_quotes(fact_id: str, a: dict[str, Any], b: dict[str, Any]) -> list[d
 
 
 def parse_claims(claims: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """Claim records keyed by claim_id, with ``quantities`` and ``dates`` parsed from JSON."""
+    """Claim records keyed by claim_id, with ``quantities``, ``dates`` and ``entities`` parsed
+    from JSON; a date directly followed by a capitalised word ("Sunday Times") is dropped."""
     records = {}
     for record in claims.to_dict("records"):
         record["quantities"] = json.loads(record.get("quantities") or "[]")
-        record["dates"] = json.loads(record.get("dates") or "[]")
+        record["dates"] = [
+            d for d in json.loads(record.get("dates") or "[]")
+            if not _NAME_AFTER.match(record["text"][d.get("char_end", len(record["text"])):])
+        ]
         record["entities"] = json.loads(record.get("entities") or "[]")
         record["quote"] = record.get("quote") or ""
         record["speaker"] = record.get("speaker") or ""
