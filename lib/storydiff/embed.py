@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from storydiff.embed_cache import EmbeddingCache, hash_texts, resolve_cache_dir
 from storydiff.embed_onnx import OnnxEncoder, create_session, export_onnx
-from storydiff.runfolder import _atomic_write, write_json
+from storydiff.runfolder import atomic_write, write_json
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_ALIASES = {"", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
@@ -316,7 +316,7 @@ def save_sentence_embeddings(run_dir: str | Path, sentence_ids: list[str], vecto
         raise ValueError(f"{len(sentence_ids)} sentence ids but {len(vectors)} vectors")
     folder = Path(run_dir) / EMBEDDINGS_DIR
     write_json(folder / IDS_FILE, list(sentence_ids))
-    _atomic_write(folder / VECTORS_FILE, lambda path: _save_npy(path, np.asarray(vectors, dtype=np.float32)))
+    atomic_write(folder / VECTORS_FILE, lambda path: _save_npy(path, np.asarray(vectors, dtype=np.float32)))
     return folder
 
 

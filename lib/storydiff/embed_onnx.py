@@ -22,7 +22,7 @@ import numpy as np
 import onnxruntime as ort
 from filelock import FileLock
 
-from storydiff.runfolder import _atomic_write
+from storydiff.runfolder import atomic_write
 
 ONNX_FILES = {"onnx": "model.opt.onnx", "onnx-int8": "model.int8.onnx"}
 PLAIN_FILE = "model.onnx"
@@ -106,10 +106,10 @@ def export_onnx(sentence_transformer: Any, folder: Path, backend: str) -> Path:
     with FileLock(str(folder / ".export.lock")):
         plain = folder / PLAIN_FILE
         if not plain.exists():
-            _atomic_write(plain, lambda tmp: _export_plain(sentence_transformer, tmp))
+            atomic_write(plain, lambda tmp: _export_plain(sentence_transformer, tmp))
         if not target.exists():
             derive = _optimize if backend == "onnx" else _quantize
-            _atomic_write(target, lambda tmp: derive(plain, tmp))
+            atomic_write(target, lambda tmp: derive(plain, tmp))
     return target
 
 

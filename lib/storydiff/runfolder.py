@@ -19,7 +19,7 @@ TABLES_DIR = "tables"
 MANIFEST = "manifest.json"
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Any) -> None:
     """Call ``write(tmp_path)`` then rename the temporary file onto ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -40,8 +40,8 @@ def table_path(run_dir: str | Path, name: str, fmt: str = "parquet") -> Path:
 def write_table(run_dir: str | Path, name: str, df: pd.DataFrame) -> None:
     """Write ``df`` as ``tables/<name>.parquet`` and ``tables/<name>.csv``, atomically."""
     df = df.reset_index(drop=True)
-    _atomic_write(table_path(run_dir, name), lambda p: df.to_parquet(p, index=False))
-    _atomic_write(table_path(run_dir, name, "csv"), lambda p: df.to_csv(p, index=False))
+    atomic_write(table_path(run_dir, name), lambda p: df.to_parquet(p, index=False))
+    atomic_write(table_path(run_dir, name, "csv"), lambda p: df.to_csv(p, index=False))
 
 
 def read_table(run_dir: str | Path, name: str) -> pd.DataFrame:
@@ -57,7 +57,7 @@ def read_table(run_dir: str | Path, name: str) -> pd.DataFrame:
 def write_json(path: str | Path, data: Any) -> None:
     """Write ``data`` as indented, key-sorted JSON, atomically."""
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
-    _atomic_write(Path(path), lambda p: p.write_text(text + "\n", encoding="utf-8"))
+    atomic_write(Path(path), lambda p: p.write_text(text + "\n", encoding="utf-8"))
 
 
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:

@@ -227,6 +227,7 @@ def run_pipeline(
             export_html(executed, work / "html" / f"{stage.name}.html")
         if error:
             failed = final.parent / f"{final.name}.failed-{stamp}"
+            error = error.replace(str(work), str(failed))  # name paths where the user will find them
             update_manifest(
                 work, stages=records, status="failed", failed_stage=stage.name, error=error,
                 ended_at=_now(), duration_s=round(time.perf_counter() - started, 2),
