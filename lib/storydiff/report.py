@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from difflib import SequenceMatcher
 from html import escape
 
 import pandas as pd
 from IPython.display import HTML
 
-from storydiff.compare.textdiff import normalise_word, word_spans
+from storydiff.compare.textdiff import match_words, word_spans
 
 # JupyterLab right-aligns and centres table cells with a more specific rule than plain CSS
 LEFT_ALIGN = "<style>.sd-view td, .sd-view th {text-align: left !important; vertical-align: top !important}</style>"
@@ -49,11 +48,7 @@ def mark_changed_words(text_a: str, text_b: str) -> tuple[str, str]:
     everything between words keeps its original spelling.
     """
     spans_a, spans_b = word_spans(text_a), word_spans(text_b)
-    matcher = SequenceMatcher(
-        a=[normalise_word(text_a[s:e]) for s, e in spans_a],
-        b=[normalise_word(text_b[s:e]) for s, e in spans_b],
-        autojunk=False,
-    )
+    matcher = match_words([text_a[s:e] for s, e in spans_a], [text_b[s:e] for s, e in spans_b])
     changed_a: set[int] = set()
     changed_b: set[int] = set()
     for op, i1, i2, j1, j2 in matcher.get_opcodes():

@@ -36,14 +36,19 @@ def normalise_word(word: str) -> str:
     return word.lower().replace("’", "'")
 
 
-def diff_words(text_a: str, text_b: str) -> list[WordChange]:
-    """Align the words of two texts; consecutive changes are merged into one ``WordChange``."""
-    words_a, words_b = split_words(text_a), split_words(text_b)
-    matcher = SequenceMatcher(
+def match_words(words_a: list[str], words_b: list[str]) -> SequenceMatcher:
+    """A matcher aligning two word lists by their compare keys (``normalise_word``)."""
+    return SequenceMatcher(
         a=[normalise_word(w) for w in words_a],
         b=[normalise_word(w) for w in words_b],
         autojunk=False,
     )
+
+
+def diff_words(text_a: str, text_b: str) -> list[WordChange]:
+    """Align the words of two texts; consecutive changes are merged into one ``WordChange``."""
+    words_a, words_b = split_words(text_a), split_words(text_b)
+    matcher = match_words(words_a, words_b)
     return [
         WordChange(op, " ".join(words_a[i1:i2]), " ".join(words_b[j1:j2]))
         for op, i1, i2, j1, j2 in matcher.get_opcodes()
@@ -52,12 +57,7 @@ def diff_words(text_a: str, text_b: str) -> list[WordChange]:
 
 def word_overlap(text_a: str, text_b: str) -> float:
     """Share of words the two texts have in common, in order (0-1, SequenceMatcher ratio)."""
-    matcher = SequenceMatcher(
-        a=[normalise_word(w) for w in split_words(text_a)],
-        b=[normalise_word(w) for w in split_words(text_b)],
-        autojunk=False,
-    )
-    return matcher.ratio()
+    return match_words(split_words(text_a), split_words(text_b)).ratio()
 
 
 def contains_words(text_long: str, text_short: str) -> bool:
@@ -90,8 +90,3 @@ def describe_word_changes(text_a: str, text_b: str, max_changes: int = 6) -> str
     if len(parts) > max_changes:
         shown += f"; and {len(parts) - max_changes} more"
     return shown
-
-
-def word_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans ``(start, end)`` of the words ``split_words`` returns, in order."""
-    return [match.span() for match in _WORD.finditer(text)]
