@@ -16,6 +16,7 @@ from storydiff.embed import (
     embed_texts,
     load_model,
     locate_model,
+    split_batches,
 )
 
 TEXTS = [
@@ -107,3 +108,18 @@ def test_describe_model_names_the_weights_and_their_hash(model):
 def test_local_folder_resolves_to_itself():
     _, folder = locate_model()
     assert locate_model(str(folder)) == (str(folder), folder)
+
+
+def test_batches_of_long_texts_are_cut_to_the_character_budget():
+    lengths = np.array([1000, 900, 300, 300, 100, 100, 100, 50])
+    batches = split_batches(lengths, batch_size=4, max_chars=1000)
+    assert batches == [(0, 1), (1, 2), (2, 5), (5, 8)]
+    assert split_batches(np.array([5000, 10]), batch_size=64, max_chars=1000) == [(0, 1), (1, 2)]
+    assert split_batches(np.array([], dtype=int), batch_size=64) == []
+
+
+def test_long_and_short_texts_in_one_call_match_encode(model, tmp_path):
+    texts = [" ".join(["word"] * 300), *TEXTS]
+    ours = embed_texts(texts, model=model, cache_dir=tmp_path, batch_size=2)
+    plain = model.encoder.encode(texts, normalize_embeddings=True)
+    np.testing.assert_allclose(ours, plain, atol=1e-5)

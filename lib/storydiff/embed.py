@@ -30,6 +30,10 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_ALIASES = {"", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 BACKENDS = ("torch", "onnx", "onnx-int8")
 DEFAULT_BATCH_SIZE = 64
+# Characters per batch, counted as batch length x its longest text: a batch of long sentences is
+# cut short, since attention memory grows with length squared (64 texts of 256 tokens take about
+# 1 GiB in ONNX Runtime; short sentences still go 64 at a time).
+BATCH_CHARS = 64 * 160
 PROGRESS_MIN_BATCHES = 4  # show a progress bar only when more batches than this remain
 WEIGHTS_FILES = ("model.safetensors", "pytorch_model.bin")
 EMBEDDINGS_DIR = "embeddings"
@@ -276,6 +280,18 @@ def embed_texts(
     return out
 
 
+def split_batches(lengths: np.ndarray, batch_size: int, max_chars: int = BATCH_CHARS) -> list[tuple[int, int]]:
+    """(start, stop) slices of ``lengths`` (text lengths in characters, longest first) into
+    batches of at most ``batch_size`` texts whose count x longest length stays within
+    ``max_chars`` (a text longer than ``max_chars`` goes alone)."""
+    batches, start = [], 0
+    while start < len(lengths):
+        size = min(batch_size, max(1, max_chars // max(int(lengths[start]), 1)))
+        batches.append((start, min(start + size, len(lengths))))
+        start += size
+    return batches
+
+
 def _embed_missing(
     model: EmbeddingModel,
     cache: EmbeddingCache,
@@ -286,15 +302,16 @@ def _embed_missing(
     normalize: bool,
     show_progress: bool | None,
 ) -> None:
-    """Embed one text per key of ``positions`` (longest first, ``batch_size`` at a time), write
+    """Embed one text per key of ``positions`` (longest first, in ``split_batches`` batches), write
     each vector to its rows of ``out`` and each batch to ``cache`` in one transaction."""
     missing = list(positions)
-    order = np.argsort([-len(texts[positions[key][0]]) for key in missing], kind="stable")
-    n_batches = -(-len(missing) // batch_size)
-    show = n_batches > PROGRESS_MIN_BATCHES if show_progress is None else show_progress
+    lengths = np.array([len(texts[positions[key][0]]) for key in missing], dtype=np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    batches = split_batches(lengths[order], batch_size)
+    show = len(batches) > PROGRESS_MIN_BATCHES if show_progress is None else show_progress
     with tqdm(total=len(missing), unit="sentence", desc="embedding", disable=not show) as bar:
-        for start in range(0, len(missing), batch_size):
-            batch = [missing[i] for i in order[start : start + batch_size]]
+        for start, stop in batches:
+            batch = [missing[i] for i in order[start:stop]]
             vectors = np.asarray(model.encode_batch([texts[positions[key][0]] for key in batch]), dtype=np.float32)
             if normalize:
                 vectors = normalize_rows(vectors)
