@@ -9,6 +9,13 @@ import nbformat
 from nbconvert import HTMLExporter
 
 TEMPLATES = resources.files("storydiff") / "templates"
+# Inline styles and data: images only: no script, no request leaves the page
+CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
+
+
+def read_report_css() -> str:
+    """The report's own style sheet (``templates/storydiff.css``), to inline in a page."""
+    return (TEMPLATES / "storydiff.css").read_text(encoding="utf-8")
 
 
 def export_html(notebook: str | Path, html_path: str | Path, *, exclude_code: bool = False) -> Path:
@@ -26,7 +33,7 @@ def export_html(notebook: str | Path, html_path: str | Path, *, exclude_code: bo
     )
     nb = nbformat.read(str(notebook), as_version=4)
     body, _ = exporter.from_notebook_node(
-        nb, resources={"storydiff_css": (TEMPLATES / "storydiff.css").read_text(encoding="utf-8")}
+        nb, resources={"storydiff_css": read_report_css(), "storydiff_csp": CONTENT_SECURITY_POLICY}
     )
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
