@@ -1,0 +1,184 @@
+"""A report that stays readable for a large corpus: one page per story, an index and top lists.
+
+The evidence of one story (its articles, discrepancies side by side, shared, single-outlet and
+omitted facts, reuse) is built once by ``html_story``: the report shows it inline for a small
+corpus, and ``build_story_pages`` wraps it in standalone pages ``stories/<story_id>.html`` for a
+large one. Every piece of corpus text is escaped; pages carry the report's CSS and Content
+Security Policy, and no script.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import HTML
+
+from storydiff.export import CONTENT_SECURITY_POLICY
+from storydiff.report import (
+    html_discrepancies, html_heading, html_list, html_table, html_text, summarise_story_coverage, wrap_view,
+)
+from storydiff.runfolder import atomic_write
+
+STORIES_DIR = "stories"
+REPORT_FROM_STORY = "../report.html"  # a story page's link back, relative to stories/
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+SUMMARY_COLUMNS = ["story_id", "label", "articles", "facts_shared", "discrepancies", "page"]
+COUNT_HEADERS = {"articles": "articles", "facts_shared": "facts shared", "discrepancies": "discrepancies"}
+TOP_COLUMNS = {"label": "story", "story_id": "id", **COUNT_HEADERS}
+INDEX_COLUMNS = {"story_id": "id", "label": "label", **COUNT_HEADERS, "page": "page"}
+
+
+@dataclass(frozen=True)
+class StoryTables:
+    """The run's tables a story's evidence comes from (columns as in DESIGN.md; ``coverage`` as
+    written by the compare stage) and each article's readable label (article_id -> label)."""
+
+    articles: pd.DataFrame
+    stories: pd.DataFrame
+    claims: pd.DataFrame
+    facts: pd.DataFrame
+    coverage: pd.DataFrame
+    discrepancies: pd.DataFrame
+    reuse: pd.DataFrame
+    labels: dict[str, str]
+
+
+def story_page_path(story_id: str) -> str:
+    """Path of a story's page relative to the run folder, ``stories/<story_id>.html``.
+
+    Raises ``ValueError`` for an id that is not a plain file name (letters, digits, ``_``, ``-``).
+    """
+    if not SAFE_ID.fullmatch(story_id):
+        raise ValueError(f"story id {story_id!r} cannot name a page: letters, digits, _ and - only")
+    return f"{STORIES_DIR}/{story_id}.html"
+
+
+def story_title(story_id: str, label: str, n_articles: int) -> str:
+    """A story's heading, e.g. ``"S001: budget vote (2 articles)"``."""
+    return f"{story_id}: {label} ({n_articles} article{'s' if n_articles > 1 else ''})"
+
+
+def summarise_stories(tables: StoryTables) -> pd.DataFrame:
+    """One row per story, in story_id order: SUMMARY_COLUMNS.
+
+    ``articles`` counts the story's articles, ``facts_shared`` its facts carried by two or more
+    articles, ``discrepancies`` the discrepancies between two of its articles; ``page`` is
+    ``story_page_path``.
+    """
+    stories = tables.stories
+    story_of = dict(zip(stories["article_id"], stories["story_id"]))
+    summary = stories.groupby("story_id", sort=True).agg(label=("label", "first"), articles=("article_id", "nunique"))
+    per_fact = tables.facts.groupby("fact_id").agg(
+        story_id=("article_id", lambda ids: story_of.get(ids.iloc[0], "")), n=("article_id", "nunique")
+    )
+    summary["facts_shared"] = per_fact[per_fact["n"] > 1].groupby("story_id").size()
+    summary["discrepancies"] = tables.discrepancies["article_a"].map(story_of).value_counts()
+    summary = summary.fillna({"facts_shared": 0, "discrepancies": 0}).astype({"facts_shared": int, "discrepancies": int})
+    summary = summary.reset_index()
+    summary["page"] = summary["story_id"].map(story_page_path)
+    return summary[SUMMARY_COLUMNS]
+
+
+def rank_stories(summary: pd.DataFrame, by: str, n: int) -> pd.DataFrame:
+    """The ``n`` stories of ``summary`` with most ``by`` (ties in story_id order); stories with
+    none left out."""
+    ranked = summary[summary[by] > 0].sort_values([by, "story_id"], ascending=[False, True], kind="stable")
+    return ranked.head(n).reset_index(drop=True)
+
+
+def html_story_links(summary: pd.DataFrame, columns: dict[str, str], link: str, empty: str = "None.") -> HTML:
+    """Rows of ``summary`` as a table of ``columns`` (column -> header), every cell escaped, the
+    ``link`` column's text a relative link to the row's ``page``."""
+    if summary.empty:
+        return HTML(f"<p class='sd-muted'>{escape(empty)}</p>")
+    head = "".join(f"<th>{escape(header)}</th>" for header in columns.values())
+    rows = []
+    for row in summary.to_dict("records"):
+        cells = []
+        for column in columns:
+            text = escape(str(row[column]))
+            cells.append(f"<td><a href='{escape(row['page'])}'>{text}</a></td>" if column == link else f"<td>{text}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return HTML(wrap_view(f"<table class='sd-stories'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"))
+
+
+def html_top_stories(summary: pd.DataFrame, by: str, n: int) -> HTML:
+    """The ``n`` stories with most ``by`` (``articles`` or ``discrepancies``), each story's
+    label a link to its page."""
+    return html_story_links(rank_stories(summary, by, n), TOP_COLUMNS, link="label", empty=f"No story has {by}.")
+
+
+def html_story_index(summary: pd.DataFrame) -> HTML:
+    """Every story of ``summary``, one row each, with a link to its page."""
+    return html_story_links(summary, INDEX_COLUMNS, link="page", empty="No story.")
+
+
+def html_story(tables: StoryTables, story_id: str, *, max_only_per_article: int = 6, level: int = 4) -> list[HTML]:
+    """What the report shows for one story, heading excepted, as display pieces in order: its
+    articles; then, when it has two or more, its discrepancies side by side, the facts every
+    article carries, what one article alone reports (``max_only_per_article`` at most each), what
+    most report and one leaves out (three articles or more), and text reuse. ``level`` is the
+    level of the section headings."""
+    labels = tables.labels
+    ids = sorted(tables.stories.loc[tables.stories["story_id"] == story_id, "article_id"])
+    story_articles = tables.articles.set_index("article_id").loc[ids].reset_index()
+    pieces = [html_table(story_articles.assign(label=[labels[i] for i in ids])[["label", "title", "published", "published_from", "n_sentences"]])]
+    if len(ids) == 1:
+        return pieces + [html_text("A single article: nothing to compare it with.")]
+    coverage = summarise_story_coverage(tables.coverage, tables.facts, tables.claims, story_id)
+    discrepancies = tables.discrepancies
+    story_discrepancies = discrepancies[discrepancies["article_a"].isin(ids) & discrepancies["article_b"].isin(ids)]
+    only = coverage["only"].groupby("article_id").head(max_only_per_article)
+    pieces += [
+        html_heading("Discrepancies", level), html_discrepancies(story_discrepancies, labels),
+        html_heading("Facts every article carries", level), html_list(coverage["shared"]["text"].tolist()),
+        html_heading("What one article alone reports", level),
+        html_table(only.assign(article=only["article_id"].map(labels))[["article", "kind", "text"]], empty="Nothing checkable that only one article reports."),
+    ]
+    if len(ids) >= 3:
+        omitted = coverage["omitted"]
+        pieces += [
+            html_heading("What most articles report and one leaves out", level),
+            html_table(omitted.assign(article=omitted["article_id"].map(labels))[["article", "n_covering", "text"]], empty="No article leaves out a widely reported fact."),
+        ]
+    reuse = tables.reuse
+    pairs = reuse[reuse["article_a"].isin(ids) & reuse["article_b"].isin(ids)]
+    return pieces + [
+        html_heading("Text reuse", level),
+        html_table(pairs.assign(article_a=pairs["article_a"].map(labels), article_b=pairs["article_b"].map(labels), likely_source=pairs["likely_source"].map(lambda s: labels.get(s, s)))),
+    ]
+
+
+def html_page(title: str, body: str, css: str, back_href: str = REPORT_FROM_STORY) -> str:
+    """A standalone HTML document: ``title`` (plain text, escaped) as its title and heading, a
+    link back to ``back_href``, then ``body`` (HTML already escaped), styled by ``css`` as the
+    report is, under the report's Content Security Policy (no script, no request out)."""
+    return (
+        "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CONTENT_SECURITY_POLICY}\">\n"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
+        f"<title>{escape(title)}</title>\n<style>\n{css}\n</style>\n</head>\n"
+        "<body class='jp-Notebook'>\n<main class='jp-RenderedHTMLCommon'>\n"
+        f"<p><a href='{escape(back_href)}'>&larr; Back to the report</a></p>\n"
+        f"<h1>{escape(title)}</h1>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def build_story_pages(tables: StoryTables, summary: pd.DataFrame, css: str, *, max_only_per_article: int = 6) -> dict[str, str]:
+    """Every story's page: its path relative to the run folder (``summary["page"]``) -> HTML."""
+    pages = {}
+    for story in summary.itertuples():
+        pieces = html_story(tables, story.story_id, max_only_per_article=max_only_per_article, level=2)
+        body = "\n".join(piece.data for piece in pieces)
+        pages[story.page] = html_page(story_title(story.story_id, story.label, story.articles), body, css)
+    return pages
+
+
+def write_pages(run_dir: str | Path, pages: dict[str, str]) -> None:
+    """Write each page (path relative to ``run_dir`` -> HTML) as UTF-8, atomically."""
+    for relative, html in pages.items():
+        atomic_write(Path(run_dir) / relative, lambda p, html=html: p.write_text(html, encoding="utf-8"))

@@ -1,0 +1,155 @@
+"""A large corpus's report: top stories, an index, and one safe page per story."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pandas as pd
+import pytest
+from test_report_browser import browser, open_report  # noqa: F401 (browser is a fixture)
+
+from storydiff.export import CONTENT_SECURITY_POLICY, read_report_css
+from storydiff.runner import run_pipeline
+from storydiff.story_pages import (
+    StoryTables, build_story_pages, html_story, html_story_index, html_top_stories, rank_stories,
+    story_page_path, summarise_stories,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+HOSTILE = "<script>window.__pwned = 1</script> budget"
+
+
+@pytest.fixture
+def tables() -> StoryTables:
+    """Two stories: S001 of three articles (a1 titled with hostile markup) with two discrepancies,
+    one fact all three share (F1), one a3 leaves out (F4) and one each a1 and a2 alone report;
+    S002 of one article (b1)."""
+    ids = ["a1", "a2", "a3", "b1"]
+    articles = pd.DataFrame({
+        "article_id": ids, "title": [HOSTILE, "Vote", "Vote passes", "Floods"], "published": "",
+        "published_from": "", "n_sentences": 3, "duplicate_of": "",
+    })
+    stories = pd.DataFrame({"story_id": ["S001"] * 3 + ["S002"], "article_id": ids, "label": [HOSTILE] * 3 + ["floods"]})
+    claims = pd.DataFrame({
+        "claim_id": ["a1:0", "a2:0", "a3:0", "a1:1", "a2:1", "a1:2", "a2:2"],
+        "article_id": ["a1", "a2", "a3", "a1", "a2", "a1", "a2"], "kind": "quantity", "checkworthiness": 0.9,
+        "text": ["It cost 12 million.", "It cost 13 million.", "It cost 12 million euros.", "Berg <b>won</b>.",
+                 "Seven voted yes.", "Buses lose out.", "Buses get less."],
+    })
+    facts = pd.DataFrame({
+        "fact_id": ["F1", "F1", "F1", "F2", "F3", "F4", "F4"],
+        "claim_id": ["a1:0", "a2:0", "a3:0", "a1:1", "a2:1", "a1:2", "a2:2"],
+        "article_id": ["a1", "a2", "a3", "a1", "a2", "a1", "a2"],
+        "text": ["It cost 12 million."] * 3 + ["Berg <b>won</b>.", "Seven voted yes.", "Buses lose out.", "Buses get less."],
+    })
+    coverage = pd.DataFrame({
+        "fact_id": ["F1"] * 3 + ["F2"] * 3 + ["F3"] * 3 + ["F4"] * 3, "story_id": "S001",
+        "article_id": ["a1", "a2", "a3"] * 4,
+        "claim_ids": ["a1:0", "a2:0", "a3:0", "a1:1", "", "", "", "a2:1", "", "a1:2", "a2:2", ""],
+        "n_covering": [3, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2, 2], "n_story_articles": 3,
+        "status": ["shared"] * 3 + ["only here", "absent", "absent", "absent", "only here", "absent", "covered", "covered", "omitted"],
+    })
+    discrepancies = pd.DataFrame({
+        "kind": ["number", "number"], "fact_id": ["F1", "F1"], "claim_id_a": ["a1:0", "a2:0"], "claim_id_b": ["a2:0", "a3:0"],
+        "article_a": ["a1", "a2"], "article_b": ["a2", "a3"], "value_a": ["12 million", "13 million"],
+        "value_b": ["13 million", "12 million"], "text_a": ["It cost 12 million.", "It cost 13 million."],
+        "text_b": ["It cost 13 million.", "It cost 12 million euros."], "explanation": ["12 vs 13 million", "13 vs 12 million"],
+    })
+    reuse = pd.DataFrame({"article_a": ["a1"], "article_b": ["a3"], "score": [0.5], "likely_source": ["a1"]})
+    labels = {"a1": "a1 · Gazette", "a2": "a2 · Courier", "a3": "a3 · Post", "b1": "b1 · Herald"}
+    return StoryTables(articles, stories, claims, facts, coverage, discrepancies, reuse, labels)
+
+
+def test_summary_counts_articles_shared_facts_and_discrepancies_per_story(tables: StoryTables) -> None:
+    summary = summarise_stories(tables)
+    assert summary.to_dict("records") == [
+        {"story_id": "S001", "label": HOSTILE, "articles": 3, "facts_shared": 2, "discrepancies": 2, "page": "stories/S001.html"},
+        {"story_id": "S002", "label": "floods", "articles": 1, "facts_shared": 0, "discrepancies": 0, "page": "stories/S002.html"},
+    ]
+
+
+def test_rank_keeps_the_n_largest_and_leaves_out_stories_with_none() -> None:
+    summary = pd.DataFrame({"story_id": ["S1", "S2", "S3", "S4"], "discrepancies": [2, 0, 5, 2]})
+    assert rank_stories(summary, "discrepancies", 3)["story_id"].tolist() == ["S3", "S1", "S4"]
+    assert rank_stories(summary, "discrepancies", 10)["story_id"].tolist() == ["S3", "S1", "S4"]
+    assert rank_stories(summary, "discrepancies", 1)["story_id"].tolist() == ["S3"]
+
+
+@pytest.mark.parametrize("story_id", ["../report", "S/1", ".hidden", "", "S 1"])
+def test_a_story_id_that_is_no_plain_file_name_gets_no_page(story_id: str) -> None:
+    with pytest.raises(ValueError, match="cannot name a page"):
+        story_page_path(story_id)
+
+
+def test_index_and_top_tables_link_each_story_and_escape_labels(tables: StoryTables) -> None:
+    summary = summarise_stories(tables)
+    index = html_story_index(summary).data
+    assert index.count("<tr>") == 1 + len(summary)
+    assert "href='stories/S001.html'" in index and "href='stories/S002.html'" in index
+    assert "<script" not in index and "&lt;script&gt;window.__pwned" in index
+    top = html_top_stories(summary, "discrepancies", 10).data
+    assert top.count("<a href=") == 1 and "<a href='stories/S001.html'>&lt;script&gt;" in top
+    assert "No story has discrepancies." in html_top_stories(summary.assign(discrepancies=0), "discrepancies", 10).data
+
+
+def test_story_evidence_has_every_section_and_a_single_article_has_none(tables: StoryTables) -> None:
+    pieces = "".join(piece.data for piece in html_story(tables, "S001", level=2))
+    for heading in ("Discrepancies", "Facts every article carries", "What one article alone reports",
+                    "What most articles report and one leaves out", "Text reuse"):
+        assert f"<h2>{heading}</h2>" in pieces
+    assert "<mark class='sd-diff'>13</mark>" in pieces and "Berg &lt;b&gt;won&lt;/b&gt;." in pieces
+    assert "Buses lose out." in pieces  # what a3 leaves out
+    single = "".join(piece.data for piece in html_story(tables, "S002"))
+    assert "nothing to compare it with" in single and "<h4>" not in single
+
+
+def test_story_pages_are_standalone_escaped_and_link_back(tables: StoryTables) -> None:
+    css = read_report_css()
+    pages = build_story_pages(tables, summarise_stories(tables), css)
+    assert list(pages) == ["stories/S001.html", "stories/S002.html"]
+    page = pages["stories/S001.html"]
+    assert page.startswith("<!DOCTYPE html>") and css in page
+    assert f"content=\"{CONTENT_SECURITY_POLICY}\"" in page
+    assert "<script" not in page.lower() and "<title>S001: &lt;script&gt;" in page
+    assert "<a href='../report.html'>" in page and "<h2>Discrepancies</h2>" in page
+
+
+@pytest.fixture(scope="module")
+def paged_run(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Path:
+    """A full run on the seeds plus the two hostile articles (four stories), with one story at
+    most inline: the report lists and indexes the stories, each on its own page."""
+    corpus = tmp_path_factory.mktemp("paged") / "corpus"
+    shutil.copytree(seeds_dir, corpus)
+    for path in (FIXTURES / "hostile").glob("*.txt"):
+        shutil.copy(path, corpus)
+    return run_pipeline(corpus, corpus.parent / "run", ["max_stories_inline=1"], echo=lambda line: None)
+
+
+@pytest.mark.slow
+def test_paged_report_and_story_pages_in_browser(browser, paged_run: Path) -> None:  # noqa: F811
+    pages = sorted(paged_run.glob("stories/*.html"))
+    assert len(pages) == 4
+    seen = open_report(browser, paged_run / "report.html")
+    assert seen["outside"] == [] and seen["errors"] == [] and seen["pwned"] is None and seen["live_markup"] == 0
+    assert "Top stories by number of articles" in seen["text"] and "Index of stories" in seen["text"]
+    assert "Facts every article carries" not in seen["text"]  # the evidence is on the pages
+    assert "<script>window.__pwned" in seen["text"]  # the hostile title, shown as text
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto((paged_run / "report.html").as_uri())
+    links = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+    context.close()
+    linked = {Path(unquote(urlparse(link).path)) for link in links if link.startswith("file:")}
+    assert set(pages) <= linked and all(path.is_file() for path in linked)
+    texts = {}
+    for story in pages:
+        seen = open_report(browser, story)
+        assert seen["outside"] == [] and seen["errors"] == [] and seen["pwned"] is None and seen["live_markup"] == 0
+        assert seen["visible"] and seen["text"].startswith("← Back to the report")
+        texts[story.name] = seen
+    assert any("Monday" in s["discrepancies"] and "Tuesday" in s["discrepancies"] for s in texts.values())
+    assert any("<script>window.__pwned" in s["text"] for s in texts.values())
+    back = story.read_text(encoding="utf-8")
+    assert "href='../report.html'" in back and (story.parent / "../report.html").resolve().is_file()
