@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from storydiff.batch import INDEX, BatchError, describe_counts, run_batch
+from storydiff.engine import DEFAULT_WORKERS, ENGINES
 from storydiff.runner import PROJECT_ROOT, RunError, run_pipeline
 
 DEFAULT_CORPUS = PROJECT_ROOT / "data" / "corpora" / "seeds"
@@ -24,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--name", help="run name: the folder is outputs/NAME")
     run.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="a notebook parameter (repeatable)")
     run.add_argument("--force", action="store_true", help="replace an existing run folder of the same name")
+    run.add_argument("--engine", choices=ENGINES, default="local", help="where the per-article stages run (default: local)")
+    run.add_argument("--scheduler", default="", metavar="ADDRESS", help="engine dask: an existing cluster's scheduler (tcp://host:8786)")
+    run.add_argument("--workers", type=int, default=DEFAULT_WORKERS, metavar="N", help="engine dask without --scheduler: worker processes of the LocalCluster started for the run (default: 2)")
     batch = sub.add_parser("batch", help="render every run listed in a batch file, with an index page")
     batch.add_argument("runs_file", type=Path, metavar="RUNS.yaml", help="batch file: defaults and a list of runs (name, corpus, parameters)")
     batch.add_argument("--out", type=Path, metavar="DIR", help="batch folder (default: outputs/<batch file name>)")
@@ -44,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         out = PROJECT_ROOT / "outputs" / name
     print(f"storydiff: {args.corpus} -> {out}", flush=True)
     try:
-        final = run_pipeline(args.corpus, out, args.param, force=args.force, echo=lambda s: print(s, flush=True))
+        final = run_pipeline(
+            args.corpus, out, args.param, force=args.force, echo=lambda s: print(s, flush=True),
+            engine=args.engine, scheduler=args.scheduler, workers=args.workers,
+        )
     except RunError as err:
         print(f"storydiff: error: {err}", file=sys.stderr)
         return 1

@@ -34,6 +34,7 @@ DEFAULT_BATCH_SIZE = 64
 # cut short, since attention memory grows with length squared (64 texts of 256 tokens take about
 # 1 GiB in ONNX Runtime; short sentences still go 64 at a time).
 BATCH_CHARS = 64 * 160
+BATCHES_PER_TASK = 16  # batches per task on the dask engine: few enough tasks, all workers busy
 PROGRESS_MIN_BATCHES = 4  # show a progress bar only when more batches than this remain
 WEIGHTS_FILES = ("model.safetensors", "pytorch_model.bin")
 EMBEDDINGS_DIR = "embeddings"
@@ -238,6 +239,7 @@ def embed_texts(
     normalize: bool = True,
     show_progress: bool | None = None,
     stats: EmbedStats | None = None,
+    engine: Any = None,
 ) -> np.ndarray:
     """Embeddings of ``texts``: float32 (len(texts), dim), row i for texts[i], L2-normalised
     unless ``normalize=False``.
@@ -272,7 +274,9 @@ def embed_texts(
             run.hits = len(texts) - sum(len(p) for p in positions.values())
             run.misses = len(texts) - run.hits
             run.computed = len(positions)
-            _embed_missing(embedding_model, cache, texts, positions, out, batch_size, normalize, show_progress)
+            _embed_missing(
+                embedding_model, cache, texts, positions, out, batch_size, normalize, show_progress, engine
+            )
     run.seconds = time.perf_counter() - started
     if stats is not None:
         for name, value in run.as_dict().items():
@@ -292,6 +296,15 @@ def split_batches(lengths: np.ndarray, batch_size: int, max_chars: int = BATCH_C
     return batches
 
 
+def encode_batches(batches: list[list[str]], model_path: str, backend: str, cache_dir: str) -> list[np.ndarray]:
+    """Model output for each batch of texts (float32 (len(batch), dim) each), with the model at
+    ``model_path`` loaded once per process (``storydiff.engine.shared_embedding_model``)."""
+    from storydiff.engine import shared_embedding_model
+
+    model = shared_embedding_model(model_path, backend, cache_dir)
+    return [np.asarray(model.encode_batch(batch), dtype=np.float32) for batch in batches]
+
+
 def _embed_missing(
     model: EmbeddingModel,
     cache: EmbeddingCache,
@@ -301,24 +314,40 @@ def _embed_missing(
     batch_size: int,
     normalize: bool,
     show_progress: bool | None,
+    engine: Any = None,
 ) -> None:
-    """Embed one text per key of ``positions`` (longest first, in ``split_batches`` batches), write
-    each vector to its rows of ``out`` and each batch to ``cache`` in one transaction."""
+    """Embed one text per key of ``positions`` (longest first, in ``split_batches`` batches, on
+    ``engine`` in runs of ``BATCHES_PER_TASK``), write each vector to its rows of ``out`` and
+    each batch to ``cache`` in one transaction."""
     missing = list(positions)
     lengths = np.array([len(texts[positions[key][0]]) for key in missing], dtype=np.int64)
     order = np.argsort(-lengths, kind="stable")
-    batches = split_batches(lengths[order], batch_size)
+    batches = [[missing[i] for i in order[start:stop]] for start, stop in split_batches(lengths[order], batch_size)]
     show = len(batches) > PROGRESS_MIN_BATCHES if show_progress is None else show_progress
+    if engine is None or engine.name == "local":
+        results = ((k, [model.encode_batch([texts[positions[key][0]] for key in batch])]) for k, batch in enumerate(batches))
+        per_task = 1
+    else:
+        per_task = BATCHES_PER_TASK
+        tasks = [
+            [[texts[positions[key][0]] for key in batch] for batch in batches[start : start + per_task]]
+            for start in range(0, len(batches), per_task)
+        ]
+        results = engine.imap(
+            encode_batches, tasks, model_path=str(model.path), backend=model.backend,
+            cache_dir=str(cache.path.parent),
+        )
     with tqdm(total=len(missing), unit="sentence", desc="embedding", disable=not show) as bar:
-        for start, stop in batches:
-            batch = [missing[i] for i in order[start:stop]]
-            vectors = np.asarray(model.encode_batch([texts[positions[key][0]] for key in batch]), dtype=np.float32)
-            if normalize:
-                vectors = normalize_rows(vectors)
-            cache.put_many(batch, vectors)
-            for key, vector in zip(batch, vectors, strict=True):
-                out[positions[key]] = vector
-            bar.update(len(batch))
+        for task, outputs in results:
+            for number, vectors in enumerate(outputs):
+                batch = batches[task * per_task + number]
+                vectors = np.asarray(vectors, dtype=np.float32)
+                if normalize:
+                    vectors = normalize_rows(vectors)
+                cache.put_many(batch, vectors)
+                for key, vector in zip(batch, vectors, strict=True):
+                    out[positions[key]] = vector
+                bar.update(len(batch))
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:

@@ -32,7 +32,7 @@ from storydiff.compare import SAME_CLAIM_THRESHOLD, align_articles, select_embed
 from storydiff.embed import EmbeddingModel, embed_texts, load_model, load_sentence_embeddings
 from storydiff.figures import label_articles, shorten
 from storydiff.report import html_discrepancies, html_table, mark_changed_words, wrap_view
-from storydiff.runfolder import TABLES_DIR, read_manifest, read_table, select_content_sentences
+from storydiff.runfolder import TABLES_DIR, list_tables, read_manifest, read_table, select_content_sentences
 
 # the checkout's outputs/, as storydiff.runner.PROJECT_ROOT says (importing runner costs papermill)
 OUTPUTS_DIR = Path(__file__).resolve().parents[2] / "outputs"
@@ -127,7 +127,7 @@ class RunTables(Mapping):
         return self._loaded[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(p.stem for p in (self.run_dir / TABLES_DIR).glob("*.parquet")))
+        return iter(list_tables(self.run_dir))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)  # list(self) would ask len() for a size hint

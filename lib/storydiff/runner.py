@@ -10,6 +10,7 @@ touched.
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import os
 import platform
@@ -28,11 +29,12 @@ import papermill
 import yaml
 
 from storydiff.corpus.readers import SIDECAR_NAMES, list_input_files
+from storydiff.engine import DEFAULT_WORKERS, ENGINES, start_local_cluster
 from storydiff.export import export_html
 from storydiff.runfolder import read_manifest, update_manifest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-RESERVED = ("run_dir", "corpus")
+RESERVED = ("run_dir", "corpus", "engine", "scheduler", "workers")
 REPORTED_PACKAGES = (
     "storydiff", "numpy", "pandas", "pyarrow", "torch", "sentence-transformers", "transformers",
     "onnxruntime", "spacy", "scikit-learn", "umap-learn", "matplotlib", "papermill", "nbconvert",
@@ -102,7 +104,7 @@ def parse_parameters(stages: list[Stage], pairs: list[str]) -> dict[str, Any]:
         if not sep or not key:
             raise RunError(f"parameter {pair!r}: expected key=value")
         if key in RESERVED:
-            raise RunError(f"parameter {key}: set it with --{key.replace('_', '-')} or --out, not -p")
+            raise RunError(f"parameter {key}: set it with --{key.replace('_', '-')}, not -p")
         if key not in declared:
             known = ", ".join(sorted(k for k in declared if k not in RESERVED))
             raise RunError(f"unknown parameter {key!r}; the pipeline's parameters are: {known}")
@@ -154,8 +156,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _stage_parameters(stage: Stage, run_dir: Path, corpus: Path, user: dict[str, Any]) -> dict[str, Any]:
-    given = {"run_dir": str(run_dir), "corpus": str(corpus), **user}
+def _stage_parameters(stage: Stage, given: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in given.items() if k in stage.parameters}
 
 
@@ -171,8 +172,35 @@ def run_pipeline(
     force: bool = False,
     notebooks_dir: Path | None = None,
     echo: Callable[[str], None] = print,
+    engine: str = "local",
+    scheduler: str = "",
+    workers: int = DEFAULT_WORKERS,
 ) -> Path:
-    """Run every stage on ``corpus`` into ``out_dir`` and return it; raise ``RunError`` on failure."""
+    """Run every stage on ``corpus`` into ``out_dir`` and return it; raise ``RunError`` on failure.
+
+    ``engine`` is where the per-article stages run (``storydiff.engine``): ``local`` (this
+    machine, in each stage's kernel) or ``dask``, on the cluster at ``scheduler`` or, when it is
+    empty, on a ``LocalCluster`` of ``workers`` processes started once for the whole run.
+    """
+    if engine not in ENGINES:
+        raise RunError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    with contextlib.ExitStack() as stack:
+        if engine == "dask" and not scheduler:
+            scheduler = stack.enter_context(start_local_cluster(workers)).scheduler_address
+        return _run_stages(corpus, out_dir, parameters, force, notebooks_dir, echo,
+                           {"engine": engine, "scheduler": scheduler, "workers": workers})
+
+
+def _run_stages(
+    corpus: str | Path,
+    out_dir: str | Path,
+    parameters: list[str] | None,
+    force: bool,
+    notebooks_dir: Path | None,
+    echo: Callable[[str], None],
+    placement: dict[str, Any],
+) -> Path:
+    """``run_pipeline`` once the engine is chosen; ``placement`` holds engine, scheduler, workers."""
     corpus, final = Path(corpus).resolve(), Path(out_dir).resolve()
     notebooks_dir = notebooks_dir or find_notebooks_dir()
     if not corpus.exists():
@@ -191,6 +219,7 @@ def run_pipeline(
         run_name=final.name,
         corpus=str(corpus),
         parameters=user,
+        engine=placement,
         seeds={k: v for k, v in user.items() if "random_state" in k or k == "seed"},
         inputs=hash_inputs(corpus),
         environment=describe_environment(),
@@ -209,7 +238,7 @@ def run_pipeline(
             papermill.execute_notebook(
                 str(stage.path),
                 str(executed),
-                parameters=_stage_parameters(stage, work, corpus, user),
+                parameters=_stage_parameters(stage, {"run_dir": str(work), "corpus": str(corpus), **placement, **user}),
                 cwd=str(notebooks_dir),
                 progress_bar=False,
                 kernel_name="python3",

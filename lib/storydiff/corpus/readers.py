@@ -231,27 +231,31 @@ def list_input_files(corpus: Path) -> list[Path]:
     return sorted(files)
 
 
-def read_corpus(
-    corpus: str | Path,
-    *,
-    metadata: str | Path | None = None,
-    max_file_mb: float = DEFAULT_MAX_FILE_MB,
-) -> tuple[list[RawArticle], list[SkippedInput]]:
-    """Read every article of a folder (recursively) or of one file.
+def read_files(paths: list[Path], max_file_mb: float = DEFAULT_MAX_FILE_MB) -> tuple[list[RawArticle], list[SkippedInput]]:
+    """The articles and skipped inputs of ``paths``, file by file, in the order given."""
+    articles: list[RawArticle] = []
+    skipped: list[SkippedInput] = []
+    for path in paths:
+        found, problems = read_file(Path(path), int(max_file_mb * 1e6))
+        articles.extend(found)
+        skipped.extend(problems)
+    return articles, skipped
 
-    Returns the articles, in path order, with sidecar metadata merged into ``meta``, and the
-    skipped inputs. Raises ``CorpusError`` when the path does not exist or yields no article.
-    """
+
+def list_corpus_files(corpus: str | Path) -> list[Path]:
+    """The input files of a corpus folder (or the file itself); ``CorpusError`` when missing."""
     corpus = Path(corpus)
     if not corpus.exists():
         raise CorpusError(f"{corpus}: corpus path does not exist")
-    files = list_input_files(corpus) if corpus.is_dir() else [corpus]
-    articles: list[RawArticle] = []
-    skipped: list[SkippedInput] = []
-    for path in files:
-        found, problems = read_file(path, int(max_file_mb * 1e6))
-        articles.extend(found)
-        skipped.extend(problems)
+    return list_input_files(corpus) if corpus.is_dir() else [corpus]
+
+
+def finish_corpus(
+    corpus: str | Path, articles: list[RawArticle], skipped: list[SkippedInput], metadata: str | Path | None = None
+) -> list[RawArticle]:
+    """``articles`` with sidecar metadata merged into ``meta`` and repeated ids made unique
+    (``id~2``...); ``CorpusError`` when there is no article at all."""
+    corpus = Path(corpus)
     sidecar_path = Path(metadata) if metadata else next(
         (corpus / n for n in SIDECAR_NAMES if corpus.is_dir() and (corpus / n).exists()), None
     )
@@ -269,4 +273,19 @@ def read_corpus(
     if not articles:
         detail = "; ".join(s.message() for s in skipped[:5])
         raise CorpusError(f"{corpus}: no readable articles" + (f" ({detail})" if detail else ""))
-    return articles, skipped
+    return articles
+
+
+def read_corpus(
+    corpus: str | Path,
+    *,
+    metadata: str | Path | None = None,
+    max_file_mb: float = DEFAULT_MAX_FILE_MB,
+) -> tuple[list[RawArticle], list[SkippedInput]]:
+    """Read every article of a folder (recursively) or of one file.
+
+    Returns the articles, in path order, with sidecar metadata merged into ``meta``, and the
+    skipped inputs. Raises ``CorpusError`` when the path does not exist or yields no article.
+    """
+    articles, skipped = read_files(list_corpus_files(corpus), max_file_mb)
+    return finish_corpus(corpus, articles, skipped, metadata), skipped

@@ -54,7 +54,14 @@ def _pick(meta: dict[str, str], inferred: str, key: str) -> tuple[str, str]:
 
 
 def build_corpus_tables(raws: list[RawArticle], duplicate_threshold: float = 0.8) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ``articles`` and ``sentences`` tables of raw articles (see DESIGN.md for columns).
+    """The ``articles`` and ``sentences`` tables of raw articles (see DESIGN.md for columns):
+    ``tabulate_articles`` then ``mark_duplicates``."""
+    return mark_duplicates(*tabulate_articles(raws), duplicate_threshold)
+
+
+def tabulate_articles(raws: list[RawArticle]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``articles`` (without the duplicate columns) and ``sentences`` of raw articles, each article
+    on its own (so any split of ``raws`` gives the same rows).
 
     Metadata given by the input (HTML metadata, JSONL/CSV fields, the sidecar file) wins over what
     is inferred from the text; ``*_from`` columns say which (``meta``, ``text`` or ``""``).
@@ -80,8 +87,18 @@ def build_corpus_tables(raws: list[RawArticle], duplicate_threshold: float = 0.8
         )
         articles.append(row)
         sentences.extend(rows)
-    articles_df = pd.DataFrame(articles)
-    sentences_df = pd.DataFrame(sentences, columns=SENTENCE_COLUMNS)
+    columns = [c for c in ARTICLE_COLUMNS if c not in ("duplicate_of", "duplicate_similarity")]
+    articles_df = pd.DataFrame(articles, columns=columns)
+    articles_df["line"] = articles_df["line"].astype("Int64")
+    return articles_df, pd.DataFrame(sentences, columns=SENTENCE_COLUMNS)
+
+
+def mark_duplicates(
+    articles: pd.DataFrame, sentences: pd.DataFrame, duplicate_threshold: float = 0.8
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``articles`` with ``duplicate_of`` and ``duplicate_similarity`` filled from the content
+    sentences (exact and MinHash near-duplicates, across the whole corpus), and ``sentences``."""
+    articles_df, sentences_df = articles.reset_index(drop=True), sentences.reset_index(drop=True)
     content = (
         sentences_df[~sentences_df["boilerplate"]]
         .groupby("article_id", sort=False)["text"]
@@ -91,7 +108,6 @@ def build_corpus_tables(raws: list[RawArticle], duplicate_threshold: float = 0.8
     dups = find_duplicates(content, duplicate_threshold)
     articles_df["duplicate_of"] = dups["duplicate_of"].to_numpy()
     articles_df["duplicate_similarity"] = dups["duplicate_similarity"].to_numpy()
-    articles_df["line"] = articles_df["line"].astype("Int64")
     return articles_df[ARTICLE_COLUMNS], sentences_df
 
 

@@ -1,0 +1,122 @@
+"""Where the per-article work runs: in this process (``local``) or on a Dask cluster (``dask``).
+
+An engine maps a function over partitions: ``engine.map(func, parts, **shared)`` returns
+``[func(part, **shared) for part in parts]``, and ``engine.imap`` yields ``(index, result)`` as
+results arrive. The ``dask`` engine sends ``shared`` to each worker once (scattered, not once per
+partition) and runs partitions in parallel on the workers of an existing cluster
+(``scheduler="tcp://host:8786"``) or of a ``LocalCluster`` of ``workers`` processes started for
+the run. Models are loaded once per worker process, not per partition: the task functions get
+them through ``shared_embedding_model`` and ``shared_nlp``, memoised in the worker.
+
+The ``local`` engine keeps each stage in one partition, as storydiff always ran; ``dask`` splits
+the articles into partitions of ``partition_size`` articles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+ENGINES = ("local", "dask")
+DEFAULT_WORKERS = 2
+DEFAULT_PARTITION_SIZE = 100  # articles per partition on the dask engine
+
+
+class LocalEngine:
+    """Runs every partition in this process, in order."""
+
+    name = "local"
+
+    def map(self, func: Callable[..., Any], parts: Sequence[Any], **shared: Any) -> list[Any]:
+        """``[func(part, **shared) for part in parts]``."""
+        return [func(part, **shared) for part in parts]
+
+    def imap(self, func: Callable[..., Any], parts: Sequence[Any], **shared: Any) -> Iterator[tuple[int, Any]]:
+        """``(i, func(parts[i], **shared))`` in order."""
+        for i, part in enumerate(parts):
+            yield i, func(part, **shared)
+
+
+class DaskEngine:
+    """Runs partitions as tasks on the workers of a ``distributed.Client``."""
+
+    name = "dask"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def _submit(self, func: Callable[..., Any], parts: Sequence[Any], shared: dict[str, Any]) -> list[Any]:
+        scattered = {k: self.client.scatter(v, broadcast=True) for k, v in shared.items()}
+        return [self.client.submit(func, part, pure=False, **scattered) for part in parts]
+
+    def map(self, func: Callable[..., Any], parts: Sequence[Any], **shared: Any) -> list[Any]:
+        """Results of ``func(part, **shared)`` for every part, in the order of ``parts``."""
+        return self.client.gather(self._submit(func, parts, shared)) if parts else []
+
+    def imap(self, func: Callable[..., Any], parts: Sequence[Any], **shared: Any) -> Iterator[tuple[int, Any]]:
+        """``(i, result of parts[i])`` as tasks finish; a failed task raises its error here."""
+        from distributed import as_completed
+
+        futures = self._submit(func, parts, shared)
+        index = {future.key: i for i, future in enumerate(futures)}
+        for future in as_completed(futures):
+            yield index[future.key], future.result()
+            future.release()
+
+
+@contextlib.contextmanager
+def open_engine(engine: str = "local", scheduler: str = "", workers: int = DEFAULT_WORKERS) -> Iterator[LocalEngine | DaskEngine]:
+    """The engine named ``engine``; for ``dask``, a client of ``scheduler`` or, when it is empty,
+    of a ``LocalCluster`` of ``workers`` single-threaded worker processes, closed on exit."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+    if engine == "local":
+        yield LocalEngine()
+        return
+    from distributed import Client
+
+    if scheduler:
+        with Client(scheduler, timeout="30s") as client:
+            yield DaskEngine(client)
+        return
+    with start_local_cluster(workers) as cluster, Client(cluster) as client:
+        yield DaskEngine(client)
+
+
+def start_local_cluster(workers: int = DEFAULT_WORKERS) -> Any:
+    """A ``distributed.LocalCluster`` of ``workers`` processes, one thread each, no dashboard,
+    each allowed an equal share of this machine's memory."""
+    from distributed import LocalCluster
+
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    return LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=50,  # logging.CRITICAL: worker chatter would fill the notebooks
+    )
+
+
+def split_evenly(items: Sequence[Any], size: int | None) -> list[list[Any]]:
+    """``items`` in consecutive chunks of ``size`` (one chunk when ``size`` is None or 0)."""
+    items = list(items)
+    if not size:
+        return [items]
+    return [items[start : start + size] for start in range(0, len(items), size)] or [[]]
+
+
+@functools.lru_cache(maxsize=4)
+def shared_embedding_model(name: str, backend: str, cache_dir: str) -> Any:
+    """``storydiff.embed.load_model(name, backend=..., cache_dir=...)``, loaded once per process."""
+    from storydiff.embed import load_model
+
+    return load_model(name or None, backend=backend, cache_dir=cache_dir or None)
+
+
+@functools.lru_cache(maxsize=1)
+def shared_nlp() -> Any:
+    """spaCy's pipeline (``storydiff.claims.load_nlp``), loaded once per process."""
+    from storydiff.claims import load_nlp
+
+    return load_nlp()

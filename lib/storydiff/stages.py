@@ -1,0 +1,88 @@
+"""The per-article stages (read, clean and split; claims) as partition tasks on an engine.
+
+Each task sees only its own articles, so any split of the corpus gives the same rows; the work
+that needs the whole corpus (sidecar metadata, unique ids, duplicate detection) runs here, on
+the caller's side, on the tasks' results. On the ``local`` engine a stage is one partition; on
+``dask`` a partition is ``partition_size`` articles (input files, when reading). Embedding is
+partitioned inside ``storydiff.embed.embed_texts`` (its ``engine`` argument).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from storydiff.corpus.readers import (
+    DEFAULT_MAX_FILE_MB, RawArticle, SkippedInput, finish_corpus, list_corpus_files, read_files,
+)
+from storydiff.corpus.tables import mark_duplicates, tabulate_articles
+from storydiff.engine import DEFAULT_PARTITION_SIZE, shared_nlp, split_evenly
+
+
+def partition_size_on(engine: Any, partition_size: int) -> int | None:
+    """Items per partition on ``engine``: ``partition_size`` on dask, everything at once locally."""
+    return partition_size if engine.name == "dask" else None
+
+
+def read_corpus_on(
+    engine: Any,
+    corpus: str | Path,
+    *,
+    metadata: str | Path | None = None,
+    max_file_mb: float = DEFAULT_MAX_FILE_MB,
+    partition_size: int = DEFAULT_PARTITION_SIZE,
+) -> tuple[list[RawArticle], list[SkippedInput]]:
+    """``storydiff.corpus.readers.read_corpus`` with the files read in partitions on ``engine``."""
+    parts = split_evenly(list_corpus_files(corpus), partition_size_on(engine, partition_size))
+    results = engine.map(read_files, parts, max_file_mb=max_file_mb)
+    articles = [article for found, _ in results for article in found]
+    skipped = [problem for _, problems in results for problem in problems]
+    return finish_corpus(corpus, articles, skipped, metadata), skipped
+
+
+def build_corpus_tables_on(
+    engine: Any,
+    raws: list[RawArticle],
+    duplicate_threshold: float = 0.8,
+    partition_size: int = DEFAULT_PARTITION_SIZE,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.DataFrame]]:
+    """(``articles``, ``sentences``, the sentences of each partition): articles cleaned and split
+    in partitions on ``engine``, then duplicates marked across the whole corpus."""
+    results = engine.map(tabulate_articles, split_evenly(raws, partition_size_on(engine, partition_size)))
+    articles = pd.concat([a for a, _ in results], ignore_index=True)
+    sentences = pd.concat([s for _, s in results], ignore_index=True)
+    articles, sentences = mark_duplicates(articles, sentences, duplicate_threshold)
+    return articles, sentences, [s for _, s in results]
+
+
+def split_by_article(frame: pd.DataFrame, size: int | None) -> list[pd.DataFrame]:
+    """``frame``'s rows in partitions of ``size`` whole articles (sorted article ids; one
+    partition when ``size`` is None)."""
+    ids = sorted(frame["article_id"].unique())
+    if not size or len(ids) <= size:
+        return [frame]
+    number = {article_id: i // size for i, article_id in enumerate(ids)}
+    return [part for _, part in frame.groupby(frame["article_id"].map(number), sort=True)]
+
+
+def extract_partition(sentences: pd.DataFrame, articles: pd.DataFrame, batch_size: int) -> pd.DataFrame:
+    """Claims of one partition's sentences, with spaCy loaded once per process."""
+    from storydiff.claims import extract_claims
+
+    return extract_claims(sentences, articles, shared_nlp(), batch_size=batch_size)
+
+
+def extract_claims_on(
+    engine: Any,
+    sentences: pd.DataFrame,
+    articles: pd.DataFrame,
+    batch_size: int = 256,
+    partition_size: int = DEFAULT_PARTITION_SIZE,
+) -> list[pd.DataFrame]:
+    """The claims table in partitions of whole articles (in article order), extracted on
+    ``engine``; ``articles`` needs ``article_id`` and ``published``."""
+    parts = split_by_article(sentences, partition_size_on(engine, partition_size))
+    dates = articles[["article_id", "published"]].reset_index(drop=True)
+    return engine.map(extract_partition, parts, articles=dates, batch_size=batch_size)

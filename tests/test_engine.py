@@ -1,0 +1,147 @@
+"""The dask engine gives the same tables as the local one (seeds and 300 BBC articles, real
+model, real papermill runs of the stages 01-04), loads models once per worker, and writes its
+per-article tables in parts; plus the partitioning helpers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from storydiff.embed import load_sentence_embeddings
+from storydiff.engine import LocalEngine, open_engine, shared_embedding_model, split_evenly, start_local_cluster
+from storydiff.runfolder import TABLES_DIR, list_tables, read_table, write_table
+from storydiff.runner import RunError, run_pipeline
+from storydiff.stages import split_by_article
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "data" / "corpora" / "seeds"
+BBC = ROOT.parent / "shared" / "corpora" / "bbc"
+STAGES = ("01_corpus", "02_embed", "03_claims", "04_compare")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A 2-worker LocalCluster shared by this file's dask runs (started once: workers keep their
+    models between runs, as they do between the stages of one run)."""
+    with start_local_cluster(2) as local_cluster:
+        yield local_cluster
+
+
+@pytest.fixture(scope="module")
+def stage_notebooks(tmp_path_factory):
+    """A notebooks folder holding the per-article and comparison stages (01-04) only."""
+    folder = tmp_path_factory.mktemp("notebooks")
+    for name in STAGES:
+        (folder / f"{name}.ipynb").symlink_to(ROOT / "notebooks" / f"{name}.ipynb")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def bbc_300(tmp_path_factory):
+    """A corpus folder of the first 300 BBC articles (business, then entertainment), linked."""
+    folder = tmp_path_factory.mktemp("bbc-300")
+    files = sorted(BBC.rglob("*.txt"))
+    files = [f for f in files if f.name.lower() != "readme.txt"][:300]
+    for number, path in enumerate(files):
+        (folder / f"{number:03d}-{path.parent.name}-{path.name}").symlink_to(path)
+    return folder
+
+
+def run_both(corpus: Path, tmp: Path, notebooks: Path, scheduler: str, partition_size: int) -> tuple[Path, Path]:
+    """Run folders of the local and the dask engine on ``corpus``, each with its own cold
+    embedding cache (so the dask workers really embed)."""
+    runs = []
+    for engine in ("local", "dask"):
+        params = [f"cache_dir={tmp / f'cache-{engine}'}", f"partition_size={partition_size}"]
+        runs.append(run_pipeline(
+            corpus, tmp / engine, params, notebooks_dir=notebooks, echo=lambda line: None,
+            engine=engine, scheduler=scheduler if engine == "dask" else "",
+        ))
+    return runs[0], runs[1]
+
+
+def assert_same_tables(local: Path, dask: Path) -> None:
+    """Every table of both runs equal after sorting its rows (floats to 1e-5), and the sentence
+    vectors equal."""
+    assert list_tables(local) == list_tables(dask)
+    for name in list_tables(local):
+        a, b = read_table(local, name), read_table(dask, name)
+        columns = list(a.columns)
+        a = a.sort_values(columns).reset_index(drop=True)
+        b = b.sort_values(columns).reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-5, obj=f"table {name}")
+    ids_a, vectors_a = load_sentence_embeddings(local)
+    ids_b, vectors_b = load_sentence_embeddings(dask)
+    assert ids_a == ids_b
+    np.testing.assert_allclose(vectors_a, vectors_b, atol=1e-5)
+
+
+def test_dask_engine_gives_the_local_tables_on_the_seeds(tmp_path, stage_notebooks, cluster):
+    local, dask = run_both(SEEDS, tmp_path, stage_notebooks, cluster.scheduler_address, partition_size=2)
+    assert_same_tables(local, dask)
+    assert (dask / TABLES_DIR / "claims").is_dir() and (local / TABLES_DIR / "claims.parquet").exists()
+    assert len(list((dask / TABLES_DIR / "claims").glob("part-*.parquet"))) == 3  # 5 articles, 2 per part
+
+
+def test_dask_engine_gives_the_local_tables_on_300_bbc_articles(tmp_path, bbc_300, stage_notebooks, cluster):
+    local, dask = run_both(bbc_300, tmp_path, stage_notebooks, cluster.scheduler_address, partition_size=100)
+    assert len(read_table(local, "articles")) == 300
+    assert_same_tables(local, dask)
+    assert len(list((dask / TABLES_DIR / "sentences").glob("part-*.parquet"))) == 3
+
+
+def test_models_load_once_per_worker(cluster):
+    with open_engine("dask", cluster.scheduler_address) as engine:
+        seen = engine.map(_model_identity, list(range(8)))
+    by_worker: dict[int, set[int]] = {}
+    for pid, model_id in seen:
+        by_worker.setdefault(pid, set()).add(model_id)
+    assert len(by_worker) == 2 and all(len(ids) == 1 for ids in by_worker.values())
+    assert os.getpid() not in by_worker
+
+
+def _model_identity(part: int) -> tuple[int, int]:
+    """(worker process id, id of the default model object it holds) for one task."""
+    return os.getpid(), id(shared_embedding_model("", "torch", ""))
+
+
+def test_unknown_engine_is_refused_before_anything_runs(tmp_path):
+    with pytest.raises(RunError, match="engine must be one of local, dask"):
+        run_pipeline(SEEDS, tmp_path / "run", engine="spark", echo=lambda line: None)
+    assert not (tmp_path / "run").exists()
+
+
+def test_split_evenly_keeps_order_and_sizes():
+    assert split_evenly([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
+    assert split_evenly([1, 2, 3], None) == [[1, 2, 3]]
+    assert split_evenly([], 4) == [[]]
+
+
+def test_split_by_article_keeps_articles_whole():
+    frame = pd.DataFrame({"article_id": ["b", "a", "c", "a", "b", "d"], "position": range(6)})
+    parts = split_by_article(frame, 2)
+    assert [sorted(set(p["article_id"])) for p in parts] == [["a", "b"], ["c", "d"]]
+    assert sum(len(p) for p in parts) == len(frame)
+    assert split_by_article(frame, None)[0] is frame
+
+
+def test_local_engine_maps_in_order():
+    engine = LocalEngine()
+    assert engine.map(pow, [1, 2, 3], exp=2) == [1, 4, 9]
+    assert list(engine.imap(pow, [2, 3], exp=3)) == [(0, 8), (1, 27)]
+
+
+def test_partitioned_table_reads_back_and_replaces_the_single_file(tmp_path):
+    frame = pd.DataFrame({"article_id": ["a", "a", "b"], "n": [1, 2, 3]})
+    write_table(tmp_path, "claims", frame)
+    write_table(tmp_path, "claims", frame, parts=[frame.iloc[:2], frame.iloc[2:]])
+    assert not (tmp_path / TABLES_DIR / "claims.parquet").exists()
+    assert sorted(p.name for p in (tmp_path / TABLES_DIR / "claims").iterdir()) == ["part-00000.parquet", "part-00001.parquet"]
+    pd.testing.assert_frame_equal(read_table(tmp_path, "claims"), frame)
+    assert list_tables(tmp_path) == ["claims"]
+    write_table(tmp_path, "claims", frame.iloc[:1])
+    assert not (tmp_path / TABLES_DIR / "claims").exists() and len(read_table(tmp_path, "claims")) == 1
