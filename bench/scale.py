@@ -1,0 +1,212 @@
+"""Scale benchmark (issue 8): the pipeline's stages 01-04 on BBC grown by edited copies, on the
+``local`` engine and on a 2-worker ``LocalCluster`` (``dask``); prints figures, asserts nothing.
+
+The grown corpus: the first ``--base`` BBC articles (all 2,225 by default) and, for factor k,
+k - 1 copies of each with a new id and controlled edits (``copy_article``): every sentence's
+words pass through a small fixed rewrite table ("said" -> "stated", ...), one sentence in
+``DROP_EVERY`` is dropped, and the first sentence holding a percentage has that figure raised
+by ``NUMBER_SHIFT`` points. A copy is therefore a known rewrite of its original (a reuse pair)
+with one known number discrepancy, when the original's sentence had a percentage.
+
+Per size and engine: wall time of the run, peak resident memory of the whole process tree
+(runner, stage kernels, cluster workers; sampled every 0.2 s), and what was found: reuse pairs
+and number discrepancies between copies and their originals, against the known ones. Then the
+growth exponent of time with corpus size (slope of log time on log articles) and the per-article
+cost (the difference between the two largest dask runs, so fixed costs cancel), from which the
+projection for a million articles is printed.
+
+    .venv/bin/python bench/scale.py                      # base 2,225, factors 1 4 16 (hours on 2 cores)
+    .venv/bin/python bench/scale.py --base 50 --factors 1 4 16
+Runs use their own cold embedding cache and ``duplicate_threshold=0.99``: the copies are
+near-duplicates on purpose, and the corpus stage would otherwise set them aside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from storydiff.runfolder import read_table
+from storydiff.runner import run_pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+BBC = ROOT.parent / "shared" / "corpora" / "bbc"
+STAGES = ("01_corpus", "02_embed", "03_claims", "04_compare")
+REWRITES = {
+    "said": "stated", "says": "states", "firm": "company", "rose": "increased", "fell": "decreased",
+    "year": "twelve months", "also": "additionally", "but": "however", "big": "large",
+    "new": "fresh", "show": "reveal", "shows": "reveals", "government": "administration",
+}
+DROP_EVERY = 7
+NUMBER_SHIFT = 3
+PERCENT = re.compile(r"\b(\d+(?:\.\d+)?)(%| per ?cent)")
+
+
+def copy_article(text: str, copy: int) -> tuple[str, bool]:
+    """(edited copy of ``text``, whether a percentage was altered): words rewritten, every
+    ``DROP_EVERY``-th sentence (offset by ``copy``) dropped, the first percentage raised."""
+    words = re.compile(r"\b(" + "|".join(REWRITES) + r")\b")
+    lines, altered, number = [], False, 0
+    for line in text.split("\n"):
+        sentences = re.split(r"(?<=[.!?])\s+", line) if line.strip() else [line]
+        kept = []
+        for sentence in sentences:
+            number += 1
+            if sentence.strip() and (number + copy) % DROP_EVERY == 0 and number > 1:
+                continue
+            sentence = words.sub(lambda m: REWRITES[m.group(1)], sentence)
+            if not altered and PERCENT.search(sentence) and number > 1:
+                sentence = PERCENT.sub(lambda m: f"{float(m.group(1)) + NUMBER_SHIFT:g}{m.group(2)}", sentence, count=1)
+                altered = True
+            kept.append(sentence)
+        lines.append(" ".join(kept))
+    return "\n".join(lines), altered
+
+
+def grow_corpus(base: list[Path], factor: int, folder: Path) -> dict[str, dict]:
+    """Write the base articles and their ``factor - 1`` copies to ``folder``; returns, per copy's
+    file stem, its original's stem and whether a number was altered."""
+    folder.mkdir(parents=True)
+    known = {}
+    for number, path in enumerate(base):
+        stem = f"{number:05d}-{path.parent.name}"
+        text = path.read_text(encoding="latin-1")
+        (folder / f"{stem}.txt").write_text(text, encoding="utf-8")
+        for copy in range(1, factor):
+            edited, altered = copy_article(text, copy)
+            (folder / f"{stem}-copy{copy:02d}.txt").write_text(edited, encoding="utf-8")
+            known[f"{stem}-copy{copy:02d}"] = {"original": stem, "altered": altered}
+    return known
+
+
+class PeakTreeRSS:
+    """Context manager sampling the resident memory of this process and all its descendants."""
+
+    def __enter__(self) -> PeakTreeRSS:
+        self.peak, self._stop = 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.wait(0.2):
+            total = 0
+            for process in [me, *me.children(recursive=True)]:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    continue
+            self.peak = max(self.peak, total)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def score_found(run: Path, known: dict[str, dict]) -> dict[str, int]:
+    """Known reuse pairs and number discrepancies (copy vs its original) found in ``run``."""
+    stem = lambda article_id: article_id.split("/")[-1].removesuffix(".txt")  # noqa: E731
+    reuse = read_table(run, "reuse")
+    found_pairs = {
+        frozenset((stem(a), stem(b))) for a, b, n in zip(reuse["article_a"], reuse["article_b"], reuse["aligned_sentences"]) if n > 0
+    }
+    discrepancies = read_table(run, "discrepancies")
+    numbers = discrepancies[discrepancies["kind"] == "number"]
+    found_numbers = {frozenset((stem(a), stem(b))) for a, b in zip(numbers["article_a"], numbers["article_b"])}
+    pairs = {copy: frozenset((copy, k["original"])) for copy, k in known.items()}
+    altered = [copy for copy, k in known.items() if k["altered"]]
+    return {
+        "reuse_known": len(pairs), "reuse_found": sum(p in found_pairs for p in pairs.values()),
+        "numbers_known": len(altered), "numbers_found": sum(pairs[c] in found_numbers for c in altered),
+        "number_flags": len(numbers),
+    }
+
+
+def run_once(corpus: Path, work: Path, engine: str, workers: int) -> tuple[Path, float, int, dict]:
+    """(run folder, wall seconds, peak tree RSS bytes, stage seconds) of stages 01-04."""
+    notebooks = work / "notebooks"
+    if not notebooks.exists():
+        notebooks.mkdir()
+        for name in STAGES:
+            (notebooks / f"{name}.ipynb").symlink_to(ROOT / "notebooks" / f"{name}.ipynb")
+    cache = work / f"cache-{corpus.name}-{engine}"
+    shutil.copytree(work / "export" / "onnx", cache / "onnx")  # a cold vector cache, the ONNX export reused
+    params = [f"cache_dir={cache}", "duplicate_threshold=0.99", "backend=onnx-int8"]
+    with PeakTreeRSS() as rss:
+        started = time.perf_counter()
+        run = run_pipeline(corpus, work / f"run-{corpus.name}-{engine}", params, notebooks_dir=notebooks,
+                           echo=lambda line: None, engine=engine, workers=workers)
+        seconds = time.perf_counter() - started
+    stages = {s["stage"]: s["duration_s"] for s in json.loads((run / "manifest.json").read_text())["stages"]}
+    return run, seconds, rss.peak, stages
+
+
+def exponent(sizes: list[int], seconds: list[float]) -> float:
+    """Slope of log(seconds) on log(sizes): time grows as size ** slope."""
+    return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0]) if len(sizes) > 1 else math.nan
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", type=int, default=2225, help="BBC articles before growing (default: all)")
+    parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--engines", nargs="+", default=["local", "dask"], choices=["local", "dask"])
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
+    base = sorted(p for p in BBC.rglob("*.txt") if p.name.lower() != "readme.txt")[: args.base]
+    results: dict[str, list[tuple[int, float, int, dict]]] = {e: [] for e in args.engines}
+    print(f"base: {len(base)} BBC articles; factors {args.factors}; engines {args.engines} (dask: {args.workers} workers); "
+          f"embedding backend onnx-int8, cold cache per run")
+    print("engine  articles   wall_s  s/article  peak_GiB  stage seconds (01/02/03/04)       reuse found  numbers found (flags)")
+    with tempfile.TemporaryDirectory(prefix="storydiff-scale-") as tmp:
+        work = Path(tmp)
+        export = "from storydiff.embed import load_model; load_model(backend='onnx-int8', cache_dir=%r)"
+        subprocess.run([sys.executable, "-c", export % str(work / "export")], check=True)
+        for factor in args.factors:
+            corpus = work / f"x{factor}"
+            known = grow_corpus(base, factor, corpus)
+            n = len(base) * factor
+            for engine in args.engines:
+                run, seconds, peak, stages = run_once(corpus, work, engine, args.workers)
+                found = score_found(run, known)
+                results[engine].append((n, seconds, peak, stages))
+                stage_text = "/".join(f"{stages.get(s, 0):.0f}" for s in STAGES)
+                print(f"{engine:6} {n:9d} {seconds:8.1f} {seconds / n:10.3f} {peak / 2**30:9.2f}  {stage_text:32}"
+                      f"  {found['reuse_found']:4d}/{found['reuse_known']:<4d}  {found['numbers_found']:4d}/{found['numbers_known']:<4d} ({found['number_flags']})")
+    print()
+    for engine, rows in results.items():
+        sizes, seconds = [r[0] for r in rows], [r[1] for r in rows]
+        per_stage = {s: exponent(sizes, [max(r[3].get(s, 0), 1e-3) for r in rows]) for s in STAGES}
+        peaks = [r[2] / 2**30 for r in rows]
+        print(f"{engine}: time ~ articles^{exponent(sizes, seconds):.2f} (per stage: "
+              + ", ".join(f"{s} {e:.2f}" for s, e in per_stage.items())
+              + f"); peak memory {' -> '.join(f'{p:.2f}' for p in peaks)} GiB")
+    rows = results.get("dask", [])
+    if len(rows) > 1:
+        (n0, _, _, stages0), (n1, _, _, stages1) = rows[-2], rows[-1]
+        per_article = sum(stages1.get(s, 0) - stages0.get(s, 0) for s in STAGES[:3]) * args.workers / (n1 - n0)
+        compare = (stages1.get("04_compare", 0) - stages0.get("04_compare", 0)) / (n1 - n0)
+        print(f"\nmeasured, dask, between its two largest runs ({n0} -> {n1} articles, {args.workers} workers): stages 01-03 "
+              f"cost {per_article:.3f} worker-seconds per added article (fixed costs such as kernel starts and model loads "
+              f"cancel out); comparison {compare * 1000:.1f} ms per added article (one process)")
+        for machines, cores in ((1, 16), (10, 16), (100, 16)):
+            hours = 1e6 * per_article / (machines * cores) / 3600
+            print(f"projected: 1,000,000 articles on {machines} x {cores}-core machines: stages 01-03 {hours:.1f} h "
+                  f"(linear extrapolation of the measured per-article cost)")
+
+if __name__ == "__main__":
+    main()
