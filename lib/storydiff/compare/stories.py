@@ -11,8 +11,11 @@ apart score 0: they cannot be one event. An article's date is its publication da
 full date its claims mention most often (at least twice), else unknown (no constraint).
 
 Articles are grouped by average-linkage agglomerative clustering cut at ``threshold``: no number
-of stories to choose, deterministic, and sound from two articles to a few thousand (the n x n
-score matrix is the limit). An article with no partner is a story of its own.
+of stories to choose, deterministic. Up to ``EXACT_LIMIT`` articles every pair is scored (an n x n
+matrix); above it only candidate pairs, each article's nearest neighbours (``compare.candidates``),
+and the clustering runs inside each group of articles that candidates scoring at least
+``threshold`` link (same result whenever the candidates hold every such pair). An article with no
+partner is a story of its own.
 """
 
 from __future__ import annotations
@@ -24,12 +27,22 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 from sklearn.cluster import AgglomerativeClustering
+from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+from storydiff.compare.candidates import find_candidate_pairs
+from storydiff.embed import normalize_rows
 
 STORY_THRESHOLD = 0.30
 LEXICAL_WEIGHT = 0.7
 WINDOW_DAYS = 7
+EXACT_LIMIT = 1000  # articles: up to this many, every pair is scored
+STORY_NEIGHBOURS = 20
+SEARCH_DIMS = 128
+SCORE_SLACK = 1e-6  # a pair score summed in another order may differ in its last bits
 ENTITY_LABELS = {"PERSON", "ORG", "GPE", "NORP", "FAC", "LOC", "EVENT", "LAW", "PRODUCT",
                  "WORK_OF_ART"}
 STOP_WORDS = sorted(ENGLISH_STOP_WORDS | {"said", "says", "according"})
@@ -77,14 +90,68 @@ def estimate_article_dates(
     return pd.Series(result, dtype=object)
 
 
-def tfidf_cosines(documents: list, analyzer: str | object = "word") -> np.ndarray:
-    """(n, n) cosine matrix of sublinear TF-IDF vectors; zeros where a document has no terms."""
+def tfidf_vectors(documents: list, analyzer: str | object = "word") -> sparse.csr_matrix:
+    """(n, terms) sublinear TF-IDF vectors, rows L2-normalised; (n, 0) when no document has a term."""
     options = {"stop_words": STOP_WORDS} if analyzer == "word" else {"analyzer": analyzer}
     try:
-        vectors = TfidfVectorizer(sublinear_tf=True, dtype=np.float32, **options).fit_transform(documents)
+        return TfidfVectorizer(sublinear_tf=True, dtype=np.float32, **options).fit_transform(documents)
     except ValueError:  # no document has a usable term
-        return np.zeros((len(documents), len(documents)), dtype=np.float32)
-    return (vectors @ vectors.T).toarray()
+        return sparse.csr_matrix((len(documents), 0), dtype=np.float32)
+
+
+def list_entity_keys(keys: list[str]) -> list[str]:
+    """The analyzer of entity "documents": the keys as they are."""
+    return keys
+
+
+def describe_articles(
+    texts: list[str], entities: list[list[str]], dates: list[dt.date | None]
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """What pair scores are made of: word TF-IDF (n, words), entity TF-IDF (n, entities), whether
+    each article names an entity (n,) bool, and its date as a day number (n,), NaN when unknown."""
+    ordinal = np.array([d.toordinal() if d else np.nan for d in dates], dtype=float)
+    return (tfidf_vectors(texts), tfidf_vectors(entities, analyzer=list_entity_keys),
+            np.array([bool(e) for e in entities], dtype=bool), ordinal)
+
+
+def blend_scores(
+    lexical: np.ndarray, named: np.ndarray, both_named: np.ndarray, days_apart: np.ndarray,
+    lexical_weight: float, window_days: int,
+) -> np.ndarray:
+    """Same-event scores in 0-1 from word and entity cosines of one shape (module docstring): words
+    alone unless ``both_named``, 0 when more than ``window_days`` apart (NaN days: no constraint)."""
+    scores = np.where(both_named, lexical_weight * lexical + (1 - lexical_weight) * named, lexical)
+    scores[days_apart > window_days] = 0.0
+    return np.clip(scores, 0.0, 1.0)
+
+
+def score_among(
+    words: sparse.csr_matrix, names: sparse.csr_matrix, named: np.ndarray, ordinal: np.ndarray,
+    rows: np.ndarray, lexical_weight: float = LEXICAL_WEIGHT, window_days: int = WINDOW_DAYS,
+) -> np.ndarray:
+    """(len(rows), len(rows)) same-event scores of every pair among the articles ``rows`` (row
+    numbers of the ``describe_articles`` arrays); diagonal 1."""
+    words, names = words[rows], names[rows]
+    scores = blend_scores(
+        (words @ words.T).toarray(), (names @ names.T).toarray(), np.outer(named[rows], named[rows]),
+        np.abs(ordinal[rows, None] - ordinal[None, rows]), lexical_weight, window_days,
+    )
+    np.fill_diagonal(scores, 1.0)
+    return scores
+
+
+def score_listed_pairs(
+    words: sparse.csr_matrix, names: sparse.csr_matrix, named: np.ndarray, ordinal: np.ndarray,
+    pairs: np.ndarray, lexical_weight: float = LEXICAL_WEIGHT, window_days: int = WINDOW_DAYS,
+) -> np.ndarray:
+    """(m,) same-event scores of the article ``pairs`` (m, 2), as ``score_among`` scores them."""
+    first, second = pairs[:, 0], pairs[:, 1]
+
+    def cosines(vectors: sparse.csr_matrix) -> np.ndarray:
+        return np.asarray(vectors[first].multiply(vectors[second]).sum(axis=1), dtype=np.float32).ravel()
+
+    return blend_scores(cosines(words), cosines(names), named[first] & named[second],
+                        np.abs(ordinal[first] - ordinal[second]), lexical_weight, window_days)
 
 
 def score_article_pairs(
@@ -98,15 +165,21 @@ def score_article_pairs(
 
     A pair where either article names no entity is scored on its words alone.
     """
-    lexical = tfidf_cosines(texts)
-    named = np.array([bool(e) for e in entities])
-    blended = lexical_weight * lexical + (1 - lexical_weight) * tfidf_cosines(entities, analyzer=lambda keys: keys)
-    scores = np.where(np.outer(named, named), blended, lexical)
-    ordinal = np.array([d.toordinal() if d else np.nan for d in dates], dtype=float)
-    apart = np.abs(ordinal[:, None] - ordinal[None, :]) > window_days
-    scores[apart] = 0.0
-    np.fill_diagonal(scores, 1.0)
-    return np.clip(scores, 0.0, 1.0)
+    described = describe_articles(texts, entities, dates)
+    return score_among(*described, np.arange(len(texts)), lexical_weight, window_days)
+
+
+def reduce_articles(
+    words: sparse.csr_matrix, names: sparse.csr_matrix, lexical_weight: float = LEXICAL_WEIGHT,
+    dims: int = SEARCH_DIMS,
+) -> np.ndarray:
+    """(n, <= dims) float32 L2-normalised article vectors whose cosines approximate the pair score:
+    word and entity TF-IDF side by side, weighted so that their dot product is the blended score,
+    reduced by truncated SVD (fixed seed)."""
+    both = sparse.hstack([np.sqrt(lexical_weight) * words, np.sqrt(1 - lexical_weight) * names]).tocsr()
+    dims = min(dims, both.shape[0] - 1, both.shape[1] - 1)
+    reduced = TruncatedSVD(dims, n_iter=2, random_state=0).fit_transform(both) if dims >= 1 else both.toarray()
+    return normalize_rows(reduced)
 
 
 def cluster_articles(scores: np.ndarray, threshold: float = STORY_THRESHOLD) -> np.ndarray:
@@ -118,6 +191,36 @@ def cluster_articles(scores: np.ndarray, threshold: float = STORY_THRESHOLD) -> 
         distance_threshold=1.0 - threshold,
     )
     return model.fit_predict(1.0 - scores)
+
+
+def cluster_candidate_pairs(
+    texts: list[str], entities: list[list[str]], dates: list[dt.date | None],
+    threshold: float = STORY_THRESHOLD, window_days: int = WINDOW_DAYS, lexical_weight: float = LEXICAL_WEIGHT,
+    neighbours: int = STORY_NEIGHBOURS, exact_limit: int = EXACT_LIMIT,
+) -> np.ndarray:
+    """Cluster number of each article (as ``cluster_articles`` on ``score_article_pairs``) without
+    scoring every pair.
+
+    Candidate pairs are each article's ``neighbours`` nearest in ``reduce_articles`` space
+    (``find_candidate_pairs``, approximate above ``exact_limit`` articles); the candidates scoring
+    at least ``threshold`` link articles into groups, and average linkage runs on every pair
+    inside each group only. An average-linkage cluster at ``threshold`` never spans two such
+    groups, so the result is the all-pairs one whenever the candidates hold every pair scoring at
+    least ``threshold``; the cost is that of the largest group squared.
+    """
+    words, names, named, ordinal = describe_articles(texts, entities, dates)
+    pairs = find_candidate_pairs(reduce_articles(words, names, lexical_weight), neighbours, exact_limit=exact_limit)
+    scores = score_listed_pairs(words, names, named, ordinal, pairs, lexical_weight, window_days)
+    linked = pairs[scores >= threshold - SCORE_SLACK]
+    graph = sparse.coo_matrix((np.ones(len(linked)), (linked[:, 0], linked[:, 1])), shape=(len(texts),) * 2)
+    _, groups = connected_components(graph, directed=False)
+    clusters = groups.astype(np.int64) * len(texts)  # group x n + cluster within the group: unique
+    order = np.argsort(groups, kind="stable")
+    for rows in np.split(order, np.flatnonzero(np.diff(groups[order])) + 1):
+        if len(rows) > 1:
+            scores = score_among(words, names, named, ordinal, rows, lexical_weight, window_days)
+            clusters[rows] += cluster_articles(scores, threshold)
+    return clusters
 
 
 def label_stories(
@@ -149,12 +252,14 @@ def group_stories(
     threshold: float = STORY_THRESHOLD,
     window_days: int = WINDOW_DAYS,
     lexical_weight: float = LEXICAL_WEIGHT,
+    exact_limit: int = EXACT_LIMIT,
 ) -> pd.DataFrame:
     """Stories of ``articles`` from their content ``sentences`` and ``claims`` (entities, dates).
 
     Duplicates (``duplicate_of`` set) join the story of the article they duplicate. Returns
     STORY_COLUMNS, one row per article; story ids ``S001``... in the order of each story's
-    first article_id.
+    first article_id. Up to ``exact_limit`` articles every pair is scored; above it only
+    candidate pairs (``cluster_candidate_pairs``).
     """
     given = articles.get("duplicate_of", pd.Series("", index=articles.index)).fillna("")
     known = set(articles["article_id"])
@@ -164,8 +269,12 @@ def group_stories(
     texts = [text_of.get(a, "") for a in ids]
     entities = article_entities(claims, ids) if claims is not None else [[] for _ in ids]
     dates = estimate_article_dates(articles, claims)
-    scores = score_article_pairs(texts, entities, [dates[a] for a in ids], lexical_weight, window_days)
-    clusters = cluster_articles(scores, threshold)
+    article_dates = [dates[a] for a in ids]
+    if len(ids) <= exact_limit:
+        clusters = cluster_articles(score_article_pairs(texts, entities, article_dates, lexical_weight, window_days), threshold)
+    else:
+        clusters = cluster_candidate_pairs(texts, entities, article_dates, threshold, window_days, lexical_weight,
+                                           exact_limit=exact_limit)
     titles = dict(zip(articles["article_id"], articles.get("title", pd.Series("", index=articles.index)).fillna("")))
     labels = label_stories(ids, titles, texts, clusters)
     ranked = list(dict.fromkeys(clusters))  # clusters in the order of their first article
