@@ -17,10 +17,12 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from storydiff.compare.candidates import EXACT_LIMIT, find_candidate_pairs
 from storydiff.compare.sameclaim import REUSE_THRESHOLD
 from storydiff.compare.textdiff import word_overlap
 
 VERBATIM_OVERLAP = 0.9
+SENTENCE_NEIGHBOURS = 10
 UNDETERMINED = "undetermined"
 ALIGNMENT_COLUMNS = ["article_a", "article_b", "sentence_id_a", "sentence_id_b", "similarity", "kind"]
 REUSE_COLUMNS = [
@@ -33,38 +35,35 @@ def find_similar_sentences(
     sentences: pd.DataFrame,
     embeddings: np.ndarray,
     threshold: float = REUSE_THRESHOLD,
-    block_size: int = 1024,
+    exact_limit: int = EXACT_LIMIT,
 ) -> pd.DataFrame:
     """Pairs of sentences from different articles with cosine >= ``threshold``.
 
-    ``embeddings`` (n_sentences, dim) L2-normalised, row-aligned with ``sentences``. Computed in
-    blocks of ``block_size`` rows, so memory stays at block_size x n floats. Returns columns
-    row_a, row_b (row_a < row_b), similarity.
+    ``embeddings`` (n_sentences, dim) L2-normalised, row-aligned with ``sentences``. Each sentence
+    is compared with its nearest neighbours only (``find_candidate_pairs``, widened until every
+    neighbour reaching ``threshold`` is in): exactly every such pair up to ``exact_limit``
+    sentences, an approximate nearest-neighbour search above. Returns columns row_a, row_b
+    (row_a < row_b), similarity, sorted by row_a, row_b.
     """
     articles = sentences["article_id"].to_numpy()
-    found = []
-    for start in range(0, len(sentences), block_size):
-        sims = embeddings[start : start + block_size] @ embeddings.T
-        rows, cols = np.nonzero(sims >= threshold)
-        rows_abs = rows + start
-        keep = (cols > rows_abs) & (articles[rows_abs] != articles[cols])
-        found.append(pd.DataFrame({
-            "row_a": rows_abs[keep], "row_b": cols[keep], "similarity": sims[rows[keep], cols[keep]],
-        }))
-    return pd.concat(found, ignore_index=True) if found else pd.DataFrame(
-        columns=["row_a", "row_b", "similarity"])
+    pairs = find_candidate_pairs(embeddings, SENTENCE_NEIGHBOURS, threshold, exact_limit)
+    similarity = np.einsum("ij,ij->i", embeddings[pairs[:, 0]], embeddings[pairs[:, 1]])
+    keep = (articles[pairs[:, 0]] != articles[pairs[:, 1]]) & (similarity >= threshold)
+    return pd.DataFrame({"row_a": pairs[keep, 0], "row_b": pairs[keep, 1], "similarity": similarity[keep]})
 
 
 def align_articles(
-    sentences: pd.DataFrame, embeddings: np.ndarray, threshold: float = REUSE_THRESHOLD
+    sentences: pd.DataFrame, embeddings: np.ndarray, threshold: float = REUSE_THRESHOLD,
+    exact_limit: int = EXACT_LIMIT,
 ) -> pd.DataFrame:
-    """One-to-one sentence alignment of every article pair that shares a similar sentence.
+    """One-to-one sentence alignment of every article pair that shares a similar sentence
+    (``find_similar_sentences``: approximate above ``exact_limit`` sentences).
 
     Returns ALIGNMENT_COLUMNS (article_a sorts before article_b), sorted by article pair and
     descending similarity.
     """
     sentences = sentences.reset_index(drop=True)
-    pairs = find_similar_sentences(sentences, embeddings, threshold)
+    pairs = find_similar_sentences(sentences, embeddings, threshold, exact_limit)
     ids, articles, texts = (sentences[c].to_numpy() for c in ("sentence_id", "article_id", "text"))
     pairs = pairs.assign(
         first=lambda p: np.where(articles[p["row_a"]] < articles[p["row_b"]], p["row_a"], p["row_b"]),
