@@ -6,6 +6,10 @@ article similarity is the mean of A->B and B->A, so it is symmetric, 1.0 for an 
 itself, and high only when most sentences of *both* articles find a counterpart (a short
 article copied inside a long one scores high one way and lower the other; both directions are
 kept in the table).
+
+Up to ``EXACT_LIMIT`` articles every pair is scored; above it only each article's
+``NEIGHBOURS`` nearest articles by the mean of their sentence vectors (``compare.candidates``),
+and the square matrix, only readable for a few dozen articles anyway, is left out.
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from storydiff.compare.candidates import find_candidate_pairs
 from storydiff.embed import normalize_rows
 
+EXACT_LIMIT = 1000  # articles: up to this many, every pair is scored
+NEIGHBOURS = 20
 TABLE_COLUMNS = [
     "article_a",
     "article_b",
@@ -26,31 +33,50 @@ TABLE_COLUMNS = [
 ]
 
 
-def compute_directed_similarity(
+def group_sentences(
     vectors: np.ndarray, sentence_article_ids: list[str], article_ids: list[str]
-) -> np.ndarray:
-    """Matrix D (len(article_ids), len(article_ids)), float64: D[i, j] is the mean over article
-    i's sentences of their best cosine with any sentence of article j; NaN when either article
-    has no sentence. ``vectors`` (n, dim) holds one row per sentence, its article in
-    ``sentence_article_ids``."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(unit vectors (n, dim) float32 sorted by article, start row (len(article_ids),), end row):
+    article i's sentences are rows start[i]:end[i] (empty when it has none)."""
     position = {article_id: i for i, article_id in enumerate(article_ids)}
     owners = np.array([position[a] for a in sentence_article_ids], dtype=np.int64)
     order = np.argsort(owners, kind="stable")
-    owners, unit = owners[order], normalize_rows(np.asarray(vectors, dtype=np.float32)[order])
-    present, starts = np.unique(owners, return_index=True)
-    ends = np.append(starts[1:], len(owners))
-    directed = np.full((len(article_ids), len(article_ids)), np.nan)
-    for article, start, end in zip(present, starts, ends, strict=True):
-        cosines = unit[start:end] @ unit.T  # (sentences of this article, all sentences)
-        best = np.maximum.reduceat(cosines, starts, axis=1)  # best match in each present article
-        directed[article, present] = best.astype(np.float64).mean(axis=0)
-    return directed
+    unit = normalize_rows(np.asarray(vectors, dtype=np.float32)[order])
+    counts = np.bincount(owners, minlength=len(article_ids))
+    ends = np.cumsum(counts)
+    return unit, ends - counts, ends
+
+
+def compute_pair_similarity(
+    unit: np.ndarray, starts: np.ndarray, ends: np.ndarray, pairs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(a_to_b, b_to_a), each (m,) float64, of the article ``pairs`` (m, 2) (``group_sentences``
+    layout): mean over the first article's sentences of their best cosine in the second, and the
+    reverse; NaN when either article has no sentence."""
+    a_to_b, b_to_a = np.full(len(pairs), np.nan), np.full(len(pairs), np.nan)
+    sizes = ends - starts
+    usable = np.flatnonzero((sizes[pairs[:, 0]] > 0) & (sizes[pairs[:, 1]] > 0))
+    for first in np.unique(pairs[usable, 0]):
+        rows = usable[pairs[usable, 0] == first]
+        partners = pairs[rows, 1]
+        columns = np.concatenate([np.arange(starts[p], ends[p]) for p in partners])
+        offsets = np.concatenate([[0], np.cumsum(sizes[partners])[:-1]])
+        cosines = unit[starts[first] : ends[first]] @ unit[columns].T  # (its sentences, partners' sentences)
+        a_to_b[rows] = np.maximum.reduceat(cosines, offsets, axis=1).astype(np.float64).mean(axis=0)
+        best_back = cosines.max(axis=0).astype(np.float64)
+        b_to_a[rows] = np.add.reduceat(best_back, offsets) / sizes[partners]
+    return a_to_b, b_to_a
 
 
 def compute_article_similarity(
-    vectors: np.ndarray, sentence_article_ids: list[str], article_ids: list[str] | None = None
+    vectors: np.ndarray,
+    sentence_article_ids: list[str],
+    article_ids: list[str] | None = None,
+    exact_limit: int = EXACT_LIMIT,
+    neighbours: int = NEIGHBOURS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Sentence-alignment similarity of every pair of articles.
+    """Sentence-alignment similarity of article pairs: every pair up to ``exact_limit`` articles,
+    above it each article with its ``neighbours`` nearest (module docstring).
 
     ``vectors``: sentence embeddings (n, dim); ``sentence_article_ids``: the article of each row;
     ``article_ids``: the articles to compare, in output order (default: those of the sentences,
@@ -59,30 +85,36 @@ def compute_article_similarity(
     Returns (table, matrix). ``table``: one row per pair a < b (in ``article_ids`` order) with
     article_a, article_b, similarity (mean of both directions, cosine units), similarity_a_to_b,
     similarity_b_to_a, n_sentences_a, n_sentences_b. ``matrix``: square DataFrame of similarity
-    indexed and columned by article_id, 1.0 on the diagonal for articles with sentences.
+    indexed and columned by article_id, 1.0 on the diagonal for articles with sentences; above
+    ``exact_limit`` articles it has the index and no column.
     """
     sentence_article_ids = list(sentence_article_ids)
     if len(sentence_article_ids) != len(vectors):
         raise ValueError(f"{len(vectors)} vectors but {len(sentence_article_ids)} article ids")
     article_ids = sorted(set(sentence_article_ids)) if article_ids is None else list(article_ids)
-    directed = compute_directed_similarity(vectors, sentence_article_ids, article_ids)
-    symmetric = (directed + directed.T) / 2
-    counts = pd.Series(sentence_article_ids, dtype=object).value_counts()
-    n_sentences = [int(counts.get(a, 0)) for a in article_ids]
-    np.fill_diagonal(symmetric, [1.0 if n else np.nan for n in n_sentences])
-    rows = [
-        {
-            "article_a": article_ids[i],
-            "article_b": article_ids[j],
-            "similarity": symmetric[i, j],
-            "similarity_a_to_b": directed[i, j],
-            "similarity_b_to_a": directed[j, i],
-            "n_sentences_a": n_sentences[i],
-            "n_sentences_b": n_sentences[j],
-        }
-        for i in range(len(article_ids))
-        for j in range(i + 1, len(article_ids))
-    ]
-    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    matrix = pd.DataFrame(symmetric, index=pd.Index(article_ids, name="article_id"), columns=article_ids)
-    return table, matrix
+    unit, starts, ends = group_sentences(vectors, sentence_article_ids, article_ids)
+    n = len(article_ids)
+    if n <= exact_limit:
+        pairs = np.column_stack(np.triu_indices(n, 1)).astype(np.int64)
+    else:
+        centres = np.zeros((n, unit.shape[1]), dtype=np.float32)
+        np.add.at(centres, np.repeat(np.arange(n), ends - starts), unit)
+        pairs = find_candidate_pairs(normalize_rows(centres), neighbours, exact_limit=exact_limit)
+    a_to_b, b_to_a = compute_pair_similarity(unit, starts, ends, pairs)
+    n_sentences = ends - starts
+    table = pd.DataFrame({
+        "article_a": np.array(article_ids, dtype=object)[pairs[:, 0]],
+        "article_b": np.array(article_ids, dtype=object)[pairs[:, 1]],
+        "similarity": (a_to_b + b_to_a) / 2,
+        "similarity_a_to_b": a_to_b,
+        "similarity_b_to_a": b_to_a,
+        "n_sentences_a": n_sentences[pairs[:, 0]],
+        "n_sentences_b": n_sentences[pairs[:, 1]],
+    }, columns=TABLE_COLUMNS)
+    index = pd.Index(article_ids, name="article_id")
+    if n > exact_limit:
+        return table, pd.DataFrame(index=index)
+    symmetric = np.full((n, n), np.nan)
+    symmetric[pairs[:, 0], pairs[:, 1]] = symmetric[pairs[:, 1], pairs[:, 0]] = table["similarity"].to_numpy()
+    np.fill_diagonal(symmetric, np.where(n_sentences > 0, 1.0, np.nan))
+    return table, pd.DataFrame(symmetric, index=index, columns=article_ids)
