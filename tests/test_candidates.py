@@ -1,0 +1,92 @@
+"""Blocking: candidate pairs by nearest neighbours give the all-pairs results (stories on 200 BBC
+articles, sentence reuse and article similarity on real embeddings), deterministically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from storydiff.compare.candidates import find_candidate_pairs
+from storydiff.compare.reuse import align_articles
+from storydiff.compare.stories import group_stories
+from storydiff.corpus.readers import read_corpus
+from storydiff.corpus.tables import build_corpus_tables
+from storydiff.embed import embed_texts, load_model
+from storydiff.runfolder import select_content_sentences
+from storydiff.similarity import compute_article_similarity
+
+ROOT = Path(__file__).resolve().parents[1]
+BBC = ROOT.parent / "shared" / "corpora" / "bbc"
+# BBC business articles among which the exact search finds reused sentences (and some that have none)
+REUSE_ARTICLES = ["003", "006", "008", "010", "017", "025", "040", "044", "077", "104", "127", "159"]
+
+
+@pytest.fixture(scope="module")
+def bbc_200(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(articles, content sentences) of the first 200 BBC business articles, linked into a folder."""
+    folder = tmp_path_factory.mktemp("bbc-200")
+    for path in sorted((BBC / "business").glob("*.txt"))[:200]:
+        (folder / path.name).symlink_to(path)
+    articles, sentences = build_corpus_tables(read_corpus(folder)[0])
+    return articles, select_content_sentences(articles, sentences).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def reuse_inputs(bbc_200: tuple[pd.DataFrame, pd.DataFrame]) -> tuple[pd.DataFrame, np.ndarray]:
+    """(content sentences of REUSE_ARTICLES, their embeddings by the real model, L2-normalised)."""
+    sentences = bbc_200[1]
+    sentences = sentences[sentences["article_id"].isin(REUSE_ARTICLES)].reset_index(drop=True)
+    return sentences, embed_texts(sentences["text"].tolist(), model=load_model())
+
+
+def brute_force_pairs(vectors: np.ndarray, threshold: float) -> set[tuple[int, int]]:
+    """Every row pair i < j with cosine >= ``threshold``, from the full cosine matrix."""
+    rows, columns = np.nonzero(np.triu(vectors @ vectors.T, 1) >= threshold)
+    return set(zip(rows.tolist(), columns.tolist()))
+
+
+def test_candidates_are_sorted_deterministic_and_complete_above_a_floor(reuse_inputs):
+    vectors = reuse_inputs[1].copy()
+    vectors[0] = 0.0  # an empty sentence: nothing to compare
+    exact = find_candidate_pairs(vectors, 2, min_similarity=0.6)
+    approximate = find_candidate_pairs(vectors, 2, min_similarity=0.6, exact_limit=0)
+    np.testing.assert_array_equal(approximate, find_candidate_pairs(vectors, 2, min_similarity=0.6, exact_limit=0))
+    assert set(map(tuple, exact.tolist())) == brute_force_pairs(vectors, 0.6) - {(0, j) for j in range(len(vectors))}
+    np.testing.assert_array_equal(approximate, exact)
+    assert (exact[:, 0] < exact[:, 1]).all() and (np.diff(exact[:, 0]) >= 0).all()
+    nearest = find_candidate_pairs(vectors, 3, exact_limit=0)
+    assert 3 * (len(vectors) - 1) / 2 <= len(nearest) <= 3 * (len(vectors) - 1) and 0 not in nearest
+
+
+def test_blocked_stories_equal_all_pairs_stories(bbc_200):
+    articles, sentences = bbc_200
+    all_pairs = group_stories(articles, sentences)
+    blocked = group_stories(articles, sentences, exact_limit=0)
+    assert (all_pairs["n_articles"] > 1).sum() >= 20  # enough multi-article stories to get wrong
+    pd.testing.assert_frame_equal(blocked, all_pairs)
+
+
+def test_blocked_reuse_equals_all_pairs_reuse(reuse_inputs):
+    sentences, vectors = reuse_inputs
+    exact = align_articles(sentences, vectors)
+    approximate = align_articles(sentences, vectors, exact_limit=0)
+    assert len(exact) >= 5
+    pd.testing.assert_frame_equal(approximate, exact, atol=1e-6)
+
+
+def test_article_similarity_above_the_limit_keeps_only_neighbour_pairs(reuse_inputs):
+    sentences, vectors = reuse_inputs
+    owners = sentences["article_id"].tolist()
+    every, matrix = compute_article_similarity(vectors, owners)
+    nearest, no_matrix = compute_article_similarity(vectors, owners, exact_limit=0, neighbours=2)
+    assert matrix.shape == (12, 12) and no_matrix.shape == (12, 0)
+    assert len(every) == 66 and 12 <= len(nearest) < 66
+    key = ["article_a", "article_b"]
+    joined = nearest.merge(every, on=key, suffixes=("", "_all"))
+    assert len(joined) == len(nearest)
+    np.testing.assert_allclose(joined["similarity"], joined["similarity_all"], atol=1e-6)
+    best = every.loc[every["similarity"].idxmax(), key].tolist()
+    assert best in nearest[key].values.tolist()
