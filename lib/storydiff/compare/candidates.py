@@ -69,7 +69,7 @@ def find_candidate_pairs(
     Exact up to ``exact_limit`` rows, approximate (HNSW) above.
     """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    present = np.flatnonzero(np.linalg.norm(vectors, axis=1) > 0) if len(vectors) else np.array([], dtype=int)
+    present = np.flatnonzero(np.linalg.norm(vectors, axis=1) > 0)
     if len(present) < 2 or k < 1:
         return np.empty((0, 2), dtype=np.int64)
     kept = vectors[present]
