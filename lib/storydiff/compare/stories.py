@@ -226,22 +226,29 @@ def cluster_candidate_pairs(
 def label_stories(
     ids: list[str], titles: dict[str, str], texts: list[str], clusters: np.ndarray, n_terms: int = 4
 ) -> dict[int, str]:
-    """A label per cluster: the first title among its articles, else its top TF-IDF words."""
-    labels = {}
+    """A label per cluster: the first title among its articles, else its top TF-IDF words (summed
+    over its articles; ties alphabetical)."""
+    first_title: dict[int, str] = {}
+    for article_id, cluster in zip(ids, clusters):
+        if titles.get(article_id) and cluster not in first_title:
+            first_title[cluster] = titles[article_id]
+    labels = {cluster: first_title.get(cluster, "") for cluster in dict.fromkeys(clusters)}
+    untitled = [cluster for cluster, label in labels.items() if not label]
     vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words=STOP_WORDS)
     try:
         vectors = vectorizer.fit_transform(texts)
     except ValueError:  # no text has a usable term
-        vectors = None
-    for cluster in dict.fromkeys(clusters):
-        members = [a for a, c in zip(ids, clusters) if c == cluster]
-        title = next((titles[a] for a in members if titles.get(a)), "")
-        if title or vectors is None:
-            labels[cluster] = title
-            continue
-        weights = np.asarray(vectors[clusters == cluster].sum(axis=0)).ravel()
-        terms = vectorizer.get_feature_names_out()
-        labels[cluster] = ", ".join(terms[np.lexsort((terms, -weights))[:n_terms]])
+        return labels
+    terms = vectorizer.get_feature_names_out()
+    row_of = {cluster: row for row, cluster in enumerate(untitled)}
+    rows = np.array([row_of.get(c, -1) for c in clusters])
+    kept = np.flatnonzero(rows >= 0)
+    membership = sparse.csr_matrix((np.ones(len(kept)), (rows[kept], kept)), shape=(len(untitled), len(ids)))
+    summed = (membership @ vectors).tocsr()  # (untitled clusters, terms): summed TF-IDF, sparse
+    for cluster, row in row_of.items():
+        start, end = summed.indptr[row], summed.indptr[row + 1]
+        words, weights = terms[summed.indices[start:end]], summed.data[start:end]
+        labels[cluster] = ", ".join(words[np.lexsort((words, -weights))[:n_terms]])
     return labels
 
 
