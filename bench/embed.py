@@ -11,6 +11,8 @@ first on odd ones), so load from other processes on the machine falls on both al
 
     .venv/bin/python bench/embed.py            # seeds, 3000, all (about an hour on 2 cores)
     .venv/bin/python bench/embed.py --quick    # seeds and 300 BBC sentences
+    .venv/bin/python bench/embed.py --no-all   # seeds and 3000 only
+    .venv/bin/python bench/embed.py --memory onnx-int8   # peak RSS of embedding all BBC, one model loaded
 """
 
 from __future__ import annotations
@@ -152,17 +154,42 @@ def print_backend(name: str, backend: str, n: int, torch: dict, r: dict) -> None
     )
 
 
+def measure_memory(backend: str, batch_size: int) -> None:
+    """Embed every BBC sentence with ``backend`` (cold cache) and print time and peak RSS; this
+    process loads only that model, as a run of the embed stage does."""
+    texts = read_sentences(BBC, content_only=False)
+    with tempfile.TemporaryDirectory(prefix="storydiff-bench-") as tmp:
+        subprocess.run([sys.executable, "-c", f"from storydiff.embed import load_model; load_model(backend={backend!r}, cache_dir={tmp!r})"], check=True)
+        with PeakRSS() as rss, Clock() as clock:
+            model = load_model(backend=backend, cache_dir=tmp)
+            stats = EmbedStats()
+            embed_texts(texts, model=model, cache_dir=tmp, batch_size=batch_size, stats=stats)
+        with Clock() as warm:
+            embed_texts(texts, model=model, cache_dir=tmp, batch_size=batch_size, show_progress=False)
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"all BBC, {backend}: {len(texts)} sentences ({stats.computed} distinct) embedded cold in {clock.wall:.1f} s "
+          f"({clock.cpu:.1f} s CPU, model load included), warm {warm.wall:.2f} s ({clock.wall / warm.wall:.0f}x); "
+          f"peak RSS {rss.peak / 2**30:.2f} GiB (ru_maxrss {maxrss:.2f} GiB; target < 2 GiB)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="seeds and 300 BBC sentences only")
+    parser.add_argument("--no-all", action="store_true", help="seeds and 3000 BBC sentences, not all of BBC")
+    parser.add_argument("--memory", choices=["torch", "onnx", "onnx-int8"],
+                        help="only embed all BBC with this backend in this fresh process and print its peak RSS")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
+    if args.memory:
+        measure_memory(args.memory, args.batch_size)
+        return
 
     bbc = read_sentences(BBC, content_only=False)
     sample = [bbc[i] for i in np.random.default_rng(0).permutation(len(bbc))]
     sets = {"seeds": read_sentences(SEEDS, content_only=True)}
-    sets |= {"bbc-300": sample[:300]} if args.quick else {"bbc-3000": sample[:3000], "bbc-all": bbc}
+    sets |= {"bbc-300": sample[:300]} if args.quick else {"bbc-3000": sample[:3000]}
+    sets |= {} if args.quick or args.no_all else {"bbc-all": bbc}
     print("sentences:", {name: len(texts) for name, texts in sets.items()})
 
     with tempfile.TemporaryDirectory(prefix="storydiff-bench-") as tmp:
