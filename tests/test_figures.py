@@ -268,3 +268,16 @@ def test_coverage_of_a_large_corpus_draws_the_first_stories_that_fit() -> None:
     fig = figures.plot_coverage_matrix(coverage, stories, labels, max_facts=8)
     assert fig.axes[0].images[0].get_array().shape == (5, 2)
     assert "first 1 of 3 stories" in fig.axes[0].get_title()
+
+
+def test_heatmap_keeps_whole_largest_stories_within_the_limit() -> None:
+    stories = pd.DataFrame({
+        "story_id": ["S1", "S2", "S2", "S2", "S3", "S3", "S4"],
+        "article_id": ["a", "b", "c", "d", "e", "f", "g"],
+    })
+    labels = pd.Series(list("abcdefg"), index=pd.Index(list("abcdefg"), name="article_id"))
+    assert figures.select_story_articles(stories, labels, 5).index.tolist() == ["b", "c", "d", "e", "f"]
+    assert figures.select_story_articles(stories, labels, 2).index.tolist() == ["b", "c", "d"]
+    assert figures.select_story_articles(stories, labels, 10) is labels
+    assert "Only the 5 articles" in figures.caption_similarity_heatmap(5, 7)
+    assert figures.caption_similarity_heatmap(7, 7) == figures.CAPTIONS["similarity_heatmap"]

@@ -519,6 +519,30 @@ def plot_alignment(
     return fig
 
 
+def select_story_articles(stories: pd.DataFrame, labels: pd.Series, max_articles: int) -> pd.Series:
+    """``labels`` of the articles of the largest stories (most articles first, then story id),
+    whole stories only, at most ``max_articles`` (all when they fit; at least the largest story)."""
+    shown = stories[stories["article_id"].isin(labels.index)]
+    if len(shown) <= max_articles:
+        return labels
+    sizes = shown.groupby("story_id").size().reset_index(name="n").sort_values(["n", "story_id"], ascending=[False, True])
+    kept, total = [], 0
+    for story_id, n in zip(sizes["story_id"], sizes["n"]):
+        if kept and total + n > max_articles:
+            break
+        kept.append(story_id)
+        total += n
+    chosen = set(shown.loc[shown["story_id"].isin(kept), "article_id"])
+    return labels[labels.index.isin(chosen)]
+
+
+def caption_similarity_heatmap(n_shown: int, n_articles: int) -> str:
+    """Caption of the similarity heatmap, saying which articles it leaves out."""
+    more = (f" Only the {n_shown} articles of the largest stories are drawn, of {n_articles}; the "
+            "table article_similarity holds the rest." if n_shown < n_articles else "")
+    return CAPTIONS["similarity_heatmap"] + more
+
+
 def caption_alignment(n_pairs: int, max_pairs: int) -> str:
     """Caption of the alignment dot-plots."""
     more = f" The first {max_pairs} of {n_pairs} pairs are drawn." if n_pairs > max_pairs else ""
