@@ -76,3 +76,23 @@ def test_article_date_falls_back_to_mentioned_days():
     dates = estimate_article_dates(articles, claims)
     assert dates["a"] == dt.date(2024, 6, 25) and dates["b"] == dt.date(2024, 6, 24)
     assert np.isnan(score_article_pairs(["x", "y"], [[], []], [None, None])).sum() == 0
+
+
+def test_blocked_grouping_finds_same_week_pairs_of_a_recurring_theme():
+    """A theme reported every fortnight for two years with near-identical wording: each article's
+    nearest neighbours in content are dozens of other fortnights, and the one same-week partner
+    must still be found by the candidate search (not only by the all-pairs path)."""
+    start = dt.date(2022, 1, 3)
+    dates = [start + dt.timedelta(days=14 * i) for i in range(50)] + [start, start + dt.timedelta(days=1)]
+    body = "The city council approved the annual budget for schools, roads and parks after a long debate."
+    texts = [f"{body} Councillors met again this week." for _ in range(50)]
+    texts += [f"{body} Councillors met again this week. The mayor resigned over the plan."] * 2
+    ids = [f"a{i:03d}" for i in range(52)]
+    articles = pd.DataFrame({"article_id": ids, "published": [d.isoformat() for d in dates], "duplicate_of": "",
+                             "title": ""})
+    sentences = pd.DataFrame({"article_id": ids, "position": 0, "text": texts})
+    exact = group_stories(articles, sentences)
+    blocked = group_stories(articles, sentences, exact_limit=10)
+    story_of = dict(zip(exact["article_id"], exact["story_id"]))
+    assert story_of["a000"] == story_of["a050"] == story_of["a051"]
+    pd.testing.assert_frame_equal(blocked, exact)

@@ -193,6 +193,26 @@ def cluster_articles(scores: np.ndarray, threshold: float = STORY_THRESHOLD) -> 
     return model.fit_predict(1.0 - scores)
 
 
+def find_story_candidates(
+    vectors: np.ndarray, ordinal: np.ndarray, window_days: int, neighbours: int, exact_limit: int
+) -> np.ndarray:
+    """Candidate article pairs (m, 2), i < j, sorted: each article's ``neighbours`` nearest of all
+    ``vectors`` (n, dim), and of the dated articles in its own and the next block of
+    ``window_days + 1`` days (day numbers ``ordinal``, NaN when undated). Every pair less than a
+    window apart shares a block pair, so an event reported in many weeks of a long corpus (whose
+    nearest neighbours overall are the other weeks) still finds its same-week partners."""
+    found = [find_candidate_pairs(vectors, neighbours, exact_limit=exact_limit)]
+    dated = np.flatnonzero(~np.isnan(ordinal))
+    block = np.floor(ordinal[dated] / (window_days + 1)).astype(np.int64)
+    order = np.argsort(block, kind="stable")
+    dated, block = dated[order], block[order]
+    for first in np.unique(block):
+        rows = np.sort(dated[np.searchsorted(block, first) : np.searchsorted(block, first + 2)])
+        if len(rows) > 1:
+            found.append(rows[find_candidate_pairs(vectors[rows], neighbours, exact_limit=exact_limit)])
+    return np.unique(np.concatenate(found), axis=0) if len(found) > 1 else found[0]
+
+
 def cluster_candidate_pairs(
     texts: list[str], entities: list[list[str]], dates: list[dt.date | None],
     threshold: float = STORY_THRESHOLD, window_days: int = WINDOW_DAYS, lexical_weight: float = LEXICAL_WEIGHT,
@@ -201,15 +221,16 @@ def cluster_candidate_pairs(
     """Cluster number of each article (as ``cluster_articles`` on ``score_article_pairs``) without
     scoring every pair.
 
-    Candidate pairs are each article's ``neighbours`` nearest in ``reduce_articles`` space
-    (``find_candidate_pairs``, approximate above ``exact_limit`` articles); the candidates scoring
+    Candidate pairs are each article's ``neighbours`` nearest in ``reduce_articles`` space,
+    overall and among the articles of its date window (``find_story_candidates``); the candidates scoring
     at least ``threshold`` link articles into groups, and average linkage runs on every pair
     inside each group only. An average-linkage cluster at ``threshold`` never spans two such
     groups, so the result is the all-pairs one whenever the candidates hold every pair scoring at
     least ``threshold``; the cost is that of the largest group squared.
     """
     words, names, named, ordinal = describe_articles(texts, entities, dates)
-    pairs = find_candidate_pairs(reduce_articles(words, names, lexical_weight), neighbours, exact_limit=exact_limit)
+    vectors = reduce_articles(words, names, lexical_weight)
+    pairs = find_story_candidates(vectors, ordinal, window_days, neighbours, exact_limit)
     scores = score_listed_pairs(words, names, named, ordinal, pairs, lexical_weight, window_days)
     linked = pairs[scores >= threshold - SCORE_SLACK]
     graph = sparse.coo_matrix((np.ones(len(linked)), (linked[:, 0], linked[:, 1])), shape=(len(texts),) * 2)
