@@ -11,6 +11,7 @@ clause splitting with a small parser would cut quotes and attributions apart
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -51,10 +52,10 @@ def extract_claims(sentences: pd.DataFrame, articles: pd.DataFrame, nlp: Languag
     """
     ordered = sentences.sort_values(["article_id", "position"], kind="stable").reset_index(drop=True)
     published = dict(zip(articles["article_id"], articles["published"].fillna("")))
-    docs = list(nlp.pipe(ordered["text"].tolist(), batch_size=batch_size))
+    docs = nlp.pipe(ordered["text"].tolist(), batch_size=batch_size)  # parsed as needed, not all held
     rows: list[dict[str, Any]] = []
     for article_id, group in ordered.groupby("article_id", sort=False):
-        article_docs = [docs[i] for i in group.index]
+        article_docs = list(itertools.islice(docs, len(group)))
         quotes = attribute_quotes(article_docs)
         pub = parse_published(published.get(article_id, ""))
         for (_, sentence), doc, (quote, speaker) in zip(group.iterrows(), article_docs, quotes):
