@@ -14,7 +14,7 @@ from storydiff.export import CONTENT_SECURITY_POLICY, read_report_css
 from storydiff.runner import run_pipeline
 from storydiff.story_pages import (
     StoryTables, build_story_pages, html_story, html_story_index, html_top_stories, rank_stories,
-    story_page_path, summarise_stories,
+    split_by_story, story_page_path, summarise_stories,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -153,3 +153,11 @@ def test_paged_report_and_story_pages_in_browser(browser, paged_run: Path) -> No
     assert any("<script>window.__pwned" in s["text"] for s in texts.values())
     back = story.read_text(encoding="utf-8")
     assert "href='../report.html'" in back and (story.parent / "../report.html").resolve().is_file()
+
+
+def test_story_evidence_from_the_split_tables_equals_that_from_the_whole_run(tables: StoryTables) -> None:
+    by_story = split_by_story(tables)
+    assert set(by_story) == set(tables.stories["story_id"])
+    for story_id, own in by_story.items():
+        whole = [piece.data for piece in html_story(tables, story_id)]
+        assert [piece.data for piece in html_story(own, story_id)] == whole

@@ -168,11 +168,32 @@ def html_page(title: str, body: str, css: str, back_href: str = REPORT_FROM_STOR
     )
 
 
+def split_by_story(tables: StoryTables) -> dict[str, StoryTables]:
+    """Each story's own rows of ``tables`` (story_id -> StoryTables), in one pass over each table,
+    so that building every page reads the corpus once rather than once per story. Rows are placed
+    by their ``story_id``, else by the story of their ``article_id`` (``article_a`` for pairs)."""
+    story_of = dict(zip(tables.stories["article_id"], tables.stories["story_id"]))
+    keys = {"stories": "story_id", "articles": "article_id", "claims": "article_id", "facts": "article_id",
+            "coverage": "story_id", "discrepancies": "article_a", "reuse": "article_a"}
+    groups = {}
+    for name, key in keys.items():
+        frame = getattr(tables, name)
+        story = frame[key] if key == "story_id" else frame[key].map(story_of)
+        groups[name] = (frame.iloc[0:0], {s: part for s, part in frame.groupby(story, sort=False)})
+    return {
+        story_id: StoryTables(
+            **{name: parts.get(story_id, empty) for name, (empty, parts) in groups.items()}, labels=tables.labels
+        )
+        for story_id in dict.fromkeys(tables.stories["story_id"])
+    }
+
+
 def build_story_pages(tables: StoryTables, summary: pd.DataFrame, css: str, *, max_only_per_article: int = 6) -> dict[str, str]:
     """Every story's page: its path relative to the run folder (``summary["page"]``) -> HTML."""
     pages = {}
+    by_story = split_by_story(tables)
     for story in summary.itertuples():
-        pieces = html_story(tables, story.story_id, max_only_per_article=max_only_per_article, level=2)
+        pieces = html_story(by_story[story.story_id], story.story_id, max_only_per_article=max_only_per_article, level=2)
         body = "\n".join(piece.data for piece in pieces)
         pages[story.page] = html_page(story_title(story.story_id, story.label, story.articles), body, css)
     return pages
