@@ -10,7 +10,9 @@ import pytest
 
 from storydiff.claims import load_nlp
 from storydiff.compare.evaluate import load_fixture, prepare_corpus_inputs, score_stories
-from storydiff.compare.stories import estimate_article_dates, group_stories, score_article_pairs
+from storydiff.compare.stories import (
+    choose_largest_stories, estimate_article_dates, group_stories, score_article_pairs,
+)
 from storydiff.embed import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,3 +98,12 @@ def test_blocked_grouping_finds_same_week_pairs_of_a_recurring_theme():
     story_of = dict(zip(exact["article_id"], exact["story_id"]))
     assert story_of["a000"] == story_of["a050"] == story_of["a051"]
     pd.testing.assert_frame_equal(blocked, exact)
+
+
+def test_largest_stories_are_chosen_whole_within_the_limit():
+    """The story ids a large corpus's tables show: most articles first, whole stories only."""
+    stories = pd.DataFrame({"story_id": ["S1", "S2", "S2", "S2", "S3", "S3", "S4"], "article_id": list("abcdefg")})
+    assert choose_largest_stories(stories, 5) == ["S2", "S3"]
+    assert choose_largest_stories(stories, 4) == ["S2"]  # S3 would not fit whole
+    assert choose_largest_stories(stories, 2) == ["S2"]  # the largest story even past the limit
+    assert choose_largest_stories(stories, 10) == ["S2", "S3", "S1", "S4"]

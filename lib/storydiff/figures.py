@@ -28,6 +28,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from storydiff.compare.stories import choose_largest_stories
+
 # Okabe & Ito (2008), ordered so the first colours stay distinct on white; yellow comes last.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"]
 OTHER_COLOUR = "#999999"
@@ -525,13 +527,7 @@ def select_story_articles(stories: pd.DataFrame, labels: pd.Series, max_articles
     shown = stories[stories["article_id"].isin(labels.index)]
     if len(shown) <= max_articles:
         return labels
-    sizes = shown.groupby("story_id").size().reset_index(name="n").sort_values(["n", "story_id"], ascending=[False, True])
-    kept, total = [], 0
-    for story_id, n in zip(sizes["story_id"], sizes["n"]):
-        if kept and total + n > max_articles:
-            break
-        kept.append(story_id)
-        total += n
+    kept = choose_largest_stories(shown, max_articles)
     chosen = set(shown.loc[shown["story_id"].isin(kept), "article_id"])
     return labels[labels.index.isin(chosen)]
 

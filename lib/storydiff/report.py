@@ -18,13 +18,18 @@ def wrap_view(html: str) -> str:
     return f"<div class='sd-view'>{LEFT_ALIGN}{html}</div>"
 
 
+def note_first_rows(shown: int, total: int) -> str:
+    """The HTML line under a table cut to its first ``shown`` of ``total`` rows ('' when whole)."""
+    return "" if shown == total else f"<p class='sd-muted'>First {shown} of {total} rows.</p>"
+
+
 def html_table(df: pd.DataFrame, *, max_rows: int | None = None, empty: str = "None.") -> HTML:
-    """``df`` as an HTML table with every cell escaped; ``empty`` when it has no rows."""
+    """``df`` as an HTML table with every cell escaped (its first ``max_rows`` rows when given);
+    ``empty`` when it has no rows."""
     if df.empty:
         return HTML(f"<p class='sd-muted'>{escape(empty)}</p>")
     shown = df if max_rows is None else df.head(max_rows)
-    note = "" if len(shown) == len(df) else f"<p class='sd-muted'>First {len(shown)} of {len(df)} rows.</p>"
-    return HTML(wrap_view(shown.to_html(index=False, escape=True, na_rep="", border=0) + note))
+    return HTML(wrap_view(shown.to_html(index=False, escape=True, na_rep="", border=0) + note_first_rows(len(shown), len(df))))
 
 
 def html_cards(figures: dict[str, int | float | str]) -> HTML:
@@ -71,12 +76,14 @@ def _mark(text: str, spans: list[tuple[int, int]], changed: set[int]) -> str:
     return "".join(parts)
 
 
-def html_discrepancies(discrepancies: pd.DataFrame, labels: dict[str, str]) -> HTML:
-    """Discrepancies side by side: each article's wording with the differing words marked."""
+def html_discrepancies(discrepancies: pd.DataFrame, labels: dict[str, str], *, max_rows: int | None = None) -> HTML:
+    """Discrepancies side by side: each article's wording with the differing words marked (the
+    first ``max_rows`` when given)."""
     if discrepancies.empty:
         return HTML("<p class='sd-muted'>No discrepancy found.</p>")
+    listed = discrepancies if max_rows is None else discrepancies.head(max_rows)
     rows = []
-    for d in discrepancies.itertuples():
+    for d in listed.itertuples():
         marked = mark_changed_words(d.text_a, d.text_b)
         cells = ""
         for article, value, text, html in zip((d.article_a, d.article_b), (d.value_a, d.value_b), (d.text_a, d.text_b), marked):
@@ -87,7 +94,8 @@ def html_discrepancies(discrepancies: pd.DataFrame, labels: dict[str, str]) -> H
             f"{cells}<td>{escape(d.explanation)}</td></tr>"
         )
     head = "<tr><th>kind</th><th>article A says</th><th>article B says</th><th>explanation</th></tr>"
-    return HTML(wrap_view(f"<table class='sd-discrepancies'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"))
+    table = f"<table class='sd-discrepancies'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+    return HTML(wrap_view(table + note_first_rows(len(listed), len(discrepancies))))
 
 
 def summarise_story_coverage(

@@ -322,3 +322,17 @@ def group_stories(
     for column in ("first_date", "last_date"):
         table[column] = table[column].map(lambda d: d.isoformat() if d else "")
     return table[STORY_COLUMNS].sort_values(["story_id", "article_id"]).reset_index(drop=True)
+
+
+def choose_largest_stories(stories: pd.DataFrame, max_articles: int) -> list[str]:
+    """Ids of the largest stories of ``stories`` (columns article_id, story_id), most articles
+    first then story id, whole stories only, at most ``max_articles`` articles in all (but at
+    least the largest story): what a figure or table of a large corpus can show."""
+    sizes = stories.groupby("story_id").size().reset_index(name="n").sort_values(["n", "story_id"], ascending=[False, True])
+    kept, total = [], 0
+    for story_id, n in zip(sizes["story_id"], sizes["n"]):
+        if kept and total + n > max_articles:
+            break
+        kept.append(story_id)
+        total += n
+    return kept
