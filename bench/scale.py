@@ -11,7 +11,8 @@ copy that the corpus stage marks as a duplicate (an article with fewer sentences
 is left out of the known pairs, since duplicates are rightly not compared.
 
 Per size and engine: wall time of the run, peak resident memory of the whole process tree
-(runner, stage kernels, cluster workers; sampled every 0.2 s), and what was found: reuse pairs
+(runner, stage kernels, cluster workers; sampled every 0.2 s), overall and per stage (samples
+assigned to the stage running at the time, from the manifest's start and end times), and what was found: reuse pairs
 and number discrepancies between copies and their originals, against the known ones. Then the
 growth exponent of time with corpus size (slope of log time on log articles) and the per-article
 cost (the difference between the two largest dask runs, so fixed costs cancel), from which the
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -97,10 +99,11 @@ def grow_corpus(base: list[Path], factor: int, folder: Path) -> dict[str, dict]:
 
 
 class PeakTreeRSS:
-    """Context manager sampling the resident memory of this process and all its descendants."""
+    """Context manager sampling the resident memory of this process and all its descendants:
+    ``peak`` bytes, and ``samples`` as (unix time, bytes)."""
 
     def __enter__(self) -> PeakTreeRSS:
-        self.peak, self._stop = 0, threading.Event()
+        self.peak, self.samples, self._stop = 0, [], threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
@@ -115,6 +118,7 @@ class PeakTreeRSS:
                 except psutil.Error:
                     continue
             self.peak = max(self.peak, total)
+            self.samples.append((time.time(), total))
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
@@ -143,8 +147,18 @@ def score_found(run: Path, known: dict[str, dict]) -> dict[str, int]:
     }
 
 
-def run_once(corpus: Path, work: Path, engine: str, workers: int) -> tuple[Path, float, int, dict]:
-    """(run folder, wall seconds, peak tree RSS bytes, stage seconds) of stages 01-04."""
+def peak_by_stage(samples: list[tuple[float, int]], stages: list[dict]) -> dict[str, int]:
+    """Peak bytes of the samples taken while each stage ran (manifest times, 1 s resolution)."""
+    peaks = {}
+    for stage in stages:
+        start, end = (datetime.fromisoformat(stage[key]).timestamp() for key in ("started_at", "ended_at"))
+        inside = [total for at, total in samples if start <= at <= end + 1]
+        peaks[stage["stage"]] = max(inside, default=0)
+    return peaks
+
+
+def run_once(corpus: Path, work: Path, engine: str, workers: int) -> tuple[Path, float, int, dict, dict]:
+    """(run folder, wall seconds, peak tree RSS bytes, stage seconds, stage peak bytes) of stages 01-04."""
     notebooks = work / "notebooks"
     if not notebooks.exists():
         notebooks.mkdir()
@@ -158,8 +172,9 @@ def run_once(corpus: Path, work: Path, engine: str, workers: int) -> tuple[Path,
         run = run_pipeline(corpus, work / f"run-{corpus.name}-{engine}", params, notebooks_dir=notebooks,
                            echo=lambda line: None, engine=engine, workers=workers)
         seconds = time.perf_counter() - started
-    stages = {s["stage"]: s["duration_s"] for s in json.loads((run / "manifest.json").read_text())["stages"]}
-    return run, seconds, rss.peak, stages
+    records = json.loads((run / "manifest.json").read_text())["stages"]
+    stages = {s["stage"]: s["duration_s"] for s in records}
+    return run, seconds, rss.peak, stages, peak_by_stage(rss.samples, records)
 
 
 def exponent(sizes: list[int], seconds: list[float]) -> float:
@@ -179,7 +194,8 @@ def main() -> None:
     results: dict[str, list[tuple[int, float, int, dict]]] = {e: [] for e in args.engines}
     print(f"base: {len(base)} BBC articles; factors {args.factors}; engines {args.engines} (dask: {args.workers} workers); "
           f"embedding backend onnx-int8, cold cache per run")
-    print("engine  articles   wall_s  s/article  peak_GiB  stage seconds (01/02/03/04)       reuse found  numbers found (flags)")
+    print("engine  articles   wall_s  s/article  peak_GiB  stage seconds (01/02/03/04)  stage peak GiB (01/02/03/04)"
+          "  reuse found  numbers found (flags)")
     with tempfile.TemporaryDirectory(prefix="storydiff-scale-") as tmp:
         work = Path(tmp)
         export = "from storydiff.embed import load_model; load_model(backend='onnx-int8', cache_dir=%r)"
@@ -189,11 +205,12 @@ def main() -> None:
             known = grow_corpus(base, factor, corpus)
             n = len(base) * factor
             for engine in args.engines:
-                run, seconds, peak, stages = run_once(corpus, work, engine, args.workers)
+                run, seconds, peak, stages, stage_peaks = run_once(corpus, work, engine, args.workers)
                 found = score_found(run, known)
                 results[engine].append((n, seconds, peak, stages))
                 stage_text = "/".join(f"{stages.get(s, 0):.0f}" for s in STAGES)
-                print(f"{engine:6} {n:9d} {seconds:8.1f} {seconds / n:10.3f} {peak / 2**30:9.2f}  {stage_text:32}"
+                peak_text = "/".join(f"{stage_peaks.get(s, 0) / 2**30:.2f}" for s in STAGES)
+                print(f"{engine:6} {n:9d} {seconds:8.1f} {seconds / n:10.3f} {peak / 2**30:9.2f}  {stage_text:27}  {peak_text:28}"
                       f"  {found['reuse_found']:4d}/{found['reuse_known']:<4d}  {found['numbers_found']:4d}/{found['numbers_known']:<4d} ({found['number_flags']})")
     print()
     for engine, rows in results.items():
