@@ -9,7 +9,7 @@ import pytest
 
 from storydiff.claims import load_nlp
 from storydiff.compare import compare_corpus
-from storydiff.compare.discrepancies import check_pair, compare_numbers, figure_range, find_discrepancies
+from storydiff.compare.discrepancies import check_pair, compare_numbers, figure_range, find_discrepancies, worded_alike
 from storydiff.compare.evaluate import (
     load_fixture,
     pair_matches,
@@ -74,6 +74,25 @@ def test_different_values_of_one_measure_are_flagged_with_an_explanation():
     assert check_pair("F001", a, b, similarity=0.7) == []  # not alike enough to be one figure
     assert row["kind"] == "number" and (row["value_a"], row["value_b"]) == ("12 people", "40 people")
     assert "12 people" in row["explanation"] and "40 people" in row["explanation"]
+
+
+def test_figures_without_a_measure_are_compared_only_in_sentences_worded_alike():
+    """The claims stage often finds no measure ("rose by 6%"): the figure is still checked when
+    the two sentences are one sentence apart from it, never between differently worded ones."""
+    text_a = "The company's shares rose by 6% in early trading in London on Tuesday."
+    text_b = "The firm's shares rose by 9% in early trading in London on Tuesday."
+    a = claim("a:1", "a", text_a, [quantity("6%", 6.0, "percent", "", is_change=True)])
+    b = claim("b:1", "b", text_b, [quantity("9%", 9.0, "percent", "", is_change=True)])
+    (row,) = check_pair("F001", a, b, similarity=0.95)
+    assert (row["value_a"], row["value_b"]) == ("6%", "9%")
+    assert "otherwise nearly identical sentences" in row["explanation"]
+    other = claim("c:1", "c", "Analysts expect profits to grow by 9% next year, helped by exports.",
+                  [quantity("9%", 9.0, "percent", "", is_change=True)])
+    assert check_pair("F001", a, other, similarity=0.95) == []
+    assert worded_alike(text_a, text_b) and not worded_alike(text_a, other["text"])
+    two = claim("d:1", "d", "The company's shares rose by 9% and 4% in early trading in London on Tuesday.",
+                [quantity("9%", 9.0, "percent", "", is_change=True), quantity("4%", 4.0, "percent", "", is_change=True)])
+    assert check_pair("F001", a, two, similarity=0.95) == []  # which figure is the 6%? not said
 
 
 def test_conversions_and_ambiguous_figures_are_not_compared():

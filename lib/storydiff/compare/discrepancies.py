@@ -4,7 +4,10 @@ Four kinds, all conservative (a false discrepancy costs a researcher more than a
 
 - ``number``: two quantities, one in each claim, with the same unit, both a level or both a
   change, and measures that share most of their content words, whose ranges do not overlap;
-  only between claims at least ``STRICT_SIMILARITY`` alike that name the same dates.
+  only between claims at least ``STRICT_SIMILARITY`` alike that name the same dates. When the
+  claims stage found no measure for a figure ("rose by 6%" often names none), the figure is
+  still compared if the two claims are worded alike apart from their figures
+  (``SAME_WORDING``): then both figures fill the same place of one sentence.
   The range of a figure comes from its approximation word: "more than 13" is [13, inf),
   "about 98" is 98 +/- 10 %, an exact figure is +/- half its last written digit ("3,000" +/- 500,
   "12.8" +/- 0.05). A pair is compared only when each claim has exactly one such quantity, and
@@ -39,6 +42,7 @@ from storydiff.compare.textdiff import (
     contains_words,
     describe_word_changes,
     diff_words,
+    match_words,
     normalise_word,
     split_words,
     word_overlap,
@@ -56,6 +60,7 @@ SPELLING_RATIO = 0.8  # character similarity of two words that are one word spel
 ATTRIBUTION_OVERLAP = 0.8  # word-sequence similarity of two quotes that are "the same words"
 MIN_ATTRIBUTION_WORDS = 4  # shorter quotes ("gossip") are common words, not one person's
 MEASURE_OVERLAP = 0.5  # share of the shorter measure's content words found in the other
+SAME_WORDING = 0.8  # word-sequence similarity, figures aside, of one sentence given two figures
 APPROX_SPREAD = 0.10
 LOWER_BOUND_WORDS = {"more than", "over", "above", "at least", "in excess of", "upwards of",
                      "just over"}
@@ -118,24 +123,34 @@ def ranges_overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
 
 
-def _comparable(qa: dict[str, Any], qb: dict[str, Any]) -> bool:
-    """Same unit, both levels or both changes, and measures that say the same thing."""
-    return (
-        qa["unit"] == qb["unit"]
-        and bool(qa["is_change"]) == bool(qb["is_change"])
-        and bool(qa["measure"]) and bool(qb["measure"])
-        and share_of_shorter(qa["measure"], qb["measure"]) >= MEASURE_OVERLAP
-    )
+def worded_alike(text_a: str, text_b: str) -> bool:
+    """Whether two claims are one sentence apart from their figures: their words, every number
+    read as the same placeholder, align with a ratio of at least ``SAME_WORDING``."""
+    def words(text: str) -> list[str]:
+        return ["#" if _NUMBER.fullmatch(w) else w for w in split_words(text)]
+
+    return match_words(words(text_a), words(text_b)).ratio() >= SAME_WORDING
 
 
-def compare_numbers(quantities_a: list[dict], quantities_b: list[dict]) -> list[tuple[dict, dict]]:
-    """Conflicting (quantity_a, quantity_b) pairs between two claims of one fact (module doc)."""
+def _comparable(qa: dict[str, Any], qb: dict[str, Any], alike: bool = False) -> bool:
+    """Same unit, both levels or both changes, and measures that say the same thing (or, in
+    claims worded ``alike``, no measure found for either figure)."""
+    if qa["unit"] != qb["unit"] or bool(qa["is_change"]) != bool(qb["is_change"]):
+        return False
+    if qa["measure"] and qb["measure"]:
+        return share_of_shorter(qa["measure"], qb["measure"]) >= MEASURE_OVERLAP
+    return alike and not qa["measure"] and not qb["measure"]
+
+
+def compare_numbers(quantities_a: list[dict], quantities_b: list[dict], alike: bool = False) -> list[tuple[dict, dict]]:
+    """Conflicting (quantity_a, quantity_b) pairs between two claims of one fact (module doc);
+    ``alike``: the claims are worded alike apart from their figures (``worded_alike``)."""
     own_a = [q for q in quantities_a if q.get("conversion_of") is None]
     own_b = [q for q in quantities_b if q.get("conversion_of") is None]
     conflicts = []
     for qa in own_a:
-        partners = [qb for qb in own_b if _comparable(qa, qb)]
-        rivals = [q for q in own_a if _comparable(q, partners[0])] if len(partners) == 1 else []
+        partners = [qb for qb in own_b if _comparable(qa, qb, alike)]
+        rivals = [q for q in own_a if _comparable(q, partners[0], alike)] if len(partners) == 1 else []
         if len(partners) == 1 and len(rivals) == 1:
             if not ranges_overlap(figure_range(qa), figure_range(partners[0])):
                 conflicts.append((qa, partners[0]))
@@ -259,13 +274,20 @@ def check_pair(
     """
     found = []
     strict = similarity >= STRICT_SIMILARITY
-    conflicts = compare_numbers(a["quantities"], b["quantities"]) if strict and same_dates(a, b) else []
+    conflicts = (
+        compare_numbers(a["quantities"], b["quantities"], worded_alike(a["text"], b["text"]))
+        if strict and same_dates(a, b) else []
+    )
     for qa, qb in conflicts:
+        if qa["measure"]:
+            given = (f"{a['article_id']} gives {qa['measure']} as \"{qa['text']}\", {b['article_id']} "
+                     f"gives {qb['measure']} as \"{qb['text']}\"")
+        else:
+            given = (f"In otherwise nearly identical sentences {a['article_id']} gives \"{qa['text']}\" "
+                     f"and {b['article_id']} \"{qb['text']}\"")
         found.append(_row(
             "number", fact_id, a, b, qa["text"], qb["text"],
-            f"{a['article_id']} gives {qa['measure']} as \"{qa['text']}\", {b['article_id']} "
-            f"gives {qb['measure']} as \"{qb['text']}\"; even allowing for rounding and "
-            "approximation words these figures cannot both be right.",
+            f"{given}; even allowing for rounding and approximation words these figures cannot both be right.",
         ))
     day_a, day_b = single_day(a["dates"]), single_day(b["dates"])
     if strict and day_a and day_b and days_differ(day_a, day_b):
