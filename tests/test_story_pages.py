@@ -14,7 +14,7 @@ from storydiff.export import CONTENT_SECURITY_POLICY, read_report_css
 from storydiff.runner import run_pipeline
 from storydiff.story_pages import (
     StoryTables, build_story_pages, html_story, html_story_index, html_top_stories, rank_stories,
-    split_by_story, story_page_path, summarise_stories,
+    split_by_story, story_page_path, summarise_stories, write_pages,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -114,6 +114,17 @@ def test_story_pages_are_standalone_escaped_and_link_back(tables: StoryTables) -
     assert f"content=\"{CONTENT_SECURITY_POLICY}\"" in page
     assert "<script" not in page.lower() and "<title>S001: &lt;script&gt;" in page
     assert "<a href='../report.html'>" in page and "<h2>Discrepancies</h2>" in page
+
+
+def test_writing_pages_removes_the_pages_an_earlier_run_left(tmp_path: Path) -> None:
+    """Re-running the report with a higher inline limit (fewer or no pages) leaves no stale page."""
+    write_pages(tmp_path, {"stories/S001.html": "one", "stories/S002.html": "two"})
+    (tmp_path / "stories" / "notes.txt").write_text("mine", encoding="utf-8")
+    write_pages(tmp_path, {"stories/S001.html": "one again"})
+    assert sorted(p.name for p in (tmp_path / "stories").iterdir()) == ["S001.html", "notes.txt"]
+    assert (tmp_path / "stories" / "S001.html").read_text(encoding="utf-8") == "one again"
+    write_pages(tmp_path, {})
+    assert [p.name for p in (tmp_path / "stories").iterdir()] == ["notes.txt"]
 
 
 @pytest.fixture(scope="module")

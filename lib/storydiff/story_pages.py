@@ -200,6 +200,11 @@ def build_story_pages(tables: StoryTables, summary: pd.DataFrame, css: str, *, m
 
 
 def write_pages(run_dir: str | Path, pages: dict[str, str]) -> None:
-    """Write each page (path relative to ``run_dir`` -> HTML) as UTF-8, atomically."""
+    """Write each page (path relative to ``run_dir`` -> HTML) as UTF-8, atomically, then remove
+    the story pages an earlier run left that ``pages`` does not have (the report would not link
+    them, and a reader who found one would read stale evidence)."""
     for relative, html in pages.items():
         atomic_write(Path(run_dir) / relative, lambda p, html=html: p.write_text(html, encoding="utf-8"))
+    for page in (Path(run_dir) / STORIES_DIR).glob("*.html"):
+        if page.relative_to(run_dir).as_posix() not in pages:
+            page.unlink()
