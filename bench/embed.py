@@ -13,6 +13,12 @@ first on odd ones), so load from other processes on the machine falls on both al
     .venv/bin/python bench/embed.py --quick    # seeds and 300 BBC sentences
     .venv/bin/python bench/embed.py --no-all   # seeds and 3000 only
     .venv/bin/python bench/embed.py --memory onnx-int8   # peak RSS of embedding all BBC, one model loaded
+    .venv/bin/python bench/embed.py --kernels  # int8 vs fp32 matrix product alone, the int8 ceiling
+
+``--kernels`` times one matrix product of the model's largest shape (64 sentences x 40 tokens
+through the 384 -> 1536 feed-forward layer) in ONNX Runtime fp32, ONNX Runtime dynamic int8 (the
+quantisation of the activations included) and torch fp32. Most of the model's time is in such
+products, so their int8 / fp32 ratio bounds what the int8 backend can gain on this CPU.
 """
 
 from __future__ import annotations
@@ -172,15 +178,65 @@ def measure_memory(backend: str, batch_size: int) -> None:
           f"peak RSS {rss.peak / 2**30:.2f} GiB (ru_maxrss {maxrss:.2f} GiB; target < 2 GiB)")
 
 
+def time_kernels(rows: int = 64 * 40, inner: int = 384, outer: int = 1536, repeats: int = 30) -> None:
+    """Print ms and GFLOP/s of one (rows x inner) @ (inner x outer) product per kernel."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weights = (rng.standard_normal((inner, outer)) * 0.05).astype(np.float32)
+    scales = (np.abs(weights).max(axis=0) / 127).astype(np.float32)
+
+    def session(node, initializers) -> ort.InferenceSession:
+        graph = helper.make_graph(
+            [node], "product", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [rows, inner])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [rows, outer])], initializers,
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+        options = ort.SessionOptions()
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as storydiff's sessions
+        return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+    fp32 = session(helper.make_node("MatMul", ["x", "w"], ["y"]), [numpy_helper.from_array(weights, "w")])
+    int8 = session(
+        helper.make_node("DynamicQuantizeMatMul", ["x", "w", "s", "z"], ["y"], domain="com.microsoft"),
+        [numpy_helper.from_array(np.round(weights / scales).astype(np.int8), "w"), numpy_helper.from_array(scales, "s"),
+         numpy_helper.from_array(np.zeros(outer, np.int8), "z")],
+    )
+    x = rng.standard_normal((rows, inner)).astype(np.float32)
+    x_torch, w_torch = torch.from_numpy(x), torch.from_numpy(weights)
+    kernels = {
+        "onnxruntime fp32": lambda: fp32.run(None, {"x": x}),
+        "onnxruntime int8": lambda: int8.run(None, {"x": x}),
+        "torch fp32": lambda: x_torch @ w_torch,
+    }
+    flags = sorted({f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni") if f in Path("/proc/cpuinfo").read_text().split()})
+    print(f"({rows} x {inner}) @ ({inner} x {outer}), {torch.get_num_threads()} threads; CPU flags: {', '.join(flags)}")
+    ms = {}
+    for name, run in kernels.items():
+        run()
+        with Clock() as clock:
+            for _ in range(repeats):
+                run()
+        ms[name] = clock.wall / repeats * 1000
+        print(f"{name:18} {ms[name]:7.2f} ms  {2 * rows * inner * outer / ms[name] / 1e6:6.1f} GFLOP/s")
+    print(f"int8 / fp32 throughput: {ms['onnxruntime fp32'] / ms['onnxruntime int8']:.2f}x (onnxruntime), "
+          f"{ms['torch fp32'] / ms['onnxruntime int8']:.2f}x (vs torch)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="seeds and 300 BBC sentences only")
     parser.add_argument("--no-all", action="store_true", help="seeds and 3000 BBC sentences, not all of BBC")
     parser.add_argument("--memory", choices=["torch", "onnx", "onnx-int8"],
                         help="only embed all BBC with this backend in this fresh process and print its peak RSS")
+    parser.add_argument("--kernels", action="store_true", help="only time int8 vs fp32 matrix products")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
+    if args.kernels:
+        time_kernels()
+        return
     if args.memory:
         measure_memory(args.memory, args.batch_size)
         return
