@@ -1,8 +1,13 @@
-"""Shared fixtures: the seed corpus, and one real pipeline run on it per test session."""
+"""Shared fixtures: the seed corpus, one real pipeline run on it per test session, and a real
+browser (headless Chromium) to open reports in."""
 
 from __future__ import annotations
 
+import functools
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,6 +15,11 @@ from storydiff.runner import run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "data" / "corpora" / "seeds"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +33,59 @@ def seeds_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A complete `storydiff run` of the seeds with default parameters, made once per session."""
     out = tmp_path_factory.mktemp("runs") / "seeds"
     return run_pipeline(SEEDS, out, echo=lambda line: None)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (installed by `make browser`)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run `make browser` (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def open_page(browser, report: Path, screenshot: Path | None = None) -> dict[str, Any]:
+    """Open ``report`` with every non-file request blocked; return what the page did."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+    errors: list[str] = []
+
+    def guard(route) -> None:
+        url = route.request.url
+        if url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(report.as_uri(), wait_until="load")
+    page.wait_for_timeout(300)
+    result = {
+        "outside": outside,
+        "errors": errors,
+        "images": page.evaluate("Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)"),
+        "pwned": page.evaluate("window.__pwned === undefined ? null : window.__pwned"),
+        "live_markup": page.evaluate(
+            "document.querySelectorAll('script, iframe, svg[onload], [onerror], a[href^=\"javascript\"]').length"
+        ),
+        "text": page.inner_text("body"),
+        "discrepancies": " ".join(page.locator("table.sd-discrepancies").all_inner_texts()),
+        "visible": page.is_visible("body"),
+    }
+    if screenshot is not None:
+        page.screenshot(path=str(screenshot))
+    context.close()
+    return result
+
+
+@pytest.fixture
+def open_report(browser) -> Callable[..., dict[str, Any]]:
+    """``open_report(report, screenshot=None)``: ``open_page`` in the module's browser."""
+    return functools.partial(open_page, browser)

@@ -8,7 +8,6 @@ from urllib.parse import unquote, urlparse
 
 import pandas as pd
 import pytest
-from test_report_browser import browser, open_report  # noqa: F401 (browser is a fixture)
 
 from storydiff.export import CONTENT_SECURITY_POLICY, read_report_css
 from storydiff.runner import run_pipeline
@@ -139,10 +138,10 @@ def paged_run(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Path
 
 
 @pytest.mark.slow
-def test_paged_report_and_story_pages_in_browser(browser, paged_run: Path) -> None:  # noqa: F811
+def test_paged_report_and_story_pages_in_browser(browser, open_report, paged_run: Path) -> None:
     pages = sorted(paged_run.glob("stories/*.html"))
     assert len(pages) == 4
-    seen = open_report(browser, paged_run / "report.html")
+    seen = open_report(paged_run / "report.html")
     assert seen["outside"] == [] and seen["errors"] == [] and seen["pwned"] is None and seen["live_markup"] == 0
     assert "Top stories by number of articles" in seen["text"] and "Index of stories" in seen["text"]
     assert "Facts every article carries" not in seen["text"]  # the evidence is on the pages
@@ -156,7 +155,7 @@ def test_paged_report_and_story_pages_in_browser(browser, paged_run: Path) -> No
     assert set(pages) <= linked and all(path.is_file() for path in linked)
     texts = {}
     for story in pages:
-        seen = open_report(browser, story)
+        seen = open_report(story)
         assert seen["outside"] == [] and seen["errors"] == [] and seen["pwned"] is None and seen["live_markup"] == 0
         assert seen["visible"] and seen["text"].startswith("← Back to the report")
         texts[story.name] = seen
