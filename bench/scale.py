@@ -103,7 +103,7 @@ class PeakTreeRSS:
     ``peak`` bytes, and ``samples`` as (unix time, bytes)."""
 
     def __enter__(self) -> PeakTreeRSS:
-        self.peak, self.samples, self._stop = 0, [], threading.Event()
+        self.samples, self._stop = [], threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
@@ -117,12 +117,16 @@ class PeakTreeRSS:
                     total += process.memory_info().rss
                 except psutil.Error:
                     continue
-            self.peak = max(self.peak, total)
             self.samples.append((time.time(), total))
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+    @property
+    def peak(self) -> int:
+        """The largest sample, in bytes (0 before the first)."""
+        return max((total for _, total in self.samples), default=0)
 
 
 def score_found(run: Path, known: dict[str, dict]) -> dict[str, int]:
