@@ -12,7 +12,10 @@ is left out of the known pairs, since duplicates are rightly not compared.
 
 Per size and engine: wall time of the run, peak resident memory of the whole process tree
 (runner, stage kernels, cluster workers; sampled every 0.2 s), overall and per stage (samples
-assigned to the stage running at the time, from the manifest's start and end times), and what was found: reuse pairs
+assigned to the stage running at the time, from the manifest's start and end times) with each
+kind of process's own peak beside it (the runner, which also hosts the LocalCluster's scheduler;
+the stage's notebook kernel, where the cross-article work runs; the cluster's nanny and worker
+processes), and what was found: reuse pairs
 and number discrepancies between copies and their originals, against the known ones. Then the
 growth exponent of time with corpus size (slope of log time on log articles) and the per-article
 cost (the difference between the two largest dask runs, so fixed costs cancel), from which the
@@ -54,6 +57,7 @@ REWRITES = {
     "new": "fresh", "show": "reveal", "shows": "reveals", "government": "administration",
 }
 NUMBER_SHIFT = 3
+ROLES = ("runner", "kernel", "cluster")
 PERCENT = re.compile(r"\b(\d+(?:\.\d+)?)(%| per ?cent)")
 
 
@@ -99,8 +103,9 @@ def grow_corpus(base: list[Path], factor: int, folder: Path) -> dict[str, dict]:
 
 
 class PeakTreeRSS:
-    """Context manager sampling the resident memory of this process and all its descendants:
-    ``peak`` bytes, and ``samples`` as (unix time, bytes)."""
+    """Context manager sampling the resident memory of this process and all its descendants,
+    by role (``ROLES``: this process, the stages' notebook kernels, the cluster's nanny and
+    worker processes): ``samples`` as (unix time, {role: bytes}), ``peak`` of their sum."""
 
     def __enter__(self) -> PeakTreeRSS:
         self.samples, self._stop = [], threading.Event()
@@ -111,13 +116,16 @@ class PeakTreeRSS:
     def _sample(self) -> None:
         me = psutil.Process()
         while not self._stop.wait(0.2):
-            total = 0
+            totals = dict.fromkeys(ROLES, 0)
             for process in [me, *me.children(recursive=True)]:
                 try:
-                    total += process.memory_info().rss
+                    rss = process.memory_info().rss
+                    role = "runner" if process.pid == me.pid else (
+                        "kernel" if "ipykernel" in " ".join(process.cmdline()) else "cluster")
                 except psutil.Error:
                     continue
-            self.samples.append((time.time(), total))
+                totals[role] += rss
+            self.samples.append((time.time(), totals))
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
@@ -125,8 +133,8 @@ class PeakTreeRSS:
 
     @property
     def peak(self) -> int:
-        """The largest sample, in bytes (0 before the first)."""
-        return max((total for _, total in self.samples), default=0)
+        """The largest sum over roles, in bytes (0 before the first sample)."""
+        return max((sum(totals.values()) for _, totals in self.samples), default=0)
 
 
 def score_found(run: Path, known: dict[str, dict]) -> dict[str, int]:
@@ -151,13 +159,15 @@ def score_found(run: Path, known: dict[str, dict]) -> dict[str, int]:
     }
 
 
-def peak_by_stage(samples: list[tuple[float, int]], stages: list[dict]) -> dict[str, int]:
-    """Peak bytes of the samples taken while each stage ran (manifest times, 1 s resolution)."""
+def peak_by_stage(samples: list[tuple[float, dict[str, int]]], stages: list[dict]) -> dict[str, dict[str, int]]:
+    """Per stage, the peak bytes of the samples taken while it ran (manifest times, 1 s
+    resolution): ``total`` (largest sum over roles) and each role's own peak."""
     peaks = {}
     for stage in stages:
         start, end = (datetime.fromisoformat(stage[key]).timestamp() for key in ("started_at", "ended_at"))
-        inside = [total for at, total in samples if start <= at <= end + 1]
-        peaks[stage["stage"]] = max(inside, default=0)
+        inside = [totals for at, totals in samples if start <= at <= end + 1]
+        peaks[stage["stage"]] = {"total": max((sum(t.values()) for t in inside), default=0)} | {
+            role: max((t[role] for t in inside), default=0) for role in ROLES}
     return peaks
 
 
@@ -213,9 +223,12 @@ def main() -> None:
                 found = score_found(run, known)
                 results[engine].append((n, seconds, peak, stages))
                 stage_text = "/".join(f"{stages.get(s, 0):.0f}" for s in STAGES)
-                peak_text = "/".join(f"{stage_peaks.get(s, 0) / 2**30:.2f}" for s in STAGES)
+                peak_text = "/".join(f"{stage_peaks.get(s, {}).get('total', 0) / 2**30:.2f}" for s in STAGES)
                 print(f"{engine:6} {n:9d} {seconds:8.1f} {seconds / n:10.3f} {peak / 2**30:9.2f}  {stage_text:27}  {peak_text:28}"
                       f"  {found['reuse_found']:4d}/{found['reuse_known']:<4d}  {found['numbers_found']:4d}/{found['numbers_known']:<4d} ({found['number_flags']})")
+                print("        peak GiB by process, runner/kernel/cluster: " + ", ".join(
+                    f"{s} " + "/".join(f"{stage_peaks.get(s, {}).get(role, 0) / 2**30:.2f}" for role in ROLES)
+                    for s in STAGES))
     print()
     for engine, rows in results.items():
         sizes, seconds = [r[0] for r in rows], [r[1] for r in rows]
