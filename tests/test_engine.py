@@ -1,12 +1,15 @@
 """The dask engine gives the same tables as the local one (seeds and 300 BBC articles, real
-model, real papermill runs of the stages 01-04), loads models once per worker, and writes its
-per-article tables in parts; plus the partitioning helpers."""
+model, real papermill runs of the stages 01-04), loads models once per worker, writes its
+per-article tables in parts, and the runner restarts the workers of its own cluster between
+stages; plus the partitioning helpers."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,7 +29,7 @@ STAGES = ("01_corpus", "02_embed", "03_claims", "04_compare")
 @pytest.fixture(scope="module")
 def cluster():
     """A 2-worker LocalCluster shared by this file's dask runs (started once: workers keep their
-    models between runs, as they do between the stages of one run)."""
+    models between runs, as on any cluster the runner did not start)."""
     with start_local_cluster(2) as local_cluster:
         yield local_cluster
 
@@ -107,6 +110,43 @@ def test_models_load_once_per_worker(cluster):
 def _model_identity(part: int) -> tuple[int, int]:
     """(worker process id, id of the default model object it holds) for one task."""
     return os.getpid(), id(shared_embedding_model("", "torch", ""))
+
+
+@pytest.fixture
+def worker_stages(tmp_path):
+    """A notebooks folder of two stages that take the engine parameters and record the process
+    ids of the cluster's workers in ``<run>/<stage>.json``, as a pipeline stage would use them."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for name in ("01_first", "02_second"):
+        notebook = nbformat.v4.new_notebook()
+        parameters = nbformat.v4.new_code_cell('run_dir = ""\nengine = "local"\nscheduler = ""\nworkers = 2')
+        parameters.metadata["tags"] = ["parameters"]
+        record = nbformat.v4.new_code_cell(
+            "import json, os\nfrom distributed import Client\n"
+            "with Client(scheduler) as client:\n"
+            "    pids = sorted(client.run(os.getpid).values())\n"
+            f"open(os.path.join(run_dir, '{name}.json'), 'w').write(json.dumps(pids))"
+        )
+        notebook.cells = [parameters, record]
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(notebook, folder / f"{name}.ipynb")
+    return folder
+
+
+def test_runner_restarts_the_workers_of_its_own_cluster_between_stages(tmp_path, worker_stages):
+    run = run_pipeline(tmp_path, tmp_path / "run", notebooks_dir=worker_stages, echo=lambda line: None,
+                       engine="dask", workers=2)
+    first, second = (json.loads((run / f"{name}.json").read_text()) for name in ("01_first", "02_second"))
+    assert len(first) == len(second) == 2
+    assert not set(first) & set(second)
+
+
+def test_runner_leaves_the_workers_of_a_given_cluster_running(tmp_path, worker_stages, cluster):
+    run = run_pipeline(tmp_path, tmp_path / "run", notebooks_dir=worker_stages, echo=lambda line: None,
+                       engine="dask", scheduler=cluster.scheduler_address)
+    first, second = (json.loads((run / f"{name}.json").read_text()) for name in ("01_first", "02_second"))
+    assert first == second and len(first) == 2
 
 
 def test_unknown_engine_is_refused_before_anything_runs(tmp_path):

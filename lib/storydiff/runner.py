@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import hashlib
 import os
 import platform
@@ -29,7 +30,7 @@ import papermill
 import yaml
 
 from storydiff.corpus.readers import SIDECAR_NAMES, list_input_files
-from storydiff.engine import DEFAULT_WORKERS, ENGINES, start_local_cluster
+from storydiff.engine import DEFAULT_WORKERS, ENGINES, restart_workers, start_local_cluster
 from storydiff.export import export_html
 from storydiff.runfolder import read_manifest, update_manifest
 
@@ -180,15 +181,18 @@ def run_pipeline(
 
     ``engine`` is where the per-article stages run (``storydiff.engine``): ``local`` (this
     machine, in each stage's kernel) or ``dask``, on the cluster at ``scheduler`` or, when it is
-    empty, on a ``LocalCluster`` of ``workers`` processes started once for the whole run.
+    empty, on a ``LocalCluster`` of ``workers`` processes started once for the whole run, whose
+    workers are restarted after each stage that used them (``storydiff.engine.restart_workers``).
     """
     if engine not in ENGINES:
         raise RunError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     with contextlib.ExitStack() as stack:
+        release = None
         if engine == "dask" and not scheduler:
             scheduler = stack.enter_context(start_local_cluster(workers)).scheduler_address
+            release = functools.partial(restart_workers, scheduler)
         return _run_stages(corpus, out_dir, parameters, force, notebooks_dir, echo,
-                           {"engine": engine, "scheduler": scheduler, "workers": workers})
+                           {"engine": engine, "scheduler": scheduler, "workers": workers}, release)
 
 
 def _run_stages(
@@ -199,8 +203,10 @@ def _run_stages(
     notebooks_dir: Path | None,
     echo: Callable[[str], None],
     placement: dict[str, Any],
+    release_workers: Callable[[], None] | None = None,
 ) -> Path:
-    """``run_pipeline`` once the engine is chosen; ``placement`` holds engine, scheduler, workers."""
+    """``run_pipeline`` once the engine is chosen; ``placement`` holds engine, scheduler, workers;
+    ``release_workers`` is called after each stage but the last that takes the ``engine``."""
     corpus, final = Path(corpus).resolve(), Path(out_dir).resolve()
     notebooks_dir = notebooks_dir or find_notebooks_dir()
     if not corpus.exists():
@@ -268,6 +274,8 @@ def _run_stages(
                 f"  executed notebook: {failed / 'notebooks' / stage.path.name}"
             )
         echo(f"{echo_prefix} ok  {record['duration_s']:6.1f} s")
+        if release_workers and "engine" in stage.parameters and number < len(stages):
+            release_workers()
         for line in read_manifest(work).get("notices", [])[seen_notices:]:
             echo(f"    {line}")
     report_stage = [s for s in stages if s.name.endswith("_report")]
