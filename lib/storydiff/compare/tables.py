@@ -14,10 +14,14 @@ from storydiff.compare.stories import STORY_THRESHOLD, WINDOW_DAYS, group_storie
 
 
 def select_embeddings(ids: list[str], vectors: np.ndarray, wanted: pd.Series | list[str]) -> np.ndarray:
-    """Rows of ``vectors`` (row i for ids[i]) for the ``wanted`` ids, in their order.
+    """Rows of ``vectors`` (row i for ids[i]) for the ``wanted`` ids, in their order: ``vectors``
+    itself, not a copy, when ``wanted`` is ``ids`` (as for a run's content sentences and claims,
+    which would otherwise hold the corpus's vectors three times).
 
     A wanted id without a vector is an error naming it (the embeddings are from another run).
     """
+    if len(wanted) == len(ids) and all(w == i for w, i in zip(wanted, ids)):
+        return vectors
     row_of = {sentence_id: i for i, sentence_id in enumerate(ids)}
     missing = [w for w in wanted if w not in row_of]
     if missing:

@@ -1,0 +1,32 @@
+"""Picking a run's sentence vectors for a table's rows (``storydiff.compare.select_embeddings``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from storydiff.compare import select_embeddings
+
+
+@pytest.fixture
+def stored():
+    """Three stored sentence ids with distinct 2-d vectors, as 02_embed saves them."""
+    return ["a:0000", "a:0001", "b:0000"], np.array([[1, 0], [0, 1], [0.6, 0.8]], dtype=np.float32)
+
+
+def test_rows_come_in_the_order_asked(stored):
+    ids, vectors = stored
+    np.testing.assert_array_equal(select_embeddings(ids, vectors, ["b:0000", "a:0000"]), vectors[[2, 0]])
+
+
+def test_all_ids_in_stored_order_share_the_stored_array(stored):
+    ids, vectors = stored
+    assert select_embeddings(ids, vectors, list(ids)) is vectors
+    reordered = select_embeddings(ids, vectors, ids[::-1])
+    assert reordered is not vectors and not np.shares_memory(reordered, vectors)
+
+
+def test_an_id_without_a_vector_is_named(stored):
+    ids, vectors = stored
+    with pytest.raises(KeyError, match="c:0000"):
+        select_embeddings(ids, vectors, ["a:0000", "c:0000"])
