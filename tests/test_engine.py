@@ -17,7 +17,7 @@ import pytest
 from storydiff.embed import load_sentence_embeddings
 from storydiff.engine import LocalEngine, open_engine, shared_embedding_model, split_evenly, start_local_cluster
 from storydiff.runfolder import TABLES_DIR, list_tables, read_table, write_table
-from storydiff.runner import RunError, run_pipeline
+from storydiff.runner import RunError, _run_stages, run_pipeline
 from storydiff.stages import split_by_article
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,6 +147,17 @@ def test_runner_leaves_the_workers_of_a_given_cluster_running(tmp_path, worker_s
                        engine="dask", scheduler=cluster.scheduler_address)
     first, second = (json.loads((run / f"{name}.json").read_text()) for name in ("01_first", "02_second"))
     assert first == second and len(first) == 2
+
+
+def test_a_failed_restart_is_reported_and_the_run_goes_on(tmp_path, worker_stages, cluster):
+    def fail() -> None:
+        raise TimeoutError("workers did not come back")
+
+    lines: list[str] = []
+    placement = {"engine": "dask", "scheduler": cluster.scheduler_address, "workers": 2}
+    run = _run_stages(tmp_path, tmp_path / "run", None, False, worker_stages, lines.append, placement, fail)
+    assert (run / "02_second.json").exists()
+    assert any("could not restart the workers (TimeoutError: workers did not come back)" in line for line in lines)
 
 
 def test_unknown_engine_is_refused_before_anything_runs(tmp_path):

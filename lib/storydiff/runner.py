@@ -275,7 +275,10 @@ def _run_stages(
             )
         echo(f"{echo_prefix} ok  {record['duration_s']:6.1f} s")
         if release_workers and "engine" in stage.parameters and number < len(stages):
-            release_workers()
+            try:
+                release_workers()
+            except Exception as err:  # the run can go on; the workers only keep their memory
+                echo(f"    could not restart the workers ({type(err).__name__}: {err}); they keep this stage's models")
         for line in read_manifest(work).get("notices", [])[seen_notices:]:
             echo(f"    {line}")
     report_stage = [s for s in stages if s.name.endswith("_report")]
