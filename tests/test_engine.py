@@ -1,5 +1,5 @@
 """The dask engine gives the same tables as the local one (seeds and 300 BBC articles, real
-model, real papermill runs of the stages 01-04), loads models once per worker, writes its
+model, real papermill runs of the stages 01-04), loads models once per worker and only there, writes its
 per-article tables in parts, and the runner restarts the workers of its own cluster between
 stages; plus the partitioning helpers."""
 
@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from storydiff.embed import load_sentence_embeddings
+from storydiff.embed import describe_model, embed_texts, load_model, load_sentence_embeddings
 from storydiff.engine import LocalEngine, open_engine, shared_embedding_model, split_evenly, start_local_cluster
-from storydiff.runfolder import TABLES_DIR, list_tables, read_table, write_table
+from storydiff.runfolder import TABLES_DIR, list_tables, read_manifest, read_table, write_table
 from storydiff.runner import RunError, _run_stages, run_pipeline
 from storydiff.stages import split_by_article
 
@@ -88,6 +88,7 @@ def test_dask_engine_gives_the_local_tables_on_the_seeds(tmp_path, stage_noteboo
     assert_same_tables(local, dask)
     assert (dask / TABLES_DIR / "claims").is_dir() and (local / TABLES_DIR / "claims.parquet").exists()
     assert len(list((dask / TABLES_DIR / "claims").glob("part-*.parquet"))) == 3  # 5 articles, 2 per part
+    assert read_manifest(dask)["model"] == read_manifest(local)["model"]
 
 
 def test_dask_engine_gives_the_local_tables_on_300_bbc_articles(tmp_path, bbc_300, stage_notebooks, cluster):
@@ -105,6 +106,26 @@ def test_models_load_once_per_worker(cluster):
         by_worker.setdefault(pid, set()).add(model_id)
     assert len(by_worker) == 2 and all(len(ids) == 1 for ids in by_worker.values())
     assert os.getpid() not in by_worker
+
+
+def test_a_model_loaded_for_the_dask_engine_stays_on_the_workers(tmp_path, cluster):
+    texts = [f"Sentence {number} says the budget grew by {number} per cent." for number in range(100)]
+    here = load_model(cache_dir=tmp_path)
+    with open_engine("dask", cluster.scheduler_address) as engine:
+        loads_before = engine.client.run(_count_model_loads)
+        remote = load_model(cache_dir=tmp_path, engine=engine)
+        vectors = embed_texts(texts, model=remote, cache_dir=tmp_path, batch_size=2, engine=engine)
+        loads_after = engine.client.run(_count_model_loads)
+    assert remote.encoder is None and describe_model(remote) == describe_model(here)
+    assert all(loads_after[worker] - loads_before[worker] <= 1 for worker in loads_before)
+    np.testing.assert_allclose(vectors, embed_texts(texts, model=here, cache_dir=tmp_path / "here"), atol=1e-5)
+    with pytest.raises(RuntimeError, match="loaded on the workers of a dask engine"):
+        remote.encode_batch(texts[:1])
+
+
+def _count_model_loads() -> int:
+    """How many models this process has loaded through ``shared_embedding_model``."""
+    return shared_embedding_model.cache_info().misses
 
 
 def _model_identity(part: int) -> tuple[int, int]:

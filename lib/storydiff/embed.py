@@ -15,7 +15,7 @@ import functools
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,11 @@ class EmbeddingModel:
 
     def encode_batch(self, texts: list[str]) -> np.ndarray:
         """Model output for one batch of ``texts``: float32 (len(texts), dim), not re-normalised."""
+        if self.encoder is None:
+            raise RuntimeError(
+                f"model {self.name!r} was loaded on the workers of a dask engine, not here: embed with "
+                f"embed_texts(..., model=this model, engine=that engine)"
+            )
         if self.backend == "torch":
             return self.encoder.encode(texts, batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False)
         return self.encoder.encode(texts)
@@ -158,17 +163,30 @@ def _load_sentence_transformer(folder: Path, device: str | None) -> Any:
 
 
 def load_model(
-    name: str | None = None, *, backend: str = "torch", device: str | None = None, cache_dir: str | Path | None = None
+    name: str | None = None,
+    *,
+    backend: str = "torch",
+    device: str | None = None,
+    cache_dir: str | Path | None = None,
+    engine: Any = None,
 ) -> EmbeddingModel:
     """Load embedding model ``name`` (see ``locate_model``) for ``backend``.
 
     ``torch`` runs on ``device`` (default: CUDA when present, else CPU). ``onnx`` and
     ``onnx-int8`` export the model to ONNX on first use and keep the export under
-    ``<cache_dir>/onnx/`` (``cache_dir`` as in ``embed_texts``).
+    ``<cache_dir>/onnx/`` (``cache_dir`` as in ``embed_texts``). With a ``dask`` ``engine`` the
+    weights are loaded on its workers only, once per worker, where ``embed_texts`` (given the same
+    engine) sends its batches: the model returned has the identity a worker loaded and no
+    ``encoder``, so this process holds no copy it would never use.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
     display, folder = locate_model(name)
+    if engine is not None and engine.name != "local":
+        [on_worker] = engine.map(
+            load_model_identity, [str(folder.resolve())], backend=backend, cache_dir=str(resolve_cache_dir(cache_dir))
+        )
+        return replace(on_worker, name=display)
     sentence_transformer = _load_sentence_transformer(folder, device)
     sha256 = hash_weights(folder)
     dim = sentence_transformer.get_embedding_dimension()
@@ -294,6 +312,14 @@ def split_batches(lengths: np.ndarray, batch_size: int, max_chars: int = BATCH_C
         batches.append((start, min(start + size, len(lengths))))
         start += size
     return batches
+
+
+def load_model_identity(model_path: str, backend: str, cache_dir: str) -> EmbeddingModel:
+    """The model at ``model_path`` as this process holds it (``storydiff.engine.shared_embedding_model``,
+    loaded on first use), without its encoder: what a worker sends back to ``load_model``."""
+    from storydiff.engine import shared_embedding_model
+
+    return replace(shared_embedding_model(model_path, backend, cache_dir), encoder=None)
 
 
 def encode_batches(batches: list[list[str]], model_path: str, backend: str, cache_dir: str) -> list[np.ndarray]:
