@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from storydiff.claims import CLAIM_COLUMNS, extract_claims, load_nlp
+from storydiff.claims import CLAIM_COLUMNS, describe_nlp, extract_claims, load_nlp
 from storydiff.claims.evaluate import load_fixture, score_claims
 from storydiff.corpus.readers import read_corpus
 from storydiff.corpus.tables import build_corpus_tables
@@ -54,6 +54,11 @@ def test_deterministic(seed_claims: pd.DataFrame, seed_tables):
     articles, sentences = seed_tables
     again = extract_claims(sentences.sample(frac=1, random_state=0), articles, load_nlp())
     pd.testing.assert_frame_equal(seed_claims, again)
+
+
+def test_the_pipeline_is_described_without_loading_it():
+    nlp = load_nlp()
+    assert describe_nlp() == f"spacy {nlp.meta['lang']}_{nlp.meta['name']} {nlp.meta['version']}"
 
 
 def test_against_fixture(seed_claims: pd.DataFrame):

