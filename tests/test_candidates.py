@@ -1,5 +1,6 @@
 """Blocking: candidate pairs by nearest neighbours give the all-pairs results (stories on 200 BBC
-articles, sentence reuse and article similarity on real embeddings), deterministically."""
+articles, sentence reuse and article similarity on real embeddings), deterministically, also when
+the approximate search widens a single row; candidate pairs are scored in blocks."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from storydiff.compare.candidates import find_candidate_pairs
+from storydiff.compare.candidates import PAIR_BLOCK, find_candidate_pairs, score_candidate_pairs
 from storydiff.compare.reuse import align_articles
 from storydiff.compare.stories import group_stories
 from storydiff.corpus.readers import read_corpus
@@ -59,6 +60,31 @@ def test_candidates_are_sorted_deterministic_and_complete_above_a_floor(reuse_in
     assert (exact[:, 0] < exact[:, 1]).all() and (np.diff(exact[:, 0]) >= 0).all()
     nearest = find_candidate_pairs(vectors, 3, exact_limit=0)
     assert 3 * (len(vectors) - 1) / 2 <= len(nearest) <= 3 * (len(vectors) - 1) and 0 not in nearest
+
+
+def test_approximate_search_widens_a_single_row():
+    """Row 0 is the only one whose 2 nearest neighbours both reach 0.8 (rows 1 and 2, at cosines
+    0.95 and 0.90, on either side of it, 0.72 from each other), so it alone is searched again."""
+    angles = np.arccos([1.0, 0.95]).tolist() + [-np.arccos(0.9)]
+    plane = np.zeros((3, 16), dtype=np.float32)
+    plane[:, 0], plane[:, 1] = np.cos(angles), np.sin(angles)
+    others = np.random.default_rng(0).standard_normal((20, 16)).astype(np.float32)
+    others[:, :3] = 0.0
+    vectors = np.vstack([plane, others / np.linalg.norm(others, axis=1, keepdims=True)])
+    approximate = find_candidate_pairs(vectors, 2, min_similarity=0.8, exact_limit=0)
+    np.testing.assert_array_equal(approximate, find_candidate_pairs(vectors, 2, min_similarity=0.8))
+    assert set(map(tuple, approximate.tolist())) == brute_force_pairs(vectors, 0.8) == {(0, 1), (0, 2)}
+
+
+def test_candidate_pairs_are_scored_in_blocks_as_in_one():
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    pairs = rng.integers(0, 300, size=(2 * PAIR_BLOCK + 5, 2))
+    scores = score_candidate_pairs(vectors, pairs)
+    assert scores.dtype == np.float32 and scores.shape == (len(pairs),)
+    np.testing.assert_array_equal(scores, np.einsum("ij,ij->i", vectors[pairs[:, 0]], vectors[pairs[:, 1]]))
+    assert score_candidate_pairs(vectors, np.empty((0, 2), dtype=np.int64)).shape == (0,)
 
 
 def test_blocked_stories_equal_all_pairs_stories(bbc_200):

@@ -13,13 +13,16 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-from usearch.index import Index
+from usearch.index import Index, Matches
+
+from storydiff.compare.sameclaim import score_pairs
 
 EXACT_LIMIT = 20_000
 CONNECTIVITY = 16
 EXPANSION_ADD = 64
 EXPANSION_SEARCH = 64
 BLOCK_ROWS = 1024
+PAIR_BLOCK = 16_384  # pairs scored at a time: two (PAIR_BLOCK, dim) float32 copies, 48 MiB at dim 384
 
 
 def search_exact(vectors: np.ndarray, rows: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -46,12 +49,23 @@ def build_index(vectors: np.ndarray) -> Index:
 
 
 def search_index(index: Index, vectors: np.ndarray, rows: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """As ``search_exact``, approximately, from ``index``; missing neighbours are -1 (cosine -inf)."""
+    """As ``search_exact``, approximately, from ``index``, queried in blocks of rows; missing
+    neighbours are -1 (cosine -inf)."""
     index.expansion_search = max(EXPANSION_SEARCH, count)
-    found = index.search(vectors[rows], count)
-    valid = np.arange(count)[None, :] < found.counts[:, None]
-    neighbours = np.where(valid, found.keys.astype(np.int64), -1)
-    return neighbours, np.where(valid, 1.0 - found.distances, -np.inf).astype(np.float32)
+    neighbours = np.full((len(rows), count), -1, dtype=np.int64)
+    cosines = np.full((len(rows), count), -np.inf, dtype=np.float32)
+    for start in range(0, len(rows), BLOCK_ROWS):
+        found = index.search(vectors[rows[start : start + BLOCK_ROWS]], count)
+        if isinstance(found, Matches):  # a single query comes back unbatched, only its found neighbours
+            keys, distances, counts = found.keys[None, :], found.distances[None, :], np.array([len(found.keys)])
+        else:
+            keys, distances, counts = found.keys, found.distances, found.counts
+        width = keys.shape[1]
+        valid = np.arange(width)[None, :] < counts[:, None]
+        block = slice(start, start + len(keys))
+        neighbours[block, :width] = np.where(valid, keys.astype(np.int64), -1)
+        cosines[block, :width] = np.where(valid, 1.0 - distances, -np.inf)
+    return neighbours, cosines
 
 
 def find_candidate_pairs(
@@ -72,7 +86,7 @@ def find_candidate_pairs(
     present = np.flatnonzero(np.linalg.norm(vectors, axis=1) > 0)
     if len(present) < 2 or k < 1:
         return np.empty((0, 2), dtype=np.int64)
-    kept = vectors[present]
+    kept = vectors if len(present) == len(vectors) else vectors[present]
     if len(kept) <= exact_limit:
         search = partial(search_exact, kept)
     else:
@@ -90,3 +104,14 @@ def find_candidate_pairs(
         rows, count = rows[cosines[:, -1] >= min_similarity], min(2 * count, len(kept))
     pairs = np.sort(present[np.concatenate(found)], axis=1)
     return np.unique(pairs, axis=0) if len(pairs) else np.empty((0, 2), dtype=np.int64)
+
+
+def score_candidate_pairs(vectors: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Cosine (m,) float32 of each row pair in ``pairs`` (m, 2) of ``vectors`` (n, dim,
+    L2-normalised), ``PAIR_BLOCK`` pairs at a time: the (m, dim) copies of both sides that one
+    call would make outgrow the vectors themselves when each row has many candidates."""
+    scores = [
+        score_pairs(vectors[block[:, 0]], vectors[block[:, 1]])
+        for block in (pairs[start : start + PAIR_BLOCK] for start in range(0, len(pairs), PAIR_BLOCK))
+    ]
+    return np.concatenate(scores) if scores else np.empty(0, dtype=np.float32)

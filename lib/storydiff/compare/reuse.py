@@ -17,7 +17,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from storydiff.compare.candidates import EXACT_LIMIT, find_candidate_pairs
+from storydiff.compare.candidates import EXACT_LIMIT, find_candidate_pairs, score_candidate_pairs
 from storydiff.compare.sameclaim import REUSE_THRESHOLD
 from storydiff.compare.textdiff import word_overlap
 
@@ -47,7 +47,7 @@ def find_similar_sentences(
     """
     articles = sentences["article_id"].to_numpy()
     pairs = find_candidate_pairs(embeddings, SENTENCE_NEIGHBOURS, threshold, exact_limit)
-    similarity = np.einsum("ij,ij->i", embeddings[pairs[:, 0]], embeddings[pairs[:, 1]])
+    similarity = score_candidate_pairs(embeddings, pairs)
     keep = (articles[pairs[:, 0]] != articles[pairs[:, 1]]) & (similarity >= threshold)
     return pd.DataFrame({"row_a": pairs[keep, 0], "row_b": pairs[keep, 1], "similarity": similarity[keep]})
 
