@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from storydiff.claims import load_nlp
-from storydiff.compare.evaluate import load_fixture, prepare_corpus_inputs, resolve_claim, score_fact_links
+from storydiff.compare.evaluate import (
+    find_link_ceiling,
+    load_fixture,
+    prepare_corpus_inputs,
+    resolve_claim,
+    score_fact_links,
+)
 from storydiff.compare.facts import link_facts
 from storydiff.compare.stories import group_stories
 from storydiff.embed import load_model
@@ -70,3 +76,28 @@ def test_a_compound_claim_belongs_to_two_facts_and_ids_are_stable():
     assert matches["linked"].all()
     again, _ = link_facts(claims.iloc[::-1], vectors[::-1], stories, threshold=0.65)
     pd.testing.assert_frame_equal(facts, again)
+
+
+def test_link_ceiling_is_the_best_recall_any_threshold_reaches_at_the_precision_asked():
+    """Two labelled pairs at cosine 1.0 and 0.5, an unlabelled look-alike at 0.7, all else 0."""
+    claims = pd.DataFrame({
+        "claim_id": ["a:0", "a:1", "a:2", "b:0", "b:1", "b:2"],
+        "article_id": ["a", "a", "a", "b", "b", "b"],
+        "text": ["same one", "same two", "look-alike", "same one", "same two", "look-alike"],
+    })
+    axes = np.eye(5)
+    vectors = np.array([
+        axes[0], axes[1], axes[3],
+        axes[0], 0.5 * axes[1] + np.sqrt(0.75) * axes[2], 0.7 * axes[3] + np.sqrt(0.51) * axes[4],
+    ])
+    stories = pd.DataFrame({"story_id": ["S1", "S1"], "article_id": ["a", "b"]})
+    fixture = {"same_fact": [
+        {"a": {"article": "a", "text": "same one"}, "b": {"article": "b", "text": "same one"}},
+        {"a": {"article": "a", "text": "same two"}, "b": {"article": "b", "text": "same two"}},
+    ]}
+    strict = find_link_ceiling(claims, vectors, stories, fixture, min_precision=0.9)
+    assert strict["recall"] == 0.5 and strict["precision"] == 1.0 and np.isclose(strict["threshold"], 1.0)
+    loose = find_link_ceiling(claims, vectors, stories, fixture, min_precision=0.6)
+    assert loose["recall"] == 1.0 and np.isclose(loose["precision"], 2 / 3) and np.isclose(loose["threshold"], 0.5)
+    optional = fixture | {"optional_fact": [{"a": {"article": "a", "text": "look-alike"}, "b": {"article": "b", "text": "look-alike"}}]}
+    assert find_link_ceiling(claims, vectors, stories, optional, min_precision=0.9)["recall"] == 1.0

@@ -12,10 +12,12 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from storydiff.claims import extract_claims
+from storydiff.compare.facts import match_claims
 from storydiff.corpus.readers import read_corpus
 from storydiff.corpus.tables import build_corpus_tables
 from storydiff.embed import embed_texts
@@ -102,6 +104,42 @@ def score_fact_links(facts: pd.DataFrame, claims: pd.DataFrame, fixture: dict[st
         "links": len(links), "true": len(true), "neutral": len(neutral),
         "false_links": false, "missed": missed,
     }
+
+
+def find_link_ceiling(
+    claims: pd.DataFrame,
+    embeddings: np.ndarray,
+    stories: pd.DataFrame,
+    fixture: dict[str, Any],
+    min_precision: float = 0.9,
+) -> dict[str, float]:
+    """The best fact-link recall that any cosine threshold reaches at ``min_precision`` or more.
+
+    Every pair of claims from different articles of one story is linked when its cosine
+    (``embeddings`` (n, dim), L2-normalised, row i for ``claims`` row i) reaches the threshold, as
+    ``match_claims`` does, before facts are grouped. Precision and recall as in
+    ``score_fact_links``. What a better threshold could reach with these embeddings: ``recall`` 0
+    (threshold nan) when no threshold reaches ``min_precision``.
+    """
+    positives = resolve_pairs(fixture["same_fact"], claims)
+    optional = resolve_pairs(fixture.get("optional_fact", []), claims)
+    pairs = match_claims(claims, embeddings, stories, threshold=-1.0)
+    best_of_label = np.full(len(positives), -np.inf)
+    scored = []  # (cosine, 1 for a true link, 0 for a false one); optional links count for neither
+    for id_a, id_b, cosine in zip(pairs["claim_id_a"], pairs["claim_id_b"], pairs["similarity"]):
+        hits = [i for i, p in enumerate(positives) if pair_matches(id_a, id_b, p)]
+        for i in hits:
+            best_of_label[i] = max(best_of_label[i], cosine)
+        if hits or not any(pair_matches(id_a, id_b, p) for p in optional):
+            scored.append((cosine, 1 if hits else 0))
+    best = {"recall": 0.0, "precision": float("nan"), "threshold": float("nan")}
+    for threshold in sorted({cosine for cosine, _ in scored}, reverse=True):
+        kept = [true for cosine, true in scored if cosine >= threshold]
+        precision = sum(kept) / len(kept)
+        recall = float(np.mean(best_of_label >= threshold)) if positives else 0.0
+        if precision >= min_precision and recall > best["recall"]:
+            best = {"recall": recall, "precision": precision, "threshold": float(threshold)}
+    return best
 
 
 def score_discrepancies(
