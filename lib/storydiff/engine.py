@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 ENGINES = ("local", "dask")
@@ -31,7 +31,7 @@ class LocalEngine:
 
     name = "local"
 
-    def map(self, func: Callable[..., Any], parts: Sequence[Any], **shared: Any) -> list[Any]:
+    def map(self, func: Callable[..., Any], parts: Iterable[Any], **shared: Any) -> list[Any]:
         """``[func(part, **shared) for part in parts]``."""
         return [func(part, **shared) for part in parts]
 
@@ -49,13 +49,20 @@ class DaskEngine:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def _submit(self, func: Callable[..., Any], parts: Sequence[Any], shared: dict[str, Any]) -> list[Any]:
+    def _submit(self, func: Callable[..., Any], parts: Iterable[Any], shared: dict[str, Any]) -> list[Any]:
+        """One task a part; each part is sent to a worker as data of its own, not inside the task
+        graph (a part of several MB, such as a block of stories' claims and vectors, would make
+        the graph large), one part at a time, so ``parts`` may be a generator."""
         scattered = {k: self.client.scatter(v, broadcast=True) for k, v in shared.items()}
-        return [self.client.submit(func, part, pure=False, **scattered) for part in parts]
+        return [
+            self.client.submit(func, self.client.scatter([part], hash=False)[0], pure=False, **scattered)
+            for part in parts
+        ]
 
-    def map(self, func: Callable[..., Any], parts: Sequence[Any], **shared: Any) -> list[Any]:
+    def map(self, func: Callable[..., Any], parts: Iterable[Any], **shared: Any) -> list[Any]:
         """Results of ``func(part, **shared)`` for every part, in the order of ``parts``."""
-        return self.client.gather(self._submit(func, parts, shared)) if parts else []
+        futures = self._submit(func, parts, shared)
+        return self.client.gather(futures) if futures else []
 
     def imap(self, func: Callable[..., Any], parts: Sequence[Any], **shared: Any) -> Iterator[tuple[int, Any]]:
         """``(i, result of parts[i])`` as tasks finish; a failed task raises its error here."""
