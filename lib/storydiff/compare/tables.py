@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from storydiff.compare.coverage import build_coverage
-from storydiff.compare.discrepancies import EVENT_THRESHOLD, find_discrepancies
-from storydiff.compare.facts import link_facts
+from storydiff.compare.blocks import compare_story_blocks
+from storydiff.compare.discrepancies import EVENT_THRESHOLD
 from storydiff.compare.reuse import align_articles, summarise_reuse
 from storydiff.compare.sameclaim import REUSE_THRESHOLD, SAME_CLAIM_THRESHOLD
 from storydiff.compare.stories import STORY_THRESHOLD, WINDOW_DAYS, group_stories
@@ -40,6 +41,7 @@ def compare_corpus(
     story_threshold: float = STORY_THRESHOLD,
     window_days: int = WINDOW_DAYS,
     event_threshold: float = EVENT_THRESHOLD,
+    engine: Any = None,
 ) -> dict[str, pd.DataFrame]:
     """All comparison tables of a corpus, keyed by table name.
 
@@ -47,17 +49,17 @@ def compare_corpus(
     ``claims`` the claims table (row i in ``claim_embeddings`` row i); embeddings are
     L2-normalised float32 (n, dim). Returns ``stories``, ``facts``, ``matches``, ``coverage``,
     ``discrepancies``, ``reuse``, ``reuse_alignments`` and ``articles`` (story_id filled).
+    Facts, matches, coverage and discrepancies are computed a block of stories at a time, on the
+    workers of ``engine`` when one is given (``storydiff.compare.blocks``).
     """
     stories = group_stories(articles, sentences, claims, story_threshold, window_days)
-    facts, matches = link_facts(claims, claim_embeddings, stories, same_claim_threshold)
     alignments = align_articles(sentences, sentence_embeddings, reuse_threshold)
     story_of = dict(zip(stories["article_id"], stories["story_id"]))
     return {
         "stories": stories,
-        "facts": facts,
-        "matches": matches,
-        "coverage": build_coverage(facts, stories),
-        "discrepancies": find_discrepancies(claims, claim_embeddings, facts, stories, event_threshold),
+        **compare_story_blocks(
+            claims, claim_embeddings, stories, same_claim_threshold, event_threshold, engine=engine
+        ),
         "reuse": summarise_reuse(alignments, sentences, articles, stories),
         "reuse_alignments": alignments,
         "articles": articles.assign(story_id=articles["article_id"].map(story_of).fillna("")),

@@ -1,0 +1,77 @@
+"""Facts, matches, coverage and discrepancies computed a block of whole stories at a time give the
+tables of the whole corpus at once, for any block size and on the dask engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from storydiff.claims import load_nlp
+from storydiff.compare.blocks import compare_story_blocks, number_facts, split_story_blocks
+from storydiff.compare.evaluate import prepare_corpus_inputs
+from storydiff.compare.stories import group_stories
+from storydiff.embed import load_model
+from storydiff.engine import open_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    """(claims, claim embeddings, stories) of the seed corpus, from the real stages and model."""
+    inputs = prepare_corpus_inputs(ROOT / "data" / "corpora" / "seeds", load_model(), load_nlp())
+    stories = group_stories(inputs["articles"], inputs["sentences"], inputs["claims"])
+    return inputs["claims"], inputs["claim_embeddings"], stories
+
+
+def assert_same(tables: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:
+    assert tables.keys() == expected.keys()
+    for name in expected:
+        pd.testing.assert_frame_equal(tables[name], expected[name], obj=name)
+
+
+def test_blocks_hold_whole_stories_in_story_order_up_to_the_size_asked():
+    """Stories S1 (3 claims), S2 (1), S3 (5, more than a block), S4 (2); claims listed shuffled."""
+    stories = pd.DataFrame({"story_id": ["S1", "S2", "S3", "S4"], "article_id": ["a", "b", "c", "d"]})
+    articles = ["c", "a", "d", "c", "b", "a", "c", "c", "d", "a", "c"]
+    claims = pd.DataFrame({"article_id": articles, "claim_id": [f"x{i}" for i in range(len(articles))]})
+    blocks = split_story_blocks(claims, stories, max_claims=4)
+    assert [sorted(set(claims["article_id"].iloc[rows])) for rows in blocks] == [["a", "b"], ["c"], ["d"]]
+    assert all((np.diff(rows) > 0).all() for rows in blocks)
+    assert sorted(np.concatenate(blocks)) == list(range(len(claims)))
+    assert len(split_story_blocks(claims, stories, max_claims=100)) == 1
+    assert split_story_blocks(claims.iloc[:0], stories) == []
+
+
+def test_facts_are_numbered_by_their_first_claim_across_blocks():
+    """Block 1's facts start at claims (a, 2) and (a, 1); block 2's at (a, 0): numbered 3, 2, 1."""
+    block_1 = pd.DataFrame({"fact_id": ["F001", "F001", "F002"], "article_id": ["a", "b", "a"],
+                            "claim_id": ["a:2", "b:0", "a:1"]})
+    block_2 = pd.DataFrame({"fact_id": ["F001"], "article_id": ["a"], "claim_id": ["a:0"]})
+    assert number_facts([block_1, block_2]) == [{"F001": "F003", "F002": "F002"}, {"F001": "F001"}]
+
+
+@pytest.mark.parametrize("max_claims", [1, 7, 40])
+def test_any_block_size_gives_the_tables_of_one_block(seeds, max_claims):
+    claims, embeddings, stories = seeds
+    whole = compare_story_blocks(claims, embeddings, stories, max_claims=len(claims))
+    assert_same(compare_story_blocks(claims, embeddings, stories, max_claims=max_claims), whole)
+    assert whole["discrepancies"]["fact_id"].str.len().gt(0).any() and len(whole["matches"]) > 0
+
+
+def test_blocks_on_a_dask_cluster_give_the_local_tables(seeds):
+    claims, embeddings, stories = seeds
+    local = compare_story_blocks(claims, embeddings, stories, max_claims=20)
+    with open_engine("dask", workers=2) as engine:
+        assert_same(compare_story_blocks(claims, embeddings, stories, max_claims=20, engine=engine), local)
+
+
+def test_no_claims_give_empty_tables_with_their_columns(seeds):
+    claims, embeddings, stories = seeds
+    tables = compare_story_blocks(claims.iloc[:0], embeddings[:0], stories)
+    assert all(table.empty for table in tables.values())
+    assert {"fact_id", "claim_id"} <= set(tables["facts"].columns)
+    assert {"kind", "explanation"} <= set(tables["discrepancies"].columns)
