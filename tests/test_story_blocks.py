@@ -1,5 +1,6 @@
 """Facts, matches, coverage and discrepancies computed a block of whole stories at a time give the
-tables of the whole corpus at once, for any block size and on the dask engine."""
+tables of the whole corpus at once, for any block size and on the dask engine, returned or
+written to a run folder a part per block."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import pandas as pd
 import pytest
 
 from storydiff.claims import load_nlp
-from storydiff.compare.blocks import compare_story_blocks, number_facts, split_story_blocks
+from storydiff.compare.blocks import (
+    TABLE_ORDER, compare_blocks, gather_block_tables, number_facts, split_story_blocks, write_block_tables,
+)
 from storydiff.compare.evaluate import prepare_corpus_inputs
 from storydiff.compare.stories import group_stories
 from storydiff.embed import load_model
 from storydiff.engine import open_engine
+from storydiff.runfolder import TABLES_DIR, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,6 +35,14 @@ def assert_same(tables: dict[str, pd.DataFrame], expected: dict[str, pd.DataFram
     assert tables.keys() == expected.keys()
     for name in expected:
         pd.testing.assert_frame_equal(tables[name], expected[name], obj=name)
+
+
+def read_written(run_dir: Path) -> dict[str, pd.DataFrame]:
+    """The tables ``write_block_tables`` wrote to ``run_dir``, each sorted as returned ones are."""
+    return {
+        name: read_table(run_dir, name).sort_values(order, kind="stable").reset_index(drop=True)
+        for name, order in TABLE_ORDER.items()
+    }
 
 
 def test_blocks_hold_whole_stories_in_story_order_up_to_the_size_asked():
@@ -57,21 +69,39 @@ def test_facts_are_numbered_by_their_first_claim_across_blocks():
 @pytest.mark.parametrize("max_claims", [1, 7, 40])
 def test_any_block_size_gives_the_tables_of_one_block(seeds, max_claims):
     claims, embeddings, stories = seeds
-    whole = compare_story_blocks(claims, embeddings, stories, max_claims=len(claims))
-    assert_same(compare_story_blocks(claims, embeddings, stories, max_claims=max_claims), whole)
+    whole = gather_block_tables(compare_blocks(claims, embeddings, stories, max_claims=len(claims)))
+    assert_same(gather_block_tables(compare_blocks(claims, embeddings, stories, max_claims=max_claims)), whole)
     assert whole["discrepancies"]["fact_id"].str.len().gt(0).any() and len(whole["matches"]) > 0
 
 
-def test_blocks_on_a_dask_cluster_give_the_local_tables(seeds):
+def test_written_parts_hold_the_rows_of_the_returned_tables(seeds, tmp_path):
+    """Block size 20: several parts; each part is one block's rows, sorted, with final fact ids."""
     claims, embeddings, stories = seeds
-    local = compare_story_blocks(claims, embeddings, stories, max_claims=20)
+    write_block_tables(tmp_path, compare_blocks(claims, embeddings, stories, max_claims=20))
+    whole = gather_block_tables(compare_blocks(claims, embeddings, stories))
+    assert_same(read_written(tmp_path), whole)
+    parts = sorted((tmp_path / TABLES_DIR / "facts").glob("part-*.parquet"))
+    assert len(parts) > 2
+    for path in parts:
+        part = pd.read_parquet(path)
+        assert part["fact_id"].is_monotonic_increasing and set(part["fact_id"]) <= set(whole["facts"]["fact_id"])
+
+
+def test_blocks_on_a_dask_cluster_give_the_local_tables(seeds, tmp_path):
+    claims, embeddings, stories = seeds
+    local = gather_block_tables(compare_blocks(claims, embeddings, stories, max_claims=20))
     with open_engine("dask", workers=2) as engine:
-        assert_same(compare_story_blocks(claims, embeddings, stories, max_claims=20, engine=engine), local)
+        assert_same(gather_block_tables(compare_blocks(claims, embeddings, stories, max_claims=20, engine=engine)), local)
+        write_block_tables(tmp_path, compare_blocks(claims, embeddings, stories, max_claims=20, engine=engine))
+    assert_same(read_written(tmp_path), local)
 
 
-def test_no_claims_give_empty_tables_with_their_columns(seeds):
+def test_no_claims_give_empty_tables_with_their_columns(seeds, tmp_path):
     claims, embeddings, stories = seeds
-    tables = compare_story_blocks(claims.iloc[:0], embeddings[:0], stories)
+    tables = gather_block_tables(compare_blocks(claims.iloc[:0], embeddings[:0], stories))
     assert all(table.empty for table in tables.values())
     assert {"fact_id", "claim_id"} <= set(tables["facts"].columns)
     assert {"kind", "explanation"} <= set(tables["discrepancies"].columns)
+    write_block_tables(tmp_path, compare_blocks(claims.iloc[:0], embeddings[:0], stories))
+    written = read_written(tmp_path)
+    assert all(written[name].empty and list(written[name].columns) == list(tables[name].columns) for name in tables)

@@ -5,14 +5,17 @@ spreadsheets), under ``<run>/tables/<name>.{parquet,csv}``. A table written in p
 ``dask`` engine writes its per-article tables so, one part per partition) is a folder
 ``<run>/tables/<name>/part-NNNNN.parquet`` that ``read_table`` reads back in part order. Every
 write is atomic (temporary file or folder, then rename), so a reader never sees half a table.
+A table too large to hold is written a part at a time with ``open_table_parts``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,25 +49,92 @@ def write_table(run_dir: str | Path, name: str, df: pd.DataFrame, parts: list[pd
     ``df``'s, as the folder ``tables/<name>/`` of one file per part) and, up to ``CSV_MAX_ROWS``
     rows, ``tables/<name>.csv``; atomically. A table of the other layout is removed."""
     df = df.reset_index(drop=True)
-    tables = Path(run_dir) / TABLES_DIR
-    tables.mkdir(parents=True, exist_ok=True)
     if parts is None:
+        tables = Path(run_dir) / TABLES_DIR
+        tables.mkdir(parents=True, exist_ok=True)
         atomic_write(table_path(run_dir, name), lambda p: df.to_parquet(p, index=False))
         shutil.rmtree(tables / name, ignore_errors=True)
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=tables))
+        write_csv_copy(run_dir, name, [df])
+        return
+    with open_table_parts(run_dir, name) as writer:
         for number, part in enumerate(parts or [df]):
-            part.reset_index(drop=True).to_parquet(tmp / f"part-{number:05d}.parquet", index=False)
-        old = tables / f".{name}.old-{os.getpid()}"
-        if (tables / name).exists():
-            os.replace(tables / name, old)
-        os.replace(tmp, tables / name)
+            writer.write(number, part)
+
+
+class TableParts:
+    """Table ``name`` of ``run_dir`` being written a part at a time (``open_table_parts``)."""
+
+    def __init__(self, run_dir: str | Path, name: str) -> None:
+        self.run_dir, self.name = Path(run_dir), name
+        tables = self.run_dir / TABLES_DIR
+        tables.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=tables))
+        self.empty: pd.DataFrame | None = None
+
+    def write(self, number: int, part: pd.DataFrame) -> None:
+        """Write part ``number`` (parts are read back in number order, whatever order they are
+        written in). An empty part is not written; its columns are kept for a table with no rows."""
+        if len(part):
+            part.reset_index(drop=True).to_parquet(self.folder / f"part-{number:05d}.parquet", index=False)
+        elif self.empty is None:
+            self.empty = part
+
+    def numbers(self) -> list[int]:
+        """Numbers of the parts written, ascending."""
+        return sorted(int(p.stem.removeprefix("part-")) for p in self.folder.glob("part-*.parquet"))
+
+    def rewrite(self, change: Callable[[int, pd.DataFrame], pd.DataFrame]) -> None:
+        """Replace each written part by ``change(number, part)``, one part in memory at a time."""
+        for number in self.numbers():
+            path = self.folder / f"part-{number:05d}.parquet"
+            change(number, pd.read_parquet(path)).reset_index(drop=True).to_parquet(path, index=False)
+
+    def commit(self) -> None:
+        """Put the parts in place of any earlier table ``name`` (either layout) and write the
+        CSV copy, part by part."""
+        if not self.numbers():
+            (self.empty if self.empty is not None else pd.DataFrame()).to_parquet(
+                self.folder / "part-00000.parquet", index=False)
+        tables = self.run_dir / TABLES_DIR
+        old = tables / f".{self.name}.old-{os.getpid()}"
+        if (tables / self.name).exists():
+            os.replace(tables / self.name, old)
+        os.replace(self.folder, tables / self.name)
         shutil.rmtree(old, ignore_errors=True)
-        table_path(run_dir, name).unlink(missing_ok=True)
-    if len(df) <= CSV_MAX_ROWS:
-        atomic_write(table_path(run_dir, name, "csv"), lambda p: df.to_csv(p, index=False))
-    else:
-        table_path(run_dir, name, "csv").unlink(missing_ok=True)
+        table_path(self.run_dir, self.name).unlink(missing_ok=True)
+        write_csv_copy(self.run_dir, self.name, iterate_table_parts(self.run_dir, self.name))
+
+
+@contextlib.contextmanager
+def open_table_parts(run_dir: str | Path, name: str) -> Iterator[TableParts]:
+    """A ``TableParts`` writer of table ``name``: its parts go to a temporary folder and become
+    the table ``tables/<name>/`` when the block ends; on an error they are removed and the
+    table written before stays as it was."""
+    writer = TableParts(run_dir, name)
+    try:
+        yield writer
+        writer.commit()
+    finally:
+        shutil.rmtree(writer.folder, ignore_errors=True)
+
+
+def write_csv_copy(run_dir: str | Path, name: str, parts: Iterable[pd.DataFrame]) -> None:
+    """Write the rows of ``parts`` (in order) as ``tables/<name>.csv``, atomically, unless they
+    number more than ``CSV_MAX_ROWS`` (then any old copy is removed)."""
+    path = table_path(run_dir, name, "csv")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    rows = 0
+    try:
+        for part in parts:
+            if rows + len(part) > CSV_MAX_ROWS:
+                path.unlink(missing_ok=True)
+                return
+            part.to_csv(tmp, index=False, mode="w" if rows == 0 else "a", header=rows == 0)
+            rows += len(part)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def list_tables(run_dir: str | Path) -> list[str]:
@@ -74,16 +144,27 @@ def list_tables(run_dir: str | Path) -> list[str]:
     return sorted(names)
 
 
-def read_table(run_dir: str | Path, name: str) -> pd.DataFrame:
-    """Read table ``name`` from ``run_dir`` (Parquet, one file or a folder of parts in order);
-    a missing table is a clear error."""
+def read_table(
+    run_dir: str | Path, name: str, columns: list[str] | None = None, filters: list[tuple] | None = None
+) -> pd.DataFrame:
+    """Read table ``name`` from ``run_dir`` (Parquet, one file or a folder of parts in order), only
+    ``columns`` and the rows that pass ``filters`` (``pandas.read_parquet``'s) when given; a
+    missing table is a clear error."""
     path, folder = table_path(run_dir, name), Path(run_dir) / TABLES_DIR / name
     if path.exists():
-        return pd.read_parquet(path)
+        return pd.read_parquet(path, columns=columns, filters=filters)
     if folder.is_dir():
-        parts = sorted(folder.glob("part-*.parquet"))
-        return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True) if parts else pd.DataFrame()
+        parts = list(iterate_table_parts(run_dir, name, columns, filters))
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     raise FileNotFoundError(f"{path}: table '{name}' is missing; run the stage that writes it first")
+
+
+def iterate_table_parts(
+    run_dir: str | Path, name: str, columns: list[str] | None = None, filters: list[tuple] | None = None
+) -> Iterator[pd.DataFrame]:
+    """The parts of partitioned table ``name``, one at a time, in part order (``read_table``)."""
+    for path in sorted((Path(run_dir) / TABLES_DIR / name).glob("part-*.parquet")):
+        yield pd.read_parquet(path, columns=columns, filters=filters)
 
 
 def write_json(path: str | Path, data: Any) -> None:

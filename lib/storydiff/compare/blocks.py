@@ -6,11 +6,18 @@ is a block of its own, and only one block's claim pairs, parsed claim records an
 are held at once. Fact ids are given after every block is done, in the order of each fact's
 first claim (claims sorted by article_id, claim_id), so every table is the one that linking the
 whole corpus at once gives.
+
+``compare_blocks`` yields each block's tables; ``gather_block_tables`` makes the corpus's tables of
+them, ``write_block_tables`` writes them to a run folder a part per block as the blocks come, so
+they are never all in memory (matches, the largest, are about 140 rows an article): only the
+(fact, article, claim) keys are kept, to number the facts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,8 +28,15 @@ from storydiff.compare.discrepancies import EVENT_THRESHOLD, find_discrepancies
 from storydiff.compare.facts import link_facts
 from storydiff.compare.sameclaim import SAME_CLAIM_THRESHOLD
 from storydiff.engine import LocalEngine
+from storydiff.runfolder import open_table_parts
 
 BLOCK_CLAIMS = 5_000
+TABLE_ORDER = {  # the tables of a block and the columns each is sorted by
+    "facts": ["fact_id"],
+    "matches": ["story_id", "claim_id_a", "claim_id_b"],
+    "coverage": ["fact_id", "article_id"],
+    "discrepancies": ["kind", "fact_id", "claim_id_a", "claim_id_b"],
+}
 
 
 def split_story_blocks(
@@ -97,7 +111,7 @@ def iterate_blocks(
         yield block_claims, embeddings[rows], stories[stories["story_id"].isin(story_ids)]
 
 
-def compare_story_blocks(
+def compare_blocks(
     claims: pd.DataFrame,
     embeddings: np.ndarray,
     stories: pd.DataFrame,
@@ -105,32 +119,51 @@ def compare_story_blocks(
     event_threshold: float = EVENT_THRESHOLD,
     max_claims: int = BLOCK_CLAIMS,
     engine: Any = None,
-) -> dict[str, pd.DataFrame]:
-    """``facts``, ``matches``, ``coverage`` and ``discrepancies`` of ``claims`` (embeddings (n, dim)
-    L2-normalised, row i for claims row i), one block of stories at a time; the blocks run on
-    ``engine`` (``storydiff.engine``; in this process when None), on its workers in parallel for
-    ``dask``. The same tables on every engine and for every ``max_claims``.
-    """
+) -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
+    """``(block number, compare_block's tables)`` for each block of ``claims`` (embeddings
+    (n, dim) L2-normalised, row i for claims row i) as the blocks finish, on ``engine``
+    (``storydiff.engine``; in this process when None), on its workers in parallel for ``dask``."""
     engine = engine or LocalEngine()
-    results = engine.map(
+    yield from engine.imap(
         compare_block, iterate_blocks(claims, embeddings, stories, max_claims),
         same_claim_threshold=same_claim_threshold, event_threshold=event_threshold,
     )
-    renames = number_facts([result["facts"] for result in results])
-    order = {
-        "facts": ["fact_id"],
-        "matches": ["story_id", "claim_id_a", "claim_id_b"],
-        "coverage": ["fact_id", "article_id"],
-        "discrepancies": ["kind", "fact_id", "claim_id_a", "claim_id_b"],
-    }
+
+
+def finish_part(name: str, table: pd.DataFrame, rename: dict[str, str]) -> pd.DataFrame:
+    """A block's table ``name`` with corpus-wide fact ids (``rename``), sorted (TABLE_ORDER)."""
+    if "fact_id" in table:
+        table = table.assign(fact_id=table["fact_id"].map(lambda f: rename.get(f, f)))
+    return table.sort_values(TABLE_ORDER[name], kind="stable").reset_index(drop=True)
+
+
+def gather_block_tables(results: Iterable[tuple[int, dict[str, pd.DataFrame]]]) -> dict[str, pd.DataFrame]:
+    """The tables of every block of ``compare_blocks`` (``results``), with corpus-wide fact ids,
+    each sorted as TABLE_ORDER says: the same tables on every engine and for every block size."""
+    done = dict(results)
+    ordered = [done[number] for number in sorted(done)]
+    renames = number_facts([result["facts"] for result in ordered])
     tables = {}
-    for name, columns in order.items():
-        parts = [
-            result[name].assign(fact_id=result[name]["fact_id"].map(lambda f, r=rename: r.get(f, f)))
-            if "fact_id" in result[name] else result[name]
-            for result, rename in zip(results, renames)
-        ]
+    for name in TABLE_ORDER:
+        parts = [finish_part(name, result[name], rename) for result, rename in zip(ordered, renames)]
         # empty parts left out: their columns are of dtype object and would turn strings to objects
         table = pd.concat([part for part in parts if len(part)] or parts[:1], ignore_index=True)
-        tables[name] = table.sort_values(columns, kind="stable").reset_index(drop=True)
+        tables[name] = table.sort_values(TABLE_ORDER[name], kind="stable").reset_index(drop=True)
     return tables
+
+
+def write_block_tables(run_dir: str | Path, results: Iterable[tuple[int, dict[str, pd.DataFrame]]]) -> None:
+    """Write ``gather_block_tables``'s tables to ``run_dir`` as partitioned tables, part i from
+    block i, each part sorted as TABLE_ORDER says (the same rows; read back, sort them to get the
+    same table). Each block is written as it comes; only the fact keys stay in memory. The tables
+    appear together at the end; on an error, those written before stay as they were."""
+    keys: dict[int, pd.DataFrame] = {}
+    with ExitStack() as stack:
+        writers = {name: stack.enter_context(open_table_parts(run_dir, name)) for name in TABLE_ORDER}
+        for number, result in results:
+            keys[number] = result["facts"][["fact_id", "article_id", "claim_id"]]
+            for name, writer in writers.items():
+                writer.write(number, result[name])
+        renames = dict(zip(sorted(keys), number_facts([keys[number] for number in sorted(keys)])))
+        for name, writer in writers.items():
+            writer.rewrite(lambda number, part, name=name: finish_part(name, part, renames[number]))

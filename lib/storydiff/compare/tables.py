@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from storydiff.compare.blocks import compare_story_blocks
+from storydiff.compare.blocks import compare_blocks, gather_block_tables, write_block_tables
 from storydiff.compare.discrepancies import EVENT_THRESHOLD
 from storydiff.compare.reuse import align_articles, summarise_reuse
 from storydiff.compare.sameclaim import REUSE_THRESHOLD, SAME_CLAIM_THRESHOLD
@@ -42,6 +43,7 @@ def compare_corpus(
     window_days: int = WINDOW_DAYS,
     event_threshold: float = EVENT_THRESHOLD,
     engine: Any = None,
+    run_dir: str | Path | None = None,
 ) -> dict[str, pd.DataFrame]:
     """All comparison tables of a corpus, keyed by table name.
 
@@ -50,16 +52,22 @@ def compare_corpus(
     L2-normalised float32 (n, dim). Returns ``stories``, ``facts``, ``matches``, ``coverage``,
     ``discrepancies``, ``reuse``, ``reuse_alignments`` and ``articles`` (story_id filled).
     Facts, matches, coverage and discrepancies are computed a block of stories at a time, on the
-    workers of ``engine`` when one is given (``storydiff.compare.blocks``).
+    workers of ``engine`` when one is given (``storydiff.compare.blocks``); given ``run_dir``,
+    they are written there a part per block as they are made (``write_block_tables``), not
+    returned, so they are never all in memory.
     """
     stories = group_stories(articles, sentences, claims, story_threshold, window_days)
+    blocks = compare_blocks(claims, claim_embeddings, stories, same_claim_threshold, event_threshold, engine=engine)
+    block_tables = {}
+    if run_dir is None:
+        block_tables = gather_block_tables(blocks)
+    else:
+        write_block_tables(run_dir, blocks)
     alignments = align_articles(sentences, sentence_embeddings, reuse_threshold)
     story_of = dict(zip(stories["article_id"], stories["story_id"]))
     return {
         "stories": stories,
-        **compare_story_blocks(
-            claims, claim_embeddings, stories, same_claim_threshold, event_threshold, engine=engine
-        ),
+        **block_tables,
         "reuse": summarise_reuse(alignments, sentences, articles, stories),
         "reuse_alignments": alignments,
         "articles": articles.assign(story_id=articles["article_id"].map(story_of).fillna("")),

@@ -1,0 +1,70 @@
+"""Tables written a part at a time (``runfolder.open_table_parts``): read back in part order, put
+in place only when complete, with a CSV copy up to the size limit."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from storydiff import runfolder
+from storydiff.runfolder import TABLES_DIR, open_table_parts, read_table
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    """Five rows of two articles; parts of it are written out of order in the tests."""
+    return pd.DataFrame({"article_id": ["a", "a", "b", "b", "b"], "n": [1, 2, 3, 4, 5]})
+
+
+def test_parts_written_in_any_order_read_back_in_part_order(tmp_path, frame):
+    with open_table_parts(tmp_path, "facts") as writer:
+        writer.write(2, frame.iloc[3:])
+        writer.write(0, frame.iloc[:2])
+        writer.write(1, frame.iloc[2:3])
+        assert not (tmp_path / TABLES_DIR / "facts").exists()  # nothing in place before the end
+    pd.testing.assert_frame_equal(read_table(tmp_path, "facts"), frame)
+    pd.testing.assert_frame_equal(pd.read_csv(runfolder.table_path(tmp_path, "facts", "csv")), frame)
+    assert runfolder.list_tables(tmp_path) == ["facts"]
+
+
+def test_rewrite_changes_each_part_before_the_table_is_in_place(tmp_path, frame):
+    with open_table_parts(tmp_path, "facts") as writer:
+        writer.write(0, frame.iloc[:2])
+        writer.write(1, frame.iloc[2:])
+        writer.rewrite(lambda number, part: part.assign(n=part["n"] * 10 + number))
+    assert read_table(tmp_path, "facts")["n"].tolist() == [10, 20, 31, 41, 51]
+
+
+def test_columns_and_filters_are_read_part_by_part(tmp_path, frame):
+    with open_table_parts(tmp_path, "facts") as writer:
+        writer.write(0, frame.iloc[:2])
+        writer.write(1, frame.iloc[2:])
+    read = read_table(tmp_path, "facts", columns=["n"], filters=[("n", ">", 1)])
+    assert list(read.columns) == ["n"] and read["n"].tolist() == [2, 3, 4, 5]
+
+
+def test_an_error_leaves_the_table_written_before(tmp_path, frame):
+    runfolder.write_table(tmp_path, "facts", frame)
+    with pytest.raises(RuntimeError), open_table_parts(tmp_path, "facts") as writer:
+        writer.write(0, frame.iloc[:1])
+        raise RuntimeError("block 1 failed")
+    pd.testing.assert_frame_equal(read_table(tmp_path, "facts"), frame)
+    assert len(pd.read_csv(runfolder.table_path(tmp_path, "facts", "csv"))) == len(frame)
+    assert sorted(p.name for p in (tmp_path / TABLES_DIR).iterdir()) == ["facts.csv", "facts.parquet"]
+
+
+def test_no_rows_keep_the_columns_of_an_empty_part(tmp_path, frame):
+    with open_table_parts(tmp_path, "facts") as writer:
+        writer.write(0, frame.iloc[:0])
+    read = read_table(tmp_path, "facts")
+    assert read.empty and list(read.columns) == ["article_id", "n"]
+
+
+def test_a_table_over_the_csv_limit_has_no_csv_copy(tmp_path, frame, monkeypatch):
+    runfolder.write_table(tmp_path, "facts", frame)
+    monkeypatch.setattr(runfolder, "CSV_MAX_ROWS", 3)
+    with open_table_parts(tmp_path, "facts") as writer:
+        writer.write(0, frame.iloc[:2])
+        writer.write(1, frame.iloc[2:])
+    assert not runfolder.table_path(tmp_path, "facts", "csv").exists()
+    assert not runfolder.table_path(tmp_path, "facts").exists() and len(read_table(tmp_path, "facts")) == 5
