@@ -201,6 +201,25 @@ def test_split_by_article_keeps_articles_whole():
     assert split_by_article(frame, None)[0] is frame
 
 
+def test_dask_imap_takes_parts_as_tasks_finish(cluster):
+    """20 parts from a generator on 2 single-thread workers: 4 in flight, so when the first
+    result arrives at most 5 have been taken; every result comes back once, with its index."""
+    taken: list[int] = []
+
+    def parts():
+        for number in range(20):
+            taken.append(number)
+            yield number
+
+    with open_engine("dask", cluster.scheduler_address) as engine:
+        results = engine.imap(pow, parts(), exp=2)
+        first = next(results)
+        taken_at_first = len(taken)
+        rest = list(results)
+    assert taken_at_first <= 5
+    assert sorted([first, *rest]) == [(number, number**2) for number in range(20)]
+
+
 def test_local_engine_maps_in_order():
     engine = LocalEngine()
     assert engine.map(pow, [1, 2, 3], exp=2) == [1, 4, 9]

@@ -3,12 +3,14 @@
 An engine maps a function over partitions: ``engine.map(func, parts, **shared)`` returns
 ``[func(part, **shared) for part in parts]``, and ``engine.imap`` yields ``(index, result)`` as
 results arrive. The ``dask`` engine sends ``shared`` to each worker once (scattered, not once per
-partition) and runs partitions in parallel on the workers of an existing cluster
-(``scheduler="tcp://host:8786"``) or of a ``LocalCluster`` of ``workers`` processes started for
-the run. Models are loaded once per worker process, not per partition: the task functions get
-them through ``shared_embedding_model`` and ``shared_nlp``, memoised in the worker. The runner
-restarts the workers of a cluster it started after each stage that used them
-(``restart_workers``), so no stage's models stay resident through the stages after it.
+partition), each partition as data of its own, and runs partitions in parallel on the workers of
+an existing cluster (``scheduler="tcp://host:8786"``) or of a ``LocalCluster`` of ``workers``
+processes started for the run; ``imap`` keeps two partitions per worker thread in flight and
+takes the next as one finishes, so the cluster holds a few partitions at a time. Models are
+loaded once per worker process, not per partition: the task functions get them through
+``shared_embedding_model`` and ``shared_nlp``, memoised in the worker. The runner restarts the
+workers of a cluster it started after each stage that used them (``restart_workers``), so no
+stage's models stay resident through the stages after it.
 
 The ``local`` engine keeps each stage in one partition, as storydiff always ran; ``dask`` splits
 the articles into partitions of ``partition_size`` articles.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -35,8 +38,8 @@ class LocalEngine:
         """``[func(part, **shared) for part in parts]``."""
         return [func(part, **shared) for part in parts]
 
-    def imap(self, func: Callable[..., Any], parts: Sequence[Any], **shared: Any) -> Iterator[tuple[int, Any]]:
-        """``(i, func(parts[i], **shared))`` in order."""
+    def imap(self, func: Callable[..., Any], parts: Iterable[Any], **shared: Any) -> Iterator[tuple[int, Any]]:
+        """``(i, func(i-th part, **shared))`` in order."""
         for i, part in enumerate(parts):
             yield i, func(part, **shared)
 
@@ -49,29 +52,47 @@ class DaskEngine:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def _submit(self, func: Callable[..., Any], parts: Iterable[Any], shared: dict[str, Any]) -> list[Any]:
-        """One task a part; each part is sent to a worker as data of its own, not inside the task
-        graph (a part of several MB, such as a block of stories' claims and vectors, would make
-        the graph large), one part at a time, so ``parts`` may be a generator."""
-        scattered = {k: self.client.scatter(v, broadcast=True) for k, v in shared.items()}
-        return [
-            self.client.submit(func, self.client.scatter([part], hash=False)[0], pure=False, **scattered)
-            for part in parts
-        ]
+    def _scatter_shared(self, shared: dict[str, Any]) -> dict[str, Any]:
+        """``shared`` sent to every worker once."""
+        return {k: self.client.scatter(v, broadcast=True) for k, v in shared.items()}
+
+    def _submit(self, func: Callable[..., Any], part: Any, scattered: dict[str, Any]) -> Any:
+        """The task ``func(part, **shared)``; the part is sent to a worker as data of its own, not
+        inside the task graph (a part of several MB, such as a block of stories' claims and
+        vectors, would make the graph large)."""
+        return self.client.submit(func, self.client.scatter([part], hash=False)[0], pure=False, **scattered)
 
     def map(self, func: Callable[..., Any], parts: Iterable[Any], **shared: Any) -> list[Any]:
         """Results of ``func(part, **shared)`` for every part, in the order of ``parts``."""
-        futures = self._submit(func, parts, shared)
+        scattered = self._scatter_shared(shared)
+        futures = [self._submit(func, part, scattered) for part in parts]
         return self.client.gather(futures) if futures else []
 
-    def imap(self, func: Callable[..., Any], parts: Sequence[Any], **shared: Any) -> Iterator[tuple[int, Any]]:
-        """``(i, result of parts[i])`` as tasks finish; a failed task raises its error here."""
+    def imap(self, func: Callable[..., Any], parts: Iterable[Any], **shared: Any) -> Iterator[tuple[int, Any]]:
+        """``(i, result of the i-th part)`` as tasks finish; a failed task raises its error here.
+
+        Parts are taken from ``parts`` (it may be a generator) as tasks finish, two per worker
+        thread in flight: the cluster holds a few parts at a time, not all of them.
+        """
         from distributed import as_completed
 
-        futures = self._submit(func, parts, shared)
-        index = {future.key: i for i, future in enumerate(futures)}
-        for future in as_completed(futures):
-            yield index[future.key], future.result()
+        scattered = self._scatter_shared(shared)
+        numbered = enumerate(parts)
+        window = 2 * max(sum(self.client.nthreads().values()), 1)
+        index: dict[str, int] = {}
+
+        def submit_next(count: int) -> list[Any]:
+            futures = []
+            for i, part in itertools.islice(numbered, count):
+                futures.append(self._submit(func, part, scattered))
+                index[futures[-1].key] = i
+            return futures
+
+        pending = as_completed(submit_next(window))
+        for future in pending:
+            for queued in submit_next(1):
+                pending.add(queued)
+            yield index.pop(future.key), future.result()
             future.release()
 
 
