@@ -156,7 +156,7 @@ def write_block_tables(run_dir: str | Path, results: Iterable[tuple[int, dict[st
     """Write ``gather_block_tables``'s tables to ``run_dir`` as partitioned tables, part i from
     block i, each part sorted as TABLE_ORDER says (the same rows; read back, sort them to get the
     same table). Each block is written as it comes; only the fact keys stay in memory. The tables
-    appear together at the end; on an error, those written before stay as they were."""
+    are put in place after the last block; on an error before that, the old ones stay."""
     keys: dict[int, pd.DataFrame] = {}
     with ExitStack() as stack:
         writers = {name: stack.enter_context(open_table_parts(run_dir, name)) for name in TABLE_ORDER}
