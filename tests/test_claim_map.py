@@ -1,4 +1,5 @@
-"""The claim map's 2-D layout: UMAP above the size threshold, PCA below it, deterministic."""
+"""The claim map's 2-D layout: UMAP above the size threshold, PCA below it, UMAP on a sample
+with the other claims placed by their neighbours past the upper size, deterministic."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from storydiff.claim_map import CLAIM_MAP_COLUMNS, choose_n_neighbors, compute_claim_map
+from storydiff.claim_map import CLAIM_MAP_COLUMNS, choose_n_neighbors, compute_claim_map, place_by_neighbours
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,36 @@ def test_umap_above_threshold_keeps_groups_apart(umap_maps, two_topics) -> None:
     spread = max(np.linalg.norm(first - first.mean(axis=0), axis=1).mean(),
                  np.linalg.norm(second - second.mean(axis=0), axis=1).mean())
     assert gap > 2 * spread
+
+
+@pytest.fixture(scope="module")
+def sampled_maps(two_topics: tuple[list[str], np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``two_topics`` mapped twice with UMAP fitted on 44 of the 60 claims (the rest placed)."""
+    ids, vectors = two_topics
+    return tuple(compute_claim_map(ids, vectors, random_state=3, umap_min_points=40, umap_max_points=44)
+                 for _ in range(2))
+
+
+def test_past_the_upper_size_umap_fits_a_sample_and_places_the_rest(sampled_maps, two_topics) -> None:
+    first, second = sampled_maps
+    assert first["claim_id"].tolist() == two_topics[0] and set(first["method"]) == {"umap-sample"}
+    xy = first[["x", "y"]].to_numpy()
+    assert np.isfinite(xy).all()
+    # every claim, placed or fitted, lands nearer its own group's centre than the other group's
+    centres = np.array([xy[:30].mean(axis=0), xy[30:].mean(axis=0)])
+    nearest = np.linalg.norm(xy[:, None, :] - centres[None], axis=2).argmin(axis=1)
+    assert nearest.tolist() == [0] * 30 + [1] * 30
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_a_placed_point_is_the_similarity_weighted_mean_of_its_neighbours() -> None:
+    """Fitted unit vectors e0, e1, e2 at (0, 0), (10, 0), (0, 10); the query's cosines are
+    0.8, 0.6 and 0 (e2 adds nothing); a query opposite to all of them gets their plain mean."""
+    fitted = np.eye(3, 4, dtype=np.float32)
+    coords = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    queries = np.array([[0.8, 0.6, 0.0, 0.0], [-0.6, -0.8, 0.0, 0.0]], dtype=np.float32)
+    placed = place_by_neighbours(fitted, coords, queries, k=3)
+    np.testing.assert_allclose(placed, [[10 * 0.6 / 1.4, 0.0], [10 / 3, 10 / 3]], atol=1e-5)
 
 
 def test_umap_same_inputs_same_coordinates(umap_maps) -> None:

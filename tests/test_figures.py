@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from storydiff import figures
+from storydiff import figures, runfolder
 from storydiff.claim_map import compute_claim_map
 from storydiff.compare import build_coverage
 
@@ -167,6 +167,19 @@ def test_timeline_keeps_undated_articles_off_the_date_axis(articles, stories, la
 def test_claim_map_caption_names_the_method() -> None:
     assert "UMAP" in figures.caption_claim_map("umap", 80, 40)
     assert "PCA" in figures.caption_claim_map("pca", 12, 40) and "12 claims" in figures.caption_claim_map("pca", 12, 40)
+    sampled = figures.caption_claim_map("umap-sample", 31_965, 40, 20_000)
+    assert "UMAP" in sampled and "20,000 of the 31,965 claims" in sampled and "most similar" in sampled
+
+
+def test_pair_filters_read_only_the_drawn_pairs(tmp_path) -> None:
+    """A matches table of three article pairs, read for two of them, then for none."""
+    matches = pd.DataFrame({"article_a": ["a", "a", "b"], "article_b": ["b", "c", "c"], "similarity": [0.9, 0.8, 0.7]})
+    runfolder.write_table(tmp_path, "matches", matches)
+    drawn = pd.DataFrame({"article_a": ["a", "b"], "article_b": ["b", "c"]})
+    read = runfolder.read_table(tmp_path, "matches", filters=figures.build_pair_filters(drawn))
+    assert read["similarity"].tolist() == [0.9, 0.7]
+    none = runfolder.read_table(tmp_path, "matches", filters=figures.build_pair_filters(drawn.iloc[:0]))
+    assert none.empty and list(none.columns) == list(matches.columns)
 
 
 def draw_sample() -> Figure:
@@ -256,6 +269,19 @@ def test_claim_map_legends_stay_short_with_many_outlets_and_stories() -> None:
     assert [t.get_text() for t in outlets.get_texts()][-1] == "23 other outlets" and len(outlets.get_texts()) == 8
     assert len(story_legend.get_texts()) == figures.LEGEND_MAX_STORIES + 1
     assert len(fact_legend.get_texts()) == 6
+
+
+def test_a_large_claim_map_is_a_bitmap_inside_its_svg(tmp_path) -> None:
+    """RASTER_POINTS + 1 claims of two articles: the SVG holds one image, not a path per point."""
+    n = figures.RASTER_POINTS + 1
+    ids = ["000_x", "001_y"]
+    articles = pd.DataFrame({"article_id": ids, "title": "", "outlet": ["X", "Y"]})
+    stories = pd.DataFrame({"story_id": ["S1", "S1"], "article_id": ids, "label": ""})
+    claims = pd.DataFrame({"claim_id": [f"c{i}" for i in range(n)], "article_id": [ids[i % 2] for i in range(n)], "text": "A claim."})
+    claim_map = claims[["claim_id"]].assign(x=np.cos(np.arange(n)), y=np.sin(np.arange(n) * 0.7), method="umap-sample")
+    fig = figures.plot_claim_map(claim_map, claims, claims.iloc[:0].assign(fact_id=""), articles, stories, figures.label_articles(articles))
+    svg = (tmp_path / figures.save_figure(fig, tmp_path / "figures", "claim_map")["svg"]).read_text(encoding="utf-8")
+    assert svg.count("<image") == 1 and svg.count('xlink:href="#m') < 20  # markers: the legend's only
 
 
 def test_coverage_of_a_large_corpus_draws_the_first_stories_that_fit() -> None:

@@ -28,6 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from storydiff.claim_map import PLACE_NEIGHBOURS, UMAP_MAX_POINTS
 from storydiff.compare.stories import choose_largest_stories
 
 # Okabe & Ito (2008), ordered so the first colours stay distinct on white; yellow comes last.
@@ -64,6 +65,7 @@ LEGEND_MAX_STORIES = 12  # stories listed in the claim map's legend
 MAX_TICK_LABELS = 80  # past this many articles or stories, an axis gives a count instead of names
 MAX_INCHES = 18.0  # largest side of a figure that grows with the corpus
 FACT_TEXT_MAX_ROWS = 120  # name each coverage row by its text up to this many facts
+RASTER_POINTS = 2_000  # past this many claims the claim map's points are a bitmap inside the SVG
 # status values of the comparison stage's ``coverage`` table (storydiff.compare.coverage)
 COVERAGE_COLOURS = {
     "shared": OKABE_ITO[0],
@@ -273,14 +275,17 @@ def plot_similarity_heatmap(similarity: pd.DataFrame, stories: pd.DataFrame, lab
     return fig
 
 
-def caption_claim_map(method: str, n_claims: int, umap_min_points: int) -> str:
-    """Caption of the claim map, saying which projection made it."""
-    how = (
-        "a UMAP projection of the claims' sentence embeddings (fixed random state)"
-        if method == "umap"
-        else f"a PCA projection of the claims' sentence embeddings (fallback: {n_claims} claims, "
-        f"fewer than the {umap_min_points} UMAP needs)"
-    )
+def caption_claim_map(method: str, n_claims: int, umap_min_points: int, umap_max_points: int = UMAP_MAX_POINTS) -> str:
+    """Caption of the claim map, saying which projection made it (``compute_claim_map``'s method)."""
+    how = {
+        "umap": "a UMAP projection of the claims' sentence embeddings (fixed random state)",
+        "umap-sample": (
+            f"a UMAP projection of the sentence embeddings of {umap_max_points:,} of the {n_claims:,} "
+            "claims, drawn with a fixed random state; each other claim sits at the similarity-weighted "
+            f"mean of its {PLACE_NEIGHBOURS} most similar drawn claims"
+        ),
+    }.get(method, f"a PCA projection of the claims' sentence embeddings (fallback: {n_claims} claims, "
+                  f"fewer than the {umap_min_points} UMAP needs)")
     return (
         f"Claim map: each point is a claim placed by {how}; nearby points say similar things. "
         "Colour is the outlet, marker the story; the facts reported by the most articles are "
@@ -324,9 +329,10 @@ def plot_claim_map(
     method = str(claim_map["method"].iloc[0])
     fig = Figure(figsize=(9.5, 6.5), layout="constrained")
     ax = fig.add_subplot()
+    rasterized = len(points) > RASTER_POINTS
     for (story_id, outlet), group in points.groupby(["story_id", "outlet"], sort=True):
         ax.scatter(group["x"], group["y"], c=colours[outlet], marker=markers.get(story_id, "o"),
-                   s=36, alpha=0.85, edgecolors="white", linewidths=0.5)
+                   s=36, alpha=0.85, edgecolors="white", linewidths=0.5, rasterized=rasterized)
     xy = points.set_index("claim_id")[["x", "y"]]
     mapped = facts[facts["claim_id"].isin(xy.index)] if len(facts) else facts
     ranked = rank_facts(mapped)
@@ -343,12 +349,14 @@ def plot_claim_map(
                                              "edgecolor": "#333333", "linewidth": 0.6})
         fact_handles.append(Line2D([], [], linestyle="", label=(
             f"{fact.fact_id} ({fact.n_articles} articles): {shorten(text_of[members.iloc[0]], 90)}")))
-    axis = "UMAP" if method == "umap" else "PC"
+    umap = method.startswith("umap")
+    axis = "UMAP" if umap else "PC"
     ax.set_xlabel(f"{axis} 1 (no unit: relative layout)")
     ax.set_ylabel(f"{axis} 2")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f"{title} ({'UMAP' if method == 'umap' else 'PCA fallback: too few claims for UMAP'})")
+    how = {"umap": "UMAP", "umap-sample": "UMAP fitted on a sample"}.get(method, "PCA fallback: too few claims for UMAP")
+    ax.set_title(f"{title} ({how})")
     present = set(points["outlet"])
     named = {o: c for o, c in colours.items() if o in present and c != OTHER_COLOUR}
     outlet_handles = [Line2D([], [], marker="o", linestyle="", color=c, label=shorten(o, 30)) for o, c in named.items()]
@@ -450,6 +458,13 @@ def list_story_pairs(stories: pd.DataFrame) -> pd.DataFrame:
         for b in sorted(set(group["article_id"]))[i + 1:]
     ]
     return pd.DataFrame(rows, columns=["story_id", "article_a", "article_b"])
+
+
+def build_pair_filters(pairs: pd.DataFrame) -> list[list[tuple[str, str, str]]]:
+    """``runfolder.read_table`` filters for the rows of a table with article_a, article_b columns
+    (``matches``, ``reuse_alignments``) that belong to one of ``pairs`` (article_a, article_b):
+    the dot-plots read only the pairs they draw, not every matched pair of the corpus."""
+    return [[("article_a", "==", a), ("article_b", "==", b)] for a, b in zip(pairs["article_a"], pairs["article_b"])]
 
 
 def build_alignment_dots(

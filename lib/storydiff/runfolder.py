@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 TABLES_DIR = "tables"
 MANIFEST = "manifest.json"
@@ -148,15 +149,21 @@ def read_table(
     run_dir: str | Path, name: str, columns: list[str] | None = None, filters: list[tuple] | None = None
 ) -> pd.DataFrame:
     """Read table ``name`` from ``run_dir`` (Parquet, one file or a folder of parts in order), only
-    ``columns`` and the rows that pass ``filters`` (``pandas.read_parquet``'s) when given; a
-    missing table is a clear error."""
+    ``columns`` and the rows that pass ``filters`` (``pandas.read_parquet``'s) when given; an
+    empty list of filters (no alternative to pass) gives no rows, with the columns. A missing
+    table is a clear error."""
     path, folder = table_path(run_dir, name), Path(run_dir) / TABLES_DIR / name
     if path.exists():
-        return pd.read_parquet(path, columns=columns, filters=filters)
-    if folder.is_dir():
-        parts = list(iterate_table_parts(run_dir, name, columns, filters))
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    raise FileNotFoundError(f"{path}: table '{name}' is missing; run the stage that writes it first")
+        files = [path]
+    elif folder.is_dir():
+        files = sorted(folder.glob("part-*.parquet"))
+    else:
+        raise FileNotFoundError(f"{path}: table '{name}' is missing; run the stage that writes it first")
+    if filters is not None and not filters and files:
+        empty = pq.read_schema(files[0]).empty_table().to_pandas()
+        return empty[columns] if columns is not None else empty
+    parts = [pd.read_parquet(file, columns=columns, filters=filters or None) for file in files]
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def iterate_table_parts(
