@@ -1,4 +1,4 @@
-"""Scale benchmark (issue 8): the pipeline's stages 01-04 on BBC grown by edited copies, on the
+"""Scale benchmark (issue 8): the whole pipeline, stages 01-06, on BBC grown by edited copies, on the
 ``local`` engine and on a 2-worker ``LocalCluster`` (``dask``); prints figures, asserts nothing.
 
 The grown corpus: the first ``--base`` BBC articles (all 2,225 by default) and, for factor k,
@@ -53,7 +53,7 @@ from storydiff.runner import run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 BBC = ROOT.parent / "shared" / "corpora" / "bbc"
-STAGES = ("01_corpus", "02_embed", "03_claims", "04_compare")
+STAGES = ("01_corpus", "02_embed", "03_claims", "04_compare", "05_figures", "06_report")
 REWRITES = {
     "said": "stated", "says": "states", "firm": "company", "rose": "increased", "fell": "decreased",
     "year": "twelve months", "also": "additionally", "but": "however", "big": "large",
@@ -175,7 +175,7 @@ def peak_by_stage(samples: list[tuple[float, dict[str, int]]], stages: list[dict
 
 
 def run_once(corpus: Path, work: Path, engine: str, workers: int) -> tuple[Path, float, int, dict, dict]:
-    """(run folder, wall seconds, peak tree RSS bytes, stage seconds, stage peak bytes) of stages 01-04."""
+    """(run folder, wall seconds, peak tree RSS bytes, stage seconds, stage peak bytes) of every stage."""
     notebooks = work / "notebooks"
     if not notebooks.exists():
         notebooks.mkdir()
@@ -211,7 +211,7 @@ def main() -> None:
     results: dict[str, list[tuple[int, float, int, dict]]] = {e: [] for e in args.engines}
     print(f"base: {len(base)} BBC articles; factors {args.factors}; engines {args.engines} (dask: {args.workers} workers); "
           f"embedding backend onnx-int8, cold cache per run")
-    print("engine  articles   wall_s  s/article  peak_GiB  stage seconds (01/02/03/04)  stage peak GiB (01/02/03/04)"
+    print("engine  articles   wall_s  s/article  peak_GiB  stage seconds (01/.../06)  stage peak GiB (01/.../06)"
           "  reuse found  numbers found (flags)")
     with tempfile.TemporaryDirectory(prefix="storydiff-scale-") as tmp:
         work = Path(tmp)
@@ -227,7 +227,7 @@ def main() -> None:
                 results[engine].append((n, seconds, peak, stages))
                 stage_text = "/".join(f"{stages.get(s, 0):.0f}" for s in STAGES)
                 peak_text = "/".join(f"{stage_peaks.get(s, {}).get('total', 0) / 2**30:.2f}" for s in STAGES)
-                print(f"{engine:6} {n:9d} {seconds:8.1f} {seconds / n:10.3f} {peak / 2**30:9.2f}  {stage_text:27}  {peak_text:28}"
+                print(f"{engine:6} {n:9d} {seconds:8.1f} {seconds / n:10.3f} {peak / 2**30:9.2f}  {stage_text:25}  {peak_text:35}"
                       f"  {found['reuse_found']:4d}/{found['reuse_known']:<4d}  {found['numbers_found']:4d}/{found['numbers_known']:<4d} ({found['number_flags']})")
                 print("        peak GiB by process, runner/kernel/cluster: " + ", ".join(
                     f"{s} " + "/".join(f"{stage_peaks.get(s, {}).get(role, 0) / 2**30:.2f}" for role in ROLES)
