@@ -135,6 +135,20 @@ def test_story_pairs_only_within_stories(stories) -> None:
     assert figures.list_story_pairs(stories).values.tolist() == [["S001", A, B]]
 
 
+def test_story_pairs_listed_up_to_a_limit_and_counted_whole() -> None:
+    """Story S1 of four articles (6 pairs), S2 of one (none), S3 of three (3 pairs)."""
+    stories = pd.DataFrame({"story_id": ["S1"] * 4 + ["S2"] + ["S3"] * 3, "article_id": list("dcbaexyz")})
+    everything = figures.list_story_pairs(stories)
+    assert len(everything) == figures.count_story_pairs(stories) == 9
+    assert everything.iloc[:2].values.tolist() == [["S1", "a", "b"], ["S1", "a", "c"]]
+    pd.testing.assert_frame_equal(figures.list_story_pairs(stories, limit=7), everything.iloc[:7])
+    assert figures.count_story_pairs(stories.iloc[:0]) == 0 and figures.list_story_pairs(stories, limit=0).empty
+    no_dots = pd.DataFrame(columns=["article_a", "article_b", "index_a", "index_b", "similarity", "reused"])
+    fig = figures.plot_alignment(no_dots, figures.list_story_pairs(stories, limit=2), pd.Series(dtype=int),
+                                 pd.Series(dtype=str), max_pairs=2, n_pairs=9)
+    assert "(first 2 of 9 pairs)" in fig._suptitle.get_text()
+
+
 def test_every_figure_draws_on_the_synthetic_run(
     tmp_path, articles, stories, sentences, claims, facts, matches, reuse_alignments, similarity, labels
 ) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from itertools import combinations, islice
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -449,15 +450,22 @@ def plot_coverage_matrix(
     return fig
 
 
-def list_story_pairs(stories: pd.DataFrame) -> pd.DataFrame:
-    """Every pair of articles within one story: (story_id, article_a, article_b), a < b, sorted."""
-    rows = [
+def list_story_pairs(stories: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
+    """Pairs of articles within one story: (story_id, article_a, article_b), a < b, sorted; only
+    the first ``limit`` when given (a story of k articles has k (k - 1) / 2 pairs, too many to list
+    for a large story when a figure draws a dozen: ``count_story_pairs`` counts them)."""
+    pairs = (
         (story_id, a, b)
         for story_id, group in stories.groupby("story_id", sort=True)
-        for i, a in enumerate(sorted(set(group["article_id"])))
-        for b in sorted(set(group["article_id"]))[i + 1:]
-    ]
-    return pd.DataFrame(rows, columns=["story_id", "article_a", "article_b"])
+        for a, b in combinations(sorted(set(group["article_id"])), 2)
+    )
+    return pd.DataFrame(list(islice(pairs, limit)), columns=["story_id", "article_a", "article_b"])
+
+
+def count_story_pairs(stories: pd.DataFrame) -> int:
+    """How many rows ``list_story_pairs(stories)`` has, without listing them."""
+    sizes = stories.groupby("story_id")["article_id"].nunique()
+    return int((sizes * (sizes - 1) // 2).sum())
 
 
 def build_pair_filters(pairs: pd.DataFrame) -> list[list[tuple[str, str, str]]]:
@@ -490,13 +498,15 @@ def build_alignment_dots(
 
 @styled
 def plot_alignment(
-    dots: pd.DataFrame, pairs: pd.DataFrame, sentence_counts: pd.Series, labels: pd.Series, max_pairs: int = 12
+    dots: pd.DataFrame, pairs: pd.DataFrame, sentence_counts: pd.Series, labels: pd.Series, max_pairs: int = 12,
+    n_pairs: int | None = None,
 ) -> Figure:
     """Dot-plot per article pair of a story: content sentence number in A (x) against in B (y), a
     dot per matched pair (colour: cosine), ringed when the sentence was reused. Dots along the
     dashed diagonal are material kept in the same order; dots off it are reordered material.
     ``dots``: ``build_alignment_dots`` output; ``pairs``: (story_id, article_a, article_b), the
-    first ``max_pairs`` drawn; ``sentence_counts``: content sentences per article_id."""
+    first ``max_pairs`` drawn, of ``n_pairs`` in all (default: ``len(pairs)``); ``sentence_counts``:
+    content sentences per article_id."""
     title = "Where two articles of a story say the same thing"
     if pairs.empty:
         return plot_empty(title, "No story has two articles, so there is no pair to align.")
@@ -526,7 +536,8 @@ def plot_alignment(
             ax.text(0.5, 0.5, "no matching sentences", ha="center", va="center", color="#444444", transform=ax.transAxes)
     for ax in axes[len(shown):]:
         ax.set_axis_off()
-    note = f" (first {len(shown)} of {len(pairs)} pairs)" if len(shown) < len(pairs) else ""
+    n_pairs = len(pairs) if n_pairs is None else n_pairs
+    note = f" (first {len(shown)} of {n_pairs} pairs)" if len(shown) < n_pairs else ""
     fig.suptitle(f"{title}{note}", fontweight="bold")
     fig.colorbar(image, ax=list(axes[: len(shown)]), shrink=0.8, label="cosine of the two sentences")
     fig.legend(handles=[Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markersize=10,
