@@ -145,33 +145,37 @@ def list_tables(run_dir: str | Path) -> list[str]:
     return sorted(names)
 
 
+def list_table_files(run_dir: str | Path, name: str) -> list[Path]:
+    """The Parquet files of table ``name``: its one file, or its folder's parts in part order; a
+    missing table is a clear error."""
+    path, folder = table_path(run_dir, name), Path(run_dir) / TABLES_DIR / name
+    if path.exists():
+        return [path]
+    if folder.is_dir():
+        return sorted(folder.glob("part-*.parquet"))
+    raise FileNotFoundError(f"{path}: table '{name}' is missing; run the stage that writes it first")
+
+
 def read_table(
     run_dir: str | Path, name: str, columns: list[str] | None = None, filters: list[tuple] | None = None
 ) -> pd.DataFrame:
-    """Read table ``name`` from ``run_dir`` (Parquet, one file or a folder of parts in order), only
-    ``columns`` and the rows that pass ``filters`` (``pandas.read_parquet``'s) when given; an
-    empty list of filters (no alternative to pass) gives no rows, with the columns. A missing
-    table is a clear error."""
-    path, folder = table_path(run_dir, name), Path(run_dir) / TABLES_DIR / name
-    if path.exists():
-        files = [path]
-    elif folder.is_dir():
-        files = sorted(folder.glob("part-*.parquet"))
-    else:
-        raise FileNotFoundError(f"{path}: table '{name}' is missing; run the stage that writes it first")
-    if filters is not None and not filters and files:
+    """Read table ``name`` from ``run_dir`` (``list_table_files``), only ``columns`` and the rows
+    that pass ``filters`` (``pandas.read_parquet``'s) when given; an empty list of filters (no
+    alternative to pass) gives no rows, with the columns."""
+    if filters is not None and not filters and (files := list_table_files(run_dir, name)):
         empty = pq.read_schema(files[0]).empty_table().to_pandas()
         return empty[columns] if columns is not None else empty
-    parts = [pd.read_parquet(file, columns=columns, filters=filters or None) for file in files]
+    parts = list(iterate_table_parts(run_dir, name, columns, filters))
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def iterate_table_parts(
     run_dir: str | Path, name: str, columns: list[str] | None = None, filters: list[tuple] | None = None
 ) -> Iterator[pd.DataFrame]:
-    """The parts of partitioned table ``name``, one at a time, in part order (``read_table``)."""
-    for path in sorted((Path(run_dir) / TABLES_DIR / name).glob("part-*.parquet")):
-        yield pd.read_parquet(path, columns=columns, filters=filters)
+    """The parts of table ``name`` (``list_table_files``), one at a time, in part order, read as
+    ``read_table`` reads them."""
+    for file in list_table_files(run_dir, name):
+        yield pd.read_parquet(file, columns=columns, filters=filters)
 
 
 def write_json(path: str | Path, data: Any) -> None:
