@@ -103,9 +103,10 @@ def compute_claim_map(
         method = "umap-sample"
         fitted = np.zeros(n, dtype=bool)
         fitted[np.random.default_rng(random_state).choice(n, umap_max_points, replace=False)] = True
+        sample = np.asarray(vectors[fitted], dtype=np.float64)
         coords = np.empty((n, 2))
-        coords[fitted] = project_umap(np.asarray(vectors[fitted], dtype=np.float64), random_state)
-        coords[~fitted] = place_by_neighbours(vectors[fitted], coords[fitted], vectors[~fitted])
+        coords[fitted] = project_umap(sample, random_state)
+        coords[~fitted] = place_by_neighbours(sample, coords[fitted], vectors[~fitted])
     elif method == "umap":
         coords = project_umap(np.asarray(vectors, dtype=np.float64), random_state)
     else:
