@@ -11,8 +11,9 @@ is "undetermined" (the text alone does not say who copied whom).
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Iterable, Iterator
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,10 +21,13 @@ import pandas as pd
 from storydiff.compare.candidates import EXACT_LIMIT, find_candidate_pairs, score_candidate_pairs
 from storydiff.compare.sameclaim import REUSE_THRESHOLD
 from storydiff.compare.textdiff import word_overlap
+from storydiff.engine import LocalEngine
 
 VERBATIM_OVERLAP = 0.9
+REUSE_BLOCK_PAIRS = 20_000  # similar sentence pairs aligned per block
 SENTENCE_NEIGHBOURS = 10
 UNDETERMINED = "undetermined"
+PAIR_COLUMNS = ["article_a", "article_b", "sentence_id_a", "sentence_id_b", "text_a", "text_b", "similarity"]
 ALIGNMENT_COLUMNS = ["article_a", "article_b", "sentence_id_a", "sentence_id_b", "similarity", "kind"]
 REUSE_COLUMNS = [
     "article_a", "article_b", "score", "aligned_sentences", "verbatim", "paraphrase",
@@ -52,6 +56,77 @@ def find_similar_sentences(
     return pd.DataFrame({"row_a": pairs[keep, 0], "row_b": pairs[keep, 1], "similarity": similarity[keep]})
 
 
+def iterate_reuse_blocks(
+    sentences: pd.DataFrame, pairs: pd.DataFrame, max_pairs: int = REUSE_BLOCK_PAIRS
+) -> Iterator[pd.DataFrame]:
+    """The similar sentence ``pairs`` (``find_similar_sentences``'s, rows of ``sentences``) a block
+    of whole article pairs at a time, up to ``max_pairs`` pairs a block (a larger article pair is a
+    block of its own), as PAIR_COLUMNS: article_a sorts before article_b, and the pairs are in
+    article pair order, then strongest first, then by row. One empty block when there are none.
+
+    Only a block's sentence ids and texts are made into Python strings, so the corpus's similar
+    pairs stay three numbers each here.
+    """
+    ids, articles, texts = (sentences[c].to_numpy() for c in ("sentence_id", "article_id", "text"))
+    rank = pd.factorize(articles, sort=True)[0]  # article order as integers
+    row_a, row_b = pairs["row_a"].to_numpy(), pairs["row_b"].to_numpy()
+    swap = rank[row_a] > rank[row_b]
+    first, second = np.where(swap, row_b, row_a), np.where(swap, row_a, row_b)
+    similarity = pairs["similarity"].to_numpy()
+    order = np.lexsort((second, first, -similarity, rank[second], rank[first]))
+    first, second, similarity = first[order], second[order], similarity[order]
+    starts = np.flatnonzero(np.diff(rank[first]) | np.diff(rank[second])) + 1
+    bounds = np.concatenate([[0], starts, [len(first)]]) if len(first) else np.array([0, 0])
+    begin = 0
+    for index, end in enumerate(bounds[1:]):
+        if index + 2 < len(bounds) and bounds[index + 2] - begin <= max_pairs:
+            continue  # the next article pair fits in this block too
+        rows = slice(begin, end)
+        yield pd.DataFrame({
+            "article_a": articles[first[rows]], "article_b": articles[second[rows]],
+            "sentence_id_a": ids[first[rows]], "sentence_id_b": ids[second[rows]],
+            "text_a": texts[first[rows]], "text_b": texts[second[rows]], "similarity": similarity[rows],
+        }, columns=PAIR_COLUMNS)
+        begin = end
+
+
+def align_sentence_pairs(block: pd.DataFrame) -> pd.DataFrame:
+    """One-to-one alignment of the similar sentence pairs of ``block`` (PAIR_COLUMNS, each article
+    pair's pairs together and in order of preference, as ``iterate_reuse_blocks`` gives them): a
+    pair is kept unless either sentence is already aligned within its article pair.
+
+    Returns ALIGNMENT_COLUMNS in the block's order.
+    """
+    rows = []
+    for _, group in block.groupby(["article_a", "article_b"], sort=False):
+        used_a, used_b = set(), set()
+        for article_a, article_b, id_a, id_b, text_a, text_b, similarity in group.itertuples(index=False):
+            if id_a in used_a or id_b in used_b:
+                continue
+            used_a.add(id_a)
+            used_b.add(id_b)
+            kind = "verbatim" if word_overlap(text_a, text_b) >= VERBATIM_OVERLAP else "paraphrase"
+            rows.append((article_a, article_b, id_a, id_b, float(similarity), kind))
+    return pd.DataFrame(rows, columns=ALIGNMENT_COLUMNS)
+
+
+def align_blocks(
+    sentences: pd.DataFrame, pairs: pd.DataFrame, engine: Any = None, max_pairs: int = REUSE_BLOCK_PAIRS
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """``(block number, align_sentence_pairs's alignments)`` for each block of
+    ``iterate_reuse_blocks`` as the blocks finish, on ``engine`` (``storydiff.engine``; in this
+    process when None), on its workers in parallel for ``dask``."""
+    yield from (engine or LocalEngine()).imap(align_sentence_pairs, iterate_reuse_blocks(sentences, pairs, max_pairs))
+
+
+def gather_alignments(results: Iterable[tuple[int, pd.DataFrame]]) -> pd.DataFrame:
+    """The alignments of every block of ``align_blocks`` (``results``), in block order."""
+    done = dict(results)
+    parts = [done[number] for number in sorted(done)]
+    # empty parts left out: their columns are of dtype object and would turn floats to objects
+    return pd.concat([part for part in parts if len(part)] or parts[:1], ignore_index=True)
+
+
 def align_articles(
     sentences: pd.DataFrame, embeddings: np.ndarray, threshold: float = REUSE_THRESHOLD,
     exact_limit: int = EXACT_LIMIT,
@@ -64,27 +139,17 @@ def align_articles(
     """
     sentences = sentences.reset_index(drop=True)
     pairs = find_similar_sentences(sentences, embeddings, threshold, exact_limit)
-    ids, articles, texts = (sentences[c].to_numpy() for c in ("sentence_id", "article_id", "text"))
-    pairs = pairs.assign(
-        first=lambda p: np.where(articles[p["row_a"]] < articles[p["row_b"]], p["row_a"], p["row_b"]),
-        second=lambda p: np.where(articles[p["row_a"]] < articles[p["row_b"]], p["row_b"], p["row_a"]),
+    return gather_alignments(align_blocks(sentences, pairs))
+
+
+def count_alignments(alignments: pd.DataFrame) -> pd.DataFrame:
+    """Aligned sentences per article pair of ``alignments`` (ALIGNMENT_COLUMNS): columns
+    article_a, article_b, verbatim, paraphrase (counts)."""
+    kinds = alignments.assign(
+        verbatim=alignments["kind"].eq("verbatim").astype(int),
+        paraphrase=alignments["kind"].eq("paraphrase").astype(int),
     )
-    pairs["article_a"], pairs["article_b"] = articles[pairs["first"]], articles[pairs["second"]]
-    pairs = pairs.sort_values(
-        ["article_a", "article_b", "similarity", "first", "second"],
-        ascending=[True, True, False, True, True],
-    )
-    rows = []
-    for (article_a, article_b), group in pairs.groupby(["article_a", "article_b"], sort=False):
-        used_a, used_b = set(), set()
-        for first, second, similarity in zip(group["first"], group["second"], group["similarity"]):
-            if first in used_a or second in used_b:
-                continue
-            used_a.add(first)
-            used_b.add(second)
-            kind = "verbatim" if word_overlap(texts[first], texts[second]) >= VERBATIM_OVERLAP else "paraphrase"
-            rows.append((article_a, article_b, ids[first], ids[second], float(similarity), kind))
-    return pd.DataFrame(rows, columns=ALIGNMENT_COLUMNS)
+    return kinds.groupby(["article_a", "article_b"], as_index=False, sort=True)[["verbatim", "paraphrase"]].sum()
 
 
 def likely_source(article_a: str, article_b: str, published: dict[str, str]) -> tuple[str, str]:
@@ -100,9 +165,10 @@ def likely_source(article_a: str, article_b: str, published: dict[str, str]) -> 
 
 
 def summarise_reuse(
-    alignments: pd.DataFrame, sentences: pd.DataFrame, articles: pd.DataFrame, stories: pd.DataFrame
+    counts: pd.DataFrame, sentences: pd.DataFrame, articles: pd.DataFrame, stories: pd.DataFrame
 ) -> pd.DataFrame:
-    """REUSE_COLUMNS for every article pair with an aligned sentence and every pair of one story.
+    """REUSE_COLUMNS for every article pair with an aligned sentence (``counts``, as
+    ``count_alignments`` gives them) and every pair of one story.
 
     ``score`` is the share of the shorter article's content sentences that are aligned (0-1);
     ``share_a``/``share_b`` the share of each article's sentences found in the other.
@@ -110,14 +176,16 @@ def summarise_reuse(
     n_sentences = sentences.groupby("article_id").size()
     published = dict(zip(articles["article_id"], articles["published"].fillna("")))
     story_of = dict(zip(stories["article_id"], stories["story_id"]))
-    pairs = set(zip(alignments["article_a"], alignments["article_b"]))
+    keys = list(zip(counts["article_a"], counts["article_b"]))
+    verbatim_of = dict(zip(keys, counts["verbatim"].astype(int)))
+    paraphrase_of = dict(zip(keys, counts["paraphrase"].astype(int)))
+    pairs = set(keys)
     for _, group in stories.groupby("story_id"):
         pairs |= set(combinations(sorted(group["article_id"]), 2))
-    counts = Counter(zip(alignments["article_a"], alignments["article_b"], alignments["kind"]))
     rows = []
     for article_a, article_b in sorted(pairs):
-        verbatim = counts[(article_a, article_b, "verbatim")]
-        paraphrase = counts[(article_a, article_b, "paraphrase")]
+        verbatim = verbatim_of.get((article_a, article_b), 0)
+        paraphrase = paraphrase_of.get((article_a, article_b), 0)
         aligned = verbatim + paraphrase
         n_a, n_b = int(n_sentences.get(article_a, 0)), int(n_sentences.get(article_b, 0))
         source, basis = likely_source(article_a, article_b, published) if aligned else (

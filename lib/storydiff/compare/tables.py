@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,12 @@ import pandas as pd
 
 from storydiff.compare.blocks import compare_blocks, gather_block_tables, write_block_tables
 from storydiff.compare.discrepancies import EVENT_THRESHOLD
-from storydiff.compare.reuse import align_articles, summarise_reuse
+from storydiff.compare.reuse import (
+    align_blocks, count_alignments, find_similar_sentences, gather_alignments, summarise_reuse,
+)
 from storydiff.compare.sameclaim import REUSE_THRESHOLD, SAME_CLAIM_THRESHOLD
 from storydiff.compare.stories import STORY_THRESHOLD, WINDOW_DAYS, group_stories
+from storydiff.runfolder import open_table_parts
 
 
 def select_embeddings(ids: list[str], vectors: np.ndarray, wanted: pd.Series | list[str]) -> np.ndarray:
@@ -51,10 +55,11 @@ def compare_corpus(
     ``claims`` the claims table (row i in ``claim_embeddings`` row i); embeddings are
     L2-normalised float32 (n, dim). Returns ``stories``, ``facts``, ``matches``, ``coverage``,
     ``discrepancies``, ``reuse``, ``reuse_alignments`` and ``articles`` (story_id filled).
-    Facts, matches, coverage and discrepancies are computed a block of stories at a time, on the
-    workers of ``engine`` when one is given (``storydiff.compare.blocks``); given ``run_dir``,
-    they are written there a part per block as they are made (``write_block_tables``), not
-    returned, so they are never all in memory.
+    Facts, matches, coverage and discrepancies are computed a block of stories at a time, and
+    the reuse alignments a block of article pairs at a time, on the workers of ``engine`` when
+    one is given (``storydiff.compare.blocks``, ``storydiff.compare.reuse.align_blocks``); given
+    ``run_dir``, those five tables are written there a part per block as they are made
+    (``write_block_tables``, ``write_alignments``), not returned, so they are never all in memory.
     """
     stories = group_stories(articles, sentences, claims, story_threshold, window_days)
     blocks = compare_blocks(claims, claim_embeddings, stories, same_claim_threshold, event_threshold, engine=engine)
@@ -63,12 +68,29 @@ def compare_corpus(
         block_tables = gather_block_tables(blocks)
     else:
         write_block_tables(run_dir, blocks)
-    alignments = align_articles(sentences, sentence_embeddings, reuse_threshold)
+    pairs = find_similar_sentences(sentences, sentence_embeddings, reuse_threshold)
+    alignments = align_blocks(sentences, pairs, engine=engine)
+    if run_dir is None:
+        block_tables["reuse_alignments"] = gather_alignments(alignments)
+        counts = count_alignments(block_tables["reuse_alignments"])
+    else:
+        counts = write_alignments(run_dir, alignments)
     story_of = dict(zip(stories["article_id"], stories["story_id"]))
     return {
         "stories": stories,
         **block_tables,
-        "reuse": summarise_reuse(alignments, sentences, articles, stories),
-        "reuse_alignments": alignments,
+        "reuse": summarise_reuse(counts, sentences, articles, stories),
         "articles": articles.assign(story_id=articles["article_id"].map(story_of).fillna("")),
     }
+
+
+def write_alignments(run_dir: str | Path, results: Iterable[tuple[int, pd.DataFrame]]) -> pd.DataFrame:
+    """Write the alignments of every block of ``align_blocks`` (``results``) to ``run_dir`` as the
+    partitioned table ``reuse_alignments``, part i from block i, as they come; return their
+    ``count_alignments``, the only thing of them kept in memory."""
+    counts = []
+    with open_table_parts(run_dir, "reuse_alignments") as writer:
+        for number, part in results:
+            writer.write(number, part)
+            counts.append(count_alignments(part))
+    return pd.concat(counts, ignore_index=True)
