@@ -13,7 +13,7 @@ from storydiff.export import CONTENT_SECURITY_POLICY, read_report_css
 from storydiff.runner import run_pipeline
 from storydiff.story_pages import (
     StoryTables, build_story_pages, html_story, html_story_index, html_top_stories, rank_stories,
-    split_by_story, story_page_path, summarise_stories, write_pages,
+    iterate_story_tables, story_page_path, summarise_stories, write_pages,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -106,7 +106,7 @@ def test_story_evidence_has_every_section_and_a_single_article_has_none(tables: 
 
 def test_story_pages_are_standalone_escaped_and_link_back(tables: StoryTables) -> None:
     css = read_report_css()
-    pages = build_story_pages(tables, summarise_stories(tables), css)
+    pages = dict(build_story_pages(tables, summarise_stories(tables), css))
     assert list(pages) == ["stories/S001.html", "stories/S002.html"]
     page = pages["stories/S001.html"]
     assert page.startswith("<!DOCTYPE html>") and css in page
@@ -117,12 +117,12 @@ def test_story_pages_are_standalone_escaped_and_link_back(tables: StoryTables) -
 
 def test_writing_pages_removes_the_pages_an_earlier_run_left(tmp_path: Path) -> None:
     """Re-running the report with a higher inline limit (fewer or no pages) leaves no stale page."""
-    write_pages(tmp_path, {"stories/S001.html": "one", "stories/S002.html": "two"})
+    write_pages(tmp_path, [("stories/S001.html", "one"), ("stories/S002.html", "two")])
     (tmp_path / "stories" / "notes.txt").write_text("mine", encoding="utf-8")
-    write_pages(tmp_path, {"stories/S001.html": "one again"})
+    write_pages(tmp_path, [("stories/S001.html", "one again")])
     assert sorted(p.name for p in (tmp_path / "stories").iterdir()) == ["S001.html", "notes.txt"]
     assert (tmp_path / "stories" / "S001.html").read_text(encoding="utf-8") == "one again"
-    write_pages(tmp_path, {})
+    write_pages(tmp_path, [])
     assert [p.name for p in (tmp_path / "stories").iterdir()] == ["notes.txt"]
 
 
@@ -166,8 +166,57 @@ def test_paged_report_and_story_pages_in_browser(browser, open_report, paged_run
 
 
 def test_story_evidence_from_the_split_tables_equals_that_from_the_whole_run(tables: StoryTables) -> None:
-    by_story = split_by_story(tables)
-    assert set(by_story) == set(tables.stories["story_id"])
+    by_story = dict(iterate_story_tables(tables))
+    assert list(by_story) == ["S001", "S002"]
     for story_id, own in by_story.items():
         whole = [piece.data for piece in html_story(tables, story_id)]
         assert [piece.data for piece in html_story(own, story_id)] == whole
+
+
+def test_pages_are_written_one_at_a_time_as_they_are_built(tmp_path: Path, tables: StoryTables) -> None:
+    written_before = []
+
+    def pages():
+        for path, html in build_story_pages(tables, summarise_stories(tables), read_report_css()):
+            written_before.append(sorted(p.name for p in (tmp_path / "stories").glob("*.html")))
+            yield path, html
+
+    write_pages(tmp_path, pages())
+    assert written_before == [[], ["S001.html"]]  # the first page was on disk before the second was built
+    assert sorted(p.name for p in (tmp_path / "stories").iterdir()) == ["S001.html", "S002.html"]
+
+
+@pytest.fixture
+def large_story() -> StoryTables:
+    """One story (S001) of 40 articles x00-x39: every pair of them has a reuse row, scored
+    higher the higher its articles' numbers sum (x38-x39 strongest, x00-x01 weakest); twelve facts that all 40
+    carry; 30 discrepancies between x00 and x01, numbered in their explanations."""
+    ids = [f"x{i:02d}" for i in range(40)]
+    articles = pd.DataFrame({"article_id": ids, "title": ids, "published": "", "published_from": "",
+                             "n_sentences": 3, "duplicate_of": ""})
+    stories = pd.DataFrame({"story_id": "S001", "article_id": ids, "label": "big"})
+    facts = pd.DataFrame([(f"F{f:02d}", f"{a}:{f}", a, f"Fact {f} is shared.") for f in range(12) for a in ids],
+                         columns=["fact_id", "claim_id", "article_id", "text"])
+    claims = facts[["claim_id", "article_id", "text"]].assign(kind="quantity", checkworthiness=0.9)
+    coverage = facts[["fact_id", "article_id"]].assign(story_id="S001", claim_ids=facts["claim_id"], n_covering=40,
+                                                       n_story_articles=40, status="shared")
+    discrepancies = pd.DataFrame({
+        "kind": "number", "fact_id": "F00", "claim_id_a": "x00:0", "claim_id_b": "x01:0", "article_a": "x00",
+        "article_b": "x01", "value_a": "12", "value_b": "13", "text_a": "It cost 12.", "text_b": "It cost 13.",
+        "explanation": [f"difference {n}" for n in range(30)],
+    })
+    pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]]
+    reuse = pd.DataFrame({"article_a": [a for a, _ in pairs], "article_b": [b for _, b in pairs],
+                          "score": [(int(a[1:]) + int(b[1:])) / 100 for a, b in pairs], "likely_source": "undetermined"})
+    return StoryTables(articles, stories, claims, facts, coverage, discrepancies, reuse, {a: f"{a} · Paper" for a in ids})
+
+
+def test_a_large_story_shows_the_first_rows_of_each_table_and_says_how_many(large_story: StoryTables) -> None:
+    page = "".join(piece.data for piece in html_story(large_story, "S001", max_rows=10, level=2))
+    for total in (40, 30, 780):  # articles, discrepancies, reuse pairs
+        assert f"First 10 of {total} rows." in page
+    assert "... and 2 more (table coverage)" in page and "Fact 9 is shared." in page and "Fact 10 is shared." not in page
+    reuse = page[page.index("<h2>Text reuse</h2>"):]
+    assert reuse.count("<tr") == 11 and "x38 · Paper" in reuse and "x00 · Paper" not in reuse  # strongest first
+    whole = "".join(piece.data for piece in html_story(large_story, "S001", level=2))
+    assert "First " not in whole and whole[whole.index("<h2>Text reuse</h2>"):].count("<tr") == 781

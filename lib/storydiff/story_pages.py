@@ -10,10 +10,12 @@ Security Policy, and no script.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
@@ -117,39 +119,50 @@ def html_story_index(summary: pd.DataFrame) -> HTML:
     return html_story_links(summary, INDEX_COLUMNS, link="page", empty="No story.")
 
 
-def html_story(tables: StoryTables, story_id: str, *, max_only_per_article: int = 6, level: int = 4) -> list[HTML]:
+def html_story(
+    tables: StoryTables, story_id: str, *, max_only_per_article: int = 6, max_rows: int | None = None, level: int = 4
+) -> list[HTML]:
     """What the report shows for one story, heading excepted, as display pieces in order: its
     articles; then, when it has two or more, its discrepancies side by side, the facts every
     article carries, what one article alone reports (``max_only_per_article`` at most each), what
-    most report and one leaves out (three articles or more), and text reuse. ``level`` is the
-    level of the section headings."""
+    most report and one leaves out (three articles or more), and text reuse, strongest first.
+    With ``max_rows``, each of those tables and lists shows its first ``max_rows`` rows and says
+    how many there are (a story of k articles has k(k-1)/2 reuse pairs). ``level`` is the level
+    of the section headings."""
     labels = tables.labels
     ids = sorted(tables.stories.loc[tables.stories["story_id"] == story_id, "article_id"])
     story_articles = tables.articles.set_index("article_id").loc[ids].reset_index()
-    pieces = [html_table(story_articles.assign(label=[labels[i] for i in ids])[["label", "title", "published", "published_from", "n_sentences"]])]
+    columns = ["label", "title", "published", "published_from", "n_sentences"]
+    pieces = [html_table(story_articles.assign(label=[labels[i] for i in ids])[columns], max_rows=max_rows)]
     if len(ids) == 1:
         return pieces + [html_text("A single article: nothing to compare it with.")]
     coverage = summarise_story_coverage(tables.coverage, tables.facts, tables.claims, story_id)
     discrepancies = tables.discrepancies
     story_discrepancies = discrepancies[discrepancies["article_a"].isin(ids) & discrepancies["article_b"].isin(ids)]
+    shared = coverage["shared"]["text"].tolist()
+    more_shared = [f"... and {len(shared) - max_rows} more (table coverage)"] if max_rows is not None and len(shared) > max_rows else []
     only = coverage["only"].groupby("article_id").head(max_only_per_article)
     pieces += [
-        html_heading("Discrepancies", level), html_discrepancies(story_discrepancies, labels),
-        html_heading("Facts every article carries", level), html_list(coverage["shared"]["text"].tolist()),
+        html_heading("Discrepancies", level), html_discrepancies(story_discrepancies, labels, max_rows=max_rows),
+        html_heading("Facts every article carries", level), html_list(shared[:max_rows] + more_shared),
         html_heading("What one article alone reports", level),
-        html_table(only.assign(article=only["article_id"].map(labels))[["article", "kind", "text"]], empty="Nothing checkable that only one article reports."),
+        html_table(only.assign(article=only["article_id"].map(labels))[["article", "kind", "text"]], max_rows=max_rows,
+                   empty="Nothing checkable that only one article reports."),
     ]
     if len(ids) >= 3:
         omitted = coverage["omitted"]
         pieces += [
             html_heading("What most articles report and one leaves out", level),
-            html_table(omitted.assign(article=omitted["article_id"].map(labels))[["article", "n_covering", "text"]], empty="No article leaves out a widely reported fact."),
+            html_table(omitted.assign(article=omitted["article_id"].map(labels))[["article", "n_covering", "text"]],
+                       max_rows=max_rows, empty="No article leaves out a widely reported fact."),
         ]
     reuse = tables.reuse
-    pairs = reuse[reuse["article_a"].isin(ids) & reuse["article_b"].isin(ids)]
+    pairs = reuse[reuse["article_a"].isin(ids) & reuse["article_b"].isin(ids)].sort_values(
+        ["score", "article_a", "article_b"], ascending=[False, True, True], kind="stable")
     return pieces + [
         html_heading("Text reuse", level),
-        html_table(pairs.assign(article_a=pairs["article_a"].map(labels), article_b=pairs["article_b"].map(labels), likely_source=pairs["likely_source"].map(lambda s: labels.get(s, s)))),
+        html_table(pairs.assign(article_a=pairs["article_a"].map(labels), article_b=pairs["article_b"].map(labels),
+                                likely_source=pairs["likely_source"].map(lambda s: labels.get(s, s))), max_rows=max_rows),
     ]
 
 
@@ -168,43 +181,52 @@ def html_page(title: str, body: str, css: str, back_href: str = REPORT_FROM_STOR
     )
 
 
-def split_by_story(tables: StoryTables) -> dict[str, StoryTables]:
-    """Each story's own rows of ``tables`` (story_id -> StoryTables), in one pass over each table,
-    so that building every page reads the corpus once rather than once per story. Rows are placed
-    by their ``story_id``, else by the story of their ``article_id`` (``article_a`` for pairs)."""
+def iterate_story_tables(tables: StoryTables) -> Iterator[tuple[str, StoryTables]]:
+    """``(story_id, the story's own rows of tables)`` for every story, in story_id order, one
+    story at a time: each table is sorted by story once and each story's rows are a slice of it,
+    so building every page reads the corpus once rather than once per story. Rows are placed by
+    their ``story_id``, else by the story of their ``article_id`` (``article_a`` for pairs)."""
     story_of = dict(zip(tables.stories["article_id"], tables.stories["story_id"]))
     keys = {"stories": "story_id", "articles": "article_id", "claims": "article_id", "facts": "article_id",
             "coverage": "story_id", "discrepancies": "article_a", "reuse": "article_a"}
-    groups = {}
+    story_ids = np.array(sorted(set(tables.stories["story_id"])), dtype=object)
+    sorted_tables, bounds = {}, {}
     for name, key in keys.items():
         frame = getattr(tables, name)
-        story = frame[key] if key == "story_id" else frame[key].map(story_of)
-        groups[name] = (frame.iloc[0:0], {s: part for s, part in frame.groupby(story, sort=False)})
-    return {
-        story_id: StoryTables(
-            **{name: parts.get(story_id, empty) for name, (empty, parts) in groups.items()}, labels=tables.labels
+        story = (frame[key] if key == "story_id" else frame[key].map(story_of)).fillna("").to_numpy(dtype=object)
+        order = np.argsort(story, kind="stable")
+        sorted_tables[name] = frame.iloc[order]
+        bounds[name] = (np.searchsorted(story[order], story_ids, "left"), np.searchsorted(story[order], story_ids, "right"))
+    for i, story_id in enumerate(story_ids):
+        yield story_id, StoryTables(
+            **{name: frame.iloc[bounds[name][0][i] : bounds[name][1][i]] for name, frame in sorted_tables.items()},
+            labels=tables.labels,
         )
-        for story_id in dict.fromkeys(tables.stories["story_id"])
-    }
 
 
-def build_story_pages(tables: StoryTables, summary: pd.DataFrame, css: str, *, max_only_per_article: int = 6) -> dict[str, str]:
-    """Every story's page: its path relative to the run folder (``summary["page"]``) -> HTML."""
-    pages = {}
-    by_story = split_by_story(tables)
-    for story in summary.itertuples():
-        pieces = html_story(by_story[story.story_id], story.story_id, max_only_per_article=max_only_per_article, level=2)
+def build_story_pages(
+    tables: StoryTables, summary: pd.DataFrame, css: str, *, max_only_per_article: int = 6,
+    max_rows: int | None = None,
+) -> Iterator[tuple[str, str]]:
+    """``(path relative to the run folder, HTML)`` of every story's page (``summary["page"]``),
+    one at a time in story_id order, each table of a page cut to ``max_rows`` rows when given
+    (``html_story``)."""
+    rows = summary.set_index("story_id")
+    for story_id, own in iterate_story_tables(tables):
+        story = rows.loc[story_id]
+        pieces = html_story(own, story_id, max_only_per_article=max_only_per_article, max_rows=max_rows, level=2)
         body = "\n".join(piece.data for piece in pieces)
-        pages[story.page] = html_page(story_title(story.story_id, story.label, story.articles), body, css)
-    return pages
+        yield story["page"], html_page(story_title(story_id, story["label"], story["articles"]), body, css)
 
 
-def write_pages(run_dir: str | Path, pages: dict[str, str]) -> None:
-    """Write each page (path relative to ``run_dir`` -> HTML) as UTF-8, atomically, then remove
-    the story pages an earlier run left that ``pages`` does not have (the report would not link
-    them, and a reader who found one would read stale evidence)."""
-    for relative, html in pages.items():
+def write_pages(run_dir: str | Path, pages: Iterable[tuple[str, str]]) -> None:
+    """Write each page (path relative to ``run_dir``, HTML) as UTF-8, atomically, as ``pages``
+    gives them, then remove the story pages an earlier run left that ``pages`` did not have (the
+    report would not link them, and a reader who found one would read stale evidence)."""
+    written = set()
+    for relative, html in pages:
         atomic_write(Path(run_dir) / relative, lambda p, html=html: p.write_text(html, encoding="utf-8"))
+        written.add(relative)
     for page in (Path(run_dir) / STORIES_DIR).glob("*.html"):
-        if page.relative_to(run_dir).as_posix() not in pages:
+        if page.relative_to(run_dir).as_posix() not in written:
             page.unlink()
