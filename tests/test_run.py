@@ -113,3 +113,34 @@ def test_bad_inputs_are_reported_and_the_rest_runs(tmp_path: Path, seeds_dir: Pa
     skipped = read_table(tmp_path / "out", "skipped")
     assert skipped["problem"].tolist() == ["empty file", "not valid JSON (Expecting value)"]
     assert len(read_table(tmp_path / "out", "articles")) == 6
+
+
+@pytest.fixture
+def pool_probe_notebooks(tmp_path: Path) -> Path:
+    """A notebooks folder of one stage that writes which allocator pyarrow uses in its kernel to
+    ``<run>/pool.txt``."""
+    import nbformat
+
+    folder = tmp_path / "probe-notebooks"
+    folder.mkdir()
+    parameters = nbformat.v4.new_code_cell('run_dir = ""', metadata={"tags": ["parameters"]})
+    probe = nbformat.v4.new_code_cell(
+        "import pathlib, pyarrow\n"
+        "pathlib.Path(run_dir, 'pool.txt').write_text(pyarrow.default_memory_pool().backend_name)"
+    )
+    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = nbformat.v4.new_notebook(cells=[parameters, probe], metadata={"kernelspec": kernelspec})
+    nbformat.write(notebook, folder / "01_probe.ipynb")
+    return folder
+
+
+def test_kernels_use_the_system_allocator_for_arrow_unless_the_user_chose(
+    tmp_path: Path, seeds_dir: Path, pool_probe_notebooks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    run = run_pipeline(seeds_dir, tmp_path / "default", notebooks_dir=pool_probe_notebooks, echo=lambda line: None)
+    assert (run / "pool.txt").read_text() == "system"
+    assert "ARROW_DEFAULT_MEMORY_POOL" not in os.environ  # the caller's environment is as it was
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
+    run = run_pipeline(seeds_dir, tmp_path / "chosen", notebooks_dir=pool_probe_notebooks, echo=lambda line: None)
+    assert (run / "pool.txt").read_text() == "mimalloc"

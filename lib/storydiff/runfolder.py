@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 TABLES_DIR = "tables"
@@ -175,7 +176,9 @@ def iterate_table_parts(
     """The parts of table ``name`` (``list_table_files``), one at a time, in part order, read as
     ``read_table`` reads them."""
     for file in list_table_files(run_dir, name):
-        yield pd.read_parquet(file, columns=columns, filters=filters)
+        part = pd.read_parquet(file, columns=columns, filters=filters)
+        pa.default_memory_pool().release_unused()  # mimalloc, pyarrow's default, keeps the decoding buffers
+        yield part
 
 
 def write_json(path: str | Path, data: Any) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import papermill
 import yaml
@@ -35,6 +35,11 @@ from storydiff.export import export_html
 from storydiff.runfolder import read_manifest, update_manifest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+KERNEL_ENVIRONMENT = {
+    # pyarrow's default allocator (mimalloc) keeps what it freed for reuse: with the system one,
+    # the comparison and report kernels peaked 15-18% lower on 2,240 articles, at the same speed
+    "ARROW_DEFAULT_MEMORY_POOL": "system",
+}
 RESERVED = ("run_dir", "corpus", "engine", "scheduler", "workers")
 REPORTED_PACKAGES = (
     "storydiff", "numpy", "pandas", "pyarrow", "torch", "sentence-transformers", "transformers",
@@ -187,12 +192,27 @@ def run_pipeline(
     if engine not in ENGINES:
         raise RunError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     with contextlib.ExitStack() as stack:
+        stack.enter_context(set_environment(KERNEL_ENVIRONMENT))
         release = None
         if engine == "dask" and not scheduler:
             scheduler = stack.enter_context(start_local_cluster(workers)).scheduler_address
             release = functools.partial(restart_workers, scheduler)
         return _run_stages(corpus, out_dir, parameters, force, notebooks_dir, echo,
                            {"engine": engine, "scheduler": scheduler, "workers": workers}, release)
+
+
+@contextlib.contextmanager
+def set_environment(defaults: dict[str, str]) -> Iterator[None]:
+    """Set the variables of ``defaults`` that are not set yet in this process's environment, which
+    the kernels and workers started inside inherit; remove them again on exit. A value the user
+    set is left as it is."""
+    added = {key: value for key, value in defaults.items() if key not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
 def _run_stages(
