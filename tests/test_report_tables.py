@@ -29,3 +29,10 @@ def test_discrepancies_show_first_rows_and_say_how_many_there_are():
     assert html.count("F0") == 3 and "First 3 of 7 rows." in html
     whole = html_discrepancies(make_discrepancies(7), {}).data
     assert whole.count("F0") == 7 and "First" not in whole
+
+
+def test_the_head_of_a_larger_table_says_how_many_rows_the_table_has():
+    head = pd.DataFrame({"x": range(50)})
+    assert "First 50 of 5000 rows." in html_table(head, max_rows=50, n_rows=5000).data
+    assert "First 3 of 7000 rows." in html_discrepancies(make_discrepancies(3), {}, max_rows=3, n_rows=7000).data
+    assert "First" not in html_table(head, max_rows=50, n_rows=50).data

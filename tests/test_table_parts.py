@@ -68,3 +68,25 @@ def test_a_table_over_the_csv_limit_has_no_csv_copy(tmp_path, frame, monkeypatch
         writer.write(1, frame.iloc[2:])
     assert not runfolder.table_path(tmp_path, "facts", "csv").exists()
     assert not runfolder.table_path(tmp_path, "facts").exists() and len(read_table(tmp_path, "facts")) == 5
+
+
+def test_head_reads_the_first_rows_that_pass_and_counts_them_all(tmp_path, frame):
+    with open_table_parts(tmp_path, "facts") as writer:
+        for number, start in enumerate(range(0, 5, 2)):
+            writer.write(number, frame.iloc[start : start + 2])
+    head, total = runfolder.read_head(tmp_path, "facts", 3)
+    pd.testing.assert_frame_equal(head, frame.head(3))
+    assert total == 5
+    head, total = runfolder.read_head(tmp_path, "facts", 1, columns=["n"], filters=[("article_id", "==", "b")])
+    assert head["n"].tolist() == [3] and total == 3
+    head, total = runfolder.read_head(tmp_path, "facts", 0)
+    assert head.empty and list(head.columns) == ["article_id", "n"] and total == 5
+
+
+def test_filter_in_passes_the_listed_values_and_none_for_an_empty_list(tmp_path, frame):
+    runfolder.write_table(tmp_path, "facts", frame, parts=[frame.iloc[:2], frame.iloc[2:]])
+    assert read_table(tmp_path, "facts", filters=runfolder.filter_in("article_id", ["b"]))["n"].tolist() == [3, 4, 5]
+    none = read_table(tmp_path, "facts", filters=runfolder.filter_in("article_id", []))
+    assert none.empty and list(none.columns) == ["article_id", "n"]
+    head, total = runfolder.read_head(tmp_path, "facts", 5, filters=runfolder.filter_in("article_id", []))
+    assert head.empty and total == 0

@@ -23,13 +23,15 @@ def note_first_rows(shown: int, total: int) -> str:
     return "" if shown == total else f"<p class='sd-muted'>First {shown} of {total} rows.</p>"
 
 
-def html_table(df: pd.DataFrame, *, max_rows: int | None = None, empty: str = "None.") -> HTML:
+def html_table(df: pd.DataFrame, *, max_rows: int | None = None, n_rows: int | None = None, empty: str = "None.") -> HTML:
     """``df`` as an HTML table with every cell escaped (its first ``max_rows`` rows when given);
-    ``empty`` when it has no rows."""
+    ``empty`` when it has no rows. ``n_rows``: the rows of the whole table when ``df`` holds only
+    its first rows (``runfolder.read_head``), for the note under the table."""
     if df.empty:
         return HTML(f"<p class='sd-muted'>{escape(empty)}</p>")
     shown = df if max_rows is None else df.head(max_rows)
-    return HTML(wrap_view(shown.to_html(index=False, escape=True, na_rep="", border=0) + note_first_rows(len(shown), len(df))))
+    note = note_first_rows(len(shown), len(df) if n_rows is None else n_rows)
+    return HTML(wrap_view(shown.to_html(index=False, escape=True, na_rep="", border=0) + note))
 
 
 def html_cards(figures: dict[str, int | float | str]) -> HTML:
@@ -76,9 +78,11 @@ def _mark(text: str, spans: list[tuple[int, int]], changed: set[int]) -> str:
     return "".join(parts)
 
 
-def html_discrepancies(discrepancies: pd.DataFrame, labels: dict[str, str], *, max_rows: int | None = None) -> HTML:
+def html_discrepancies(
+    discrepancies: pd.DataFrame, labels: dict[str, str], *, max_rows: int | None = None, n_rows: int | None = None
+) -> HTML:
     """Discrepancies side by side: each article's wording with the differing words marked (the
-    first ``max_rows`` when given)."""
+    first ``max_rows`` when given; ``n_rows`` as for ``html_table``)."""
     if discrepancies.empty:
         return HTML("<p class='sd-muted'>No discrepancy found.</p>")
     listed = discrepancies if max_rows is None else discrepancies.head(max_rows)
@@ -95,7 +99,7 @@ def html_discrepancies(discrepancies: pd.DataFrame, labels: dict[str, str], *, m
         )
     head = "<tr><th>kind</th><th>article A says</th><th>article B says</th><th>explanation</th></tr>"
     table = f"<table class='sd-discrepancies'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
-    return HTML(wrap_view(table + note_first_rows(len(listed), len(discrepancies))))
+    return HTML(wrap_view(table + note_first_rows(len(listed), len(discrepancies) if n_rows is None else n_rows)))
 
 
 def summarise_story_coverage(

@@ -163,9 +163,6 @@ def read_table(
     """Read table ``name`` from ``run_dir`` (``list_table_files``), only ``columns`` and the rows
     that pass ``filters`` (``pandas.read_parquet``'s) when given; an empty list of filters (no
     alternative to pass) gives no rows, with the columns."""
-    if filters is not None and not filters and (files := list_table_files(run_dir, name)):
-        empty = pq.read_schema(files[0]).empty_table().to_pandas()
-        return empty[columns] if columns is not None else empty
     parts = list(iterate_table_parts(run_dir, name, columns, filters))
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -174,11 +171,38 @@ def iterate_table_parts(
     run_dir: str | Path, name: str, columns: list[str] | None = None, filters: list[tuple] | None = None
 ) -> Iterator[pd.DataFrame]:
     """The parts of table ``name`` (``list_table_files``), one at a time, in part order, read as
-    ``read_table`` reads them."""
-    for file in list_table_files(run_dir, name):
+    ``read_table`` reads them (an empty list of filters: one part of no rows)."""
+    files = list_table_files(run_dir, name)
+    if filters is not None and not filters and files:
+        empty = pq.read_schema(files[0]).empty_table().to_pandas()
+        yield empty[columns] if columns is not None else empty
+        return
+    for file in files:
         part = pd.read_parquet(file, columns=columns, filters=filters)
         pa.default_memory_pool().release_unused()  # mimalloc, pyarrow's default, keeps the decoding buffers
         yield part
+
+
+def filter_in(column: str, values: Iterable[Any]) -> list[tuple[str, str, list[Any]]]:
+    """``read_table`` filters for the rows whose ``column`` is one of ``values``; none pass when
+    ``values`` is empty (pyarrow refuses an empty ``in``)."""
+    values = list(values)
+    return [(column, "in", values)] if values else []
+
+
+def read_head(
+    run_dir: str | Path, name: str, n: int, columns: list[str] | None = None, filters: list[tuple] | None = None
+) -> tuple[pd.DataFrame, int]:
+    """(the first ``n`` rows of table ``name`` that pass ``filters``, how many pass in all),
+    reading one part at a time: what a notebook shows of a table too large to hold."""
+    head, total = [], 0
+    for part in iterate_table_parts(run_dir, name, columns, filters):
+        if total < n or not head:
+            head.append(part.head(max(n - total, 0)))
+        total += len(part)
+    # empty parts left out: their columns are of dtype object and would turn numbers to objects
+    shown = pd.concat([part for part in head if len(part)] or head[:1], ignore_index=True) if head else pd.DataFrame()
+    return shown, total
 
 
 def write_json(path: str | Path, data: Any) -> None:

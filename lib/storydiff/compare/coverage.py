@@ -10,6 +10,8 @@ at least two, report it), ``absent`` (not covered, and the fact is not widely re
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 COVERAGE_COLUMNS = [
@@ -49,3 +51,14 @@ def build_coverage(facts: pd.DataFrame, stories: pd.DataFrame) -> pd.DataFrame:
 def coverage_matrix(coverage: pd.DataFrame) -> pd.DataFrame:
     """Wide form: one row per fact (index fact_id), one bool column per article (NaN: other story)."""
     return coverage.pivot(index="fact_id", columns="article_id", values="covered")
+
+
+def count_statuses(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """How many facts of each ``status`` every article has: one row per article (index
+    article_id, sorted), one int column per status (sorted; 0 where none), summed over ``parts``
+    of the coverage table (columns article_id, status), read one at a time."""
+    counts = [part.groupby(["article_id", "status"]).size() for part in parts if len(part)]
+    if not counts:
+        return pd.DataFrame(index=pd.Index([], name="article_id"), columns=pd.Index([], name="status"), dtype=int)
+    summed = pd.concat(counts).groupby(level=["article_id", "status"]).sum()
+    return summed.unstack("status", fill_value=0).sort_index().sort_index(axis=1)
