@@ -298,16 +298,42 @@ def test_a_large_claim_map_is_a_bitmap_inside_its_svg(tmp_path) -> None:
     assert svg.count("<image") == 1 and svg.count('xlink:href="#m') < 20  # markers: the legend's only
 
 
-def test_coverage_of_a_large_corpus_draws_the_first_stories_that_fit() -> None:
-    """Three stories of two articles and five facts each; room for eight facts: story one only."""
+@pytest.fixture
+def three_stories() -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """(coverage, stories, labels): three stories S0-S2 of two articles and five facts each, each
+    fact carried by the story's first article, the first fact by both; one cell of S2 is
+    "omitted", a status no other story has."""
     rows = [(f"F{s}{f}", f"S{s}", f"{s}{a}_x", a == 0 or f == 0, 2 if f == 0 else 1, "shared" if f == 0 else "only here")
             for s in range(3) for f in range(5) for a in range(2)]
     coverage = pd.DataFrame(rows, columns=["fact_id", "story_id", "article_id", "covered", "n_covering", "status"])
+    coverage.loc[(coverage["story_id"] == "S2") & ~coverage["covered"], "status"] = "omitted"
     stories = coverage[["story_id", "article_id"]].drop_duplicates().assign(label="")
     labels = figures.label_articles(pd.DataFrame({"article_id": stories["article_id"], "outlet": "X", "title": ""}))
-    fig = figures.plot_coverage_matrix(coverage, stories, labels, max_facts=8)
+    return coverage, stories, labels
+
+
+def test_coverage_of_a_large_corpus_draws_the_first_stories_that_fit(three_stories) -> None:
+    coverage, stories, labels = three_stories
+    fig = figures.plot_coverage_matrix(coverage, stories, labels, max_facts=8)  # room for story S0 only
     assert fig.axes[0].images[0].get_array().shape == (5, 2)
     assert "first 1 of 3 stories" in fig.axes[0].get_title()
+    assert [text.get_text() for text in fig.axes[0].get_legend().get_texts()] == ["shared", "only here"]
+
+
+def test_coverage_drawn_from_the_chosen_stories_alone_equals_that_drawn_from_all(three_stories) -> None:
+    coverage, stories, labels = three_stories
+    facts = coverage[coverage["covered"]][["fact_id", "story_id", "article_id"]]
+    assert figures.choose_coverage_stories(facts, stories, labels, 8) == (["S0"], 3)
+    assert figures.choose_coverage_stories(facts, stories, labels, 10) == (["S0", "S1"], 3)
+    assert figures.choose_coverage_stories(facts.iloc[:0], stories, labels, 8) == ([], 0)
+    for max_facts in (8, 10, 100):
+        chosen, n_stories = figures.choose_coverage_stories(facts, stories, labels, max_facts)
+        whole = figures.plot_coverage_matrix(coverage, stories, labels, max_facts=max_facts)
+        part = figures.plot_coverage_matrix(coverage[coverage["story_id"].isin(chosen)], stories, labels,
+                                            max_facts=max_facts, n_stories=n_stories)
+        np.testing.assert_array_equal(part.axes[0].images[0].get_array(), whole.axes[0].images[0].get_array())
+        assert part.axes[0].get_title() == whole.axes[0].get_title()
+        assert [t.get_text() for t in part.axes[0].get_xticklabels()] == [t.get_text() for t in whole.axes[0].get_xticklabels()]
 
 
 def test_heatmap_keeps_whole_largest_stories_within_the_limit() -> None:

@@ -394,6 +394,24 @@ def sort_coverage(coverage: pd.DataFrame, order: pd.DataFrame) -> pd.DataFrame:
     return facts.drop(columns="story_rank").reset_index(drop=True)
 
 
+def fit_stories(facts_per_story: pd.Series, max_facts: int) -> list[str]:
+    """The first stories of ``facts_per_story`` (story_id -> facts, in drawing order) whose facts
+    fit in ``max_facts`` together; at least the first."""
+    fits = (facts_per_story.cumsum() <= max_facts) | (np.arange(len(facts_per_story)) == 0)
+    return list(facts_per_story.index[fits])
+
+
+def choose_coverage_stories(
+    facts: pd.DataFrame, stories: pd.DataFrame, labels: pd.Series, max_facts: int = 400
+) -> tuple[list[str], int]:
+    """(the stories ``plot_coverage_matrix`` draws of a corpus's ``facts`` (fact_id, story_id),
+    how many stories have facts): so that only their rows of the coverage table need reading."""
+    rank = {s: i for i, s in enumerate(dict.fromkeys(order_stories(stories, list(labels.index))["story_id"]))}
+    per_story = facts.groupby("story_id")["fact_id"].nunique().rename("n").reset_index()
+    per_story["rank"] = per_story["story_id"].map(rank).fillna(len(rank))
+    return fit_stories(per_story.sort_values(["rank", "story_id"]).set_index("story_id")["n"], max_facts), len(per_story)
+
+
 @styled
 def plot_coverage_matrix(
     coverage: pd.DataFrame,
@@ -401,21 +419,26 @@ def plot_coverage_matrix(
     labels: pd.Series,
     texts: pd.Series | None = None,
     max_facts: int = 400,
+    n_stories: int | None = None,
 ) -> Figure:
     """Coverage matrix: facts (rows) x articles (columns), each cell coloured by its ``status``
     in the ``coverage`` table (COVERAGE_COLOURS; blank where the article is of another story),
     rows sorted by ``sort_coverage``. ``texts``: optional fact text by fact_id for row labels.
-    Past ``max_facts`` facts, only the first stories that fit are drawn (the title says so)."""
+    Past ``max_facts`` facts, only the first stories that fit are drawn (the title says so).
+    ``coverage`` may hold only the stories to draw (``choose_coverage_stories``), ``n_stories``
+    then saying how many stories have facts in all."""
     title = "Which article reports which fact"
     if coverage.empty or labels.empty:
         return plot_empty(title, "No facts were found, so there is no coverage to show.")
     order = order_stories(stories, list(labels.index))
     rows = sort_coverage(coverage, order)
-    n_stories = rows["story_id"].nunique()
-    if len(rows) > max_facts:
-        facts_per_story = rows.groupby("story_id", sort=False).size()
-        kept = facts_per_story.index[(facts_per_story.cumsum() <= max_facts) | (np.arange(n_stories) == 0)]
+    kept = list(dict.fromkeys(rows["story_id"]))
+    n_stories = n_stories or len(kept)
+    cut = len(rows) > max_facts
+    if cut:
+        kept = fit_stories(rows.groupby("story_id", sort=False).size(), max_facts)
         rows = rows[rows["story_id"].isin(kept)].head(max_facts)
+    if cut or len(kept) < n_stories:
         order = order[order["story_id"].isin(kept)]
         title = f"{title} (first {len(kept)} of {n_stories} stories)"
     article_ids = list(order["article_id"])
@@ -443,7 +466,7 @@ def plot_coverage_matrix(
         ax.axhline(start - 0.5, color="#333333", linewidth=1.0)
     for _, start, _ in story_blocks(order["story_id"])[1:]:
         ax.axvline(start - 0.5, color="#333333", linewidth=1.0)
-    present = set(coverage["status"])
+    present = set(shown["status"])  # the statuses drawn, not those of stories left out
     ax.legend(handles=[Patch(color=c, label=s) for s, c in COVERAGE_COLOURS.items() if s in present],
               loc="upper left", bbox_to_anchor=(1.01, 1.0), title="the article's coverage")
     ax.set_title(title if n_stories < 2 else f"{title}; lines separate stories")
