@@ -7,6 +7,11 @@ embedding cosine reaches ``REUSE_THRESHOLD`` (STS-B "mostly equivalent", see
 ``VERBATIM_OVERLAP`` of their words in order, else ``paraphrase``. The likely source of a pair is
 the article published first; when either date is missing or both are the same day the direction
 is "undetermined" (the text alone does not say who copied whom).
+
+The similar sentences are found over the whole corpus at once (``find_similar_sentences``), but
+aligned a block of whole article pairs at a time (``align_blocks``, on an engine's workers), so
+only one block's texts and alignments are held at once: the alignments of every article pair
+are independent of each other.
 """
 
 from __future__ import annotations
@@ -98,15 +103,16 @@ def align_sentence_pairs(block: pd.DataFrame) -> pd.DataFrame:
     Returns ALIGNMENT_COLUMNS in the block's order.
     """
     rows = []
-    for _, group in block.groupby(["article_a", "article_b"], sort=False):
-        used_a, used_b = set(), set()
-        for article_a, article_b, id_a, id_b, text_a, text_b, similarity in group.itertuples(index=False):
-            if id_a in used_a or id_b in used_b:
-                continue
-            used_a.add(id_a)
-            used_b.add(id_b)
-            kind = "verbatim" if word_overlap(text_a, text_b) >= VERBATIM_OVERLAP else "paraphrase"
-            rows.append((article_a, article_b, id_a, id_b, float(similarity), kind))
+    pair, used_a, used_b = None, set(), set()
+    for article_a, article_b, id_a, id_b, text_a, text_b, similarity in zip(*(block[c].to_numpy() for c in PAIR_COLUMNS)):
+        if (article_a, article_b) != pair:
+            pair, used_a, used_b = (article_a, article_b), set(), set()
+        if id_a in used_a or id_b in used_b:
+            continue
+        used_a.add(id_a)
+        used_b.add(id_b)
+        kind = "verbatim" if word_overlap(text_a, text_b) >= VERBATIM_OVERLAP else "paraphrase"
+        rows.append((article_a, article_b, id_a, id_b, float(similarity), kind))
     return pd.DataFrame(rows, columns=ALIGNMENT_COLUMNS)
 
 
