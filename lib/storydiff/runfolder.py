@@ -183,6 +183,15 @@ def iterate_table_parts(
         yield part
 
 
+def concat_parts(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of ``parts`` in order. Empty parts are left out (a part built with no rows has
+    columns of dtype object, which would turn the other parts' strings and numbers to objects);
+    when every part is empty, the first is the result (no parts: an empty frame)."""
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat([part for part in parts if len(part)] or parts[:1], ignore_index=True)
+
+
 def filter_in(column: str, values: Iterable[Any]) -> list[tuple[str, str, list[Any]]]:
     """``read_table`` filters for the rows whose ``column`` is one of ``values``; none pass when
     ``values`` is empty (pyarrow refuses an empty ``in``)."""
@@ -200,9 +209,7 @@ def read_head(
         if total < n or not head:
             head.append(part.head(max(n - total, 0)))
         total += len(part)
-    # empty parts left out: their columns are of dtype object and would turn numbers to objects
-    shown = pd.concat([part for part in head if len(part)] or head[:1], ignore_index=True) if head else pd.DataFrame()
-    return shown, total
+    return concat_parts(head), total
 
 
 def write_json(path: str | Path, data: Any) -> None:

@@ -28,7 +28,7 @@ from storydiff.compare.discrepancies import EVENT_THRESHOLD, find_discrepancies
 from storydiff.compare.facts import link_facts
 from storydiff.compare.sameclaim import SAME_CLAIM_THRESHOLD
 from storydiff.engine import LocalEngine
-from storydiff.runfolder import open_table_parts
+from storydiff.runfolder import concat_parts, open_table_parts
 
 BLOCK_CLAIMS = 5_000
 TABLE_ORDER = {  # the tables of a block and the columns each is sorted by
@@ -146,9 +146,7 @@ def gather_block_tables(results: Iterable[tuple[int, dict[str, pd.DataFrame]]]) 
     tables = {}
     for name in TABLE_ORDER:
         parts = [finish_part(name, result[name], rename) for result, rename in zip(ordered, renames)]
-        # empty parts left out: their columns are of dtype object and would turn strings to objects
-        table = pd.concat([part for part in parts if len(part)] or parts[:1], ignore_index=True)
-        tables[name] = table.sort_values(TABLE_ORDER[name], kind="stable").reset_index(drop=True)
+        tables[name] = concat_parts(parts).sort_values(TABLE_ORDER[name], kind="stable").reset_index(drop=True)
     return tables
 
 

@@ -27,6 +27,7 @@ from storydiff.compare.candidates import EXACT_LIMIT, find_candidate_pairs, scor
 from storydiff.compare.sameclaim import REUSE_THRESHOLD
 from storydiff.compare.textdiff import word_overlap
 from storydiff.engine import LocalEngine
+from storydiff.runfolder import concat_parts
 
 VERBATIM_OVERLAP = 0.9
 REUSE_BLOCK_PAIRS = 20_000  # similar sentence pairs aligned per block
@@ -128,9 +129,7 @@ def align_blocks(
 def gather_alignments(results: Iterable[tuple[int, pd.DataFrame]]) -> pd.DataFrame:
     """The alignments of every block of ``align_blocks`` (``results``), in block order."""
     done = dict(results)
-    parts = [done[number] for number in sorted(done)]
-    # empty parts left out: their columns are of dtype object and would turn floats to objects
-    return pd.concat([part for part in parts if len(part)] or parts[:1], ignore_index=True)
+    return concat_parts([done[number] for number in sorted(done)])
 
 
 def align_articles(
