@@ -104,6 +104,15 @@ def test_labels_use_outlet_then_title_then_first_sentence(articles, sentences) -
     assert labels[C] == f"002 · Sentence 0 of {C}."
 
 
+def test_only_the_unnamed_articles_need_their_sentences(articles, sentences) -> None:
+    """The report reads the sentences of the articles with neither outlet nor title alone."""
+    nameless = articles.assign(title=["", articles.loc[1, "title"], ""])
+    unnamed = figures.list_unnamed_articles(nameless)
+    assert unnamed == [C]
+    own = sentences[sentences["article_id"].isin(unnamed)]
+    assert figures.label_articles(nameless, own).equals(figures.label_articles(nameless, sentences))
+
+
 def test_short_ids_and_their_uniqueness() -> None:
     ids = ["003_e726dfa3e51d9b8c", "a_gazette_of_the_north", "feed-1", "feed-2", "2023_a", "2023_b"]
     articles = pd.DataFrame({"article_id": ids, "outlet": "X", "title": ""})

@@ -9,11 +9,12 @@ from urllib.parse import unquote, urlparse
 import pandas as pd
 import pytest
 
+from storydiff import runfolder, story_pages
 from storydiff.export import CONTENT_SECURITY_POLICY, read_report_css
 from storydiff.runner import run_pipeline
 from storydiff.story_pages import (
-    StoryTables, build_story_pages, html_story, html_story_index, html_top_stories, rank_stories,
-    iterate_story_tables, story_page_path, summarise_stories, write_pages,
+    StoryTables, build_story_pages, html_story, html_story_index, html_top_stories, iterate_run_stories,
+    iterate_story_chunks, iterate_story_tables, rank_stories, story_page_path, summarise_stories, write_pages,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -24,7 +25,7 @@ HOSTILE = "<script>window.__pwned = 1</script> budget"
 def tables() -> StoryTables:
     """Two stories: S001 of three articles (a1 titled with hostile markup) with two discrepancies,
     one fact all three share (F1), one a3 leaves out (F4) and one each a1 and a2 alone report;
-    S002 of one article (b1)."""
+    S002 of one article (b1) with one claim (F5)."""
     ids = ["a1", "a2", "a3", "b1"]
     articles = pd.DataFrame({
         "article_id": ids, "title": [HOSTILE, "Vote", "Vote passes", "Floods"], "published": "",
@@ -32,16 +33,18 @@ def tables() -> StoryTables:
     })
     stories = pd.DataFrame({"story_id": ["S001"] * 3 + ["S002"], "article_id": ids, "label": [HOSTILE] * 3 + ["floods"]})
     claims = pd.DataFrame({
-        "claim_id": ["a1:0", "a2:0", "a3:0", "a1:1", "a2:1", "a1:2", "a2:2"],
-        "article_id": ["a1", "a2", "a3", "a1", "a2", "a1", "a2"], "kind": "quantity", "checkworthiness": 0.9,
+        "claim_id": ["a1:0", "a2:0", "a3:0", "a1:1", "a2:1", "a1:2", "a2:2", "b1:0"],
+        "article_id": ["a1", "a2", "a3", "a1", "a2", "a1", "a2", "b1"], "kind": "quantity", "checkworthiness": 0.9,
         "text": ["It cost 12 million.", "It cost 13 million.", "It cost 12 million euros.", "Berg <b>won</b>.",
-                 "Seven voted yes.", "Buses lose out.", "Buses get less."],
+                 "Seven voted yes.", "Buses lose out.", "Buses get less.", "The river rose."],
     })
     facts = pd.DataFrame({
-        "fact_id": ["F1", "F1", "F1", "F2", "F3", "F4", "F4"],
-        "claim_id": ["a1:0", "a2:0", "a3:0", "a1:1", "a2:1", "a1:2", "a2:2"],
-        "article_id": ["a1", "a2", "a3", "a1", "a2", "a1", "a2"],
-        "text": ["It cost 12 million."] * 3 + ["Berg <b>won</b>.", "Seven voted yes.", "Buses lose out.", "Buses get less."],
+        "fact_id": ["F1", "F1", "F1", "F2", "F3", "F4", "F4", "F5"],
+        "claim_id": ["a1:0", "a2:0", "a3:0", "a1:1", "a2:1", "a1:2", "a2:2", "b1:0"],
+        "article_id": ["a1", "a2", "a3", "a1", "a2", "a1", "a2", "b1"],
+        "story_id": ["S001"] * 7 + ["S002"], "n_articles": [3, 3, 3, 1, 1, 2, 2, 1],
+        "text": ["It cost 12 million."] * 3 + ["Berg <b>won</b>.", "Seven voted yes.", "Buses lose out.", "Buses get less.",
+                                               "The river rose."],
     })
     coverage = pd.DataFrame({
         "fact_id": ["F1"] * 3 + ["F2"] * 3 + ["F3"] * 3 + ["F4"] * 3, "story_id": "S001",
@@ -61,12 +64,26 @@ def tables() -> StoryTables:
     return StoryTables(articles, stories, claims, facts, coverage, discrepancies, reuse, labels)
 
 
+def summarise(tables: StoryTables) -> pd.DataFrame:
+    """``summarise_stories`` of ``tables``, each of facts and discrepancies one part."""
+    return summarise_stories(tables.stories, [tables.facts], [tables.discrepancies])
+
+
 def test_summary_counts_articles_shared_facts_and_discrepancies_per_story(tables: StoryTables) -> None:
-    summary = summarise_stories(tables)
+    summary = summarise(tables)
     assert summary.to_dict("records") == [
         {"story_id": "S001", "label": HOSTILE, "articles": 3, "facts_shared": 2, "discrepancies": 2, "page": "stories/S001.html"},
         {"story_id": "S002", "label": "floods", "articles": 1, "facts_shared": 0, "discrepancies": 0, "page": "stories/S002.html"},
     ]
+
+
+def test_summary_counted_a_part_at_a_time_equals_that_of_the_whole_tables(tables: StoryTables) -> None:
+    facts, discrepancies = tables.facts, tables.discrepancies
+    parts = summarise_stories(tables.stories, [facts.iloc[:3], facts.iloc[3:5], facts.iloc[5:]],
+                              [discrepancies.iloc[:1], discrepancies.iloc[:0], discrepancies.iloc[1:]])
+    pd.testing.assert_frame_equal(parts, summarise(tables))
+    none = summarise_stories(tables.stories, [], [])
+    assert none["facts_shared"].tolist() == [0, 0] and none["discrepancies"].tolist() == [0, 0]
 
 
 def test_rank_keeps_the_n_largest_and_leaves_out_stories_with_none() -> None:
@@ -83,7 +100,7 @@ def test_a_story_id_that_is_no_plain_file_name_gets_no_page(story_id: str) -> No
 
 
 def test_index_and_top_tables_link_each_story_and_escape_labels(tables: StoryTables) -> None:
-    summary = summarise_stories(tables)
+    summary = summarise(tables)
     index = html_story_index(summary).data
     assert index.count("<tr>") == 1 + len(summary)
     assert "href='stories/S001.html'" in index and "href='stories/S002.html'" in index
@@ -106,7 +123,7 @@ def test_story_evidence_has_every_section_and_a_single_article_has_none(tables: 
 
 def test_story_pages_are_standalone_escaped_and_link_back(tables: StoryTables) -> None:
     css = read_report_css()
-    pages = dict(build_story_pages(tables, summarise_stories(tables), css))
+    pages = dict(build_story_pages(iterate_story_tables(tables), summarise(tables), css))
     assert list(pages) == ["stories/S001.html", "stories/S002.html"]
     page = pages["stories/S001.html"]
     assert page.startswith("<!DOCTYPE html>") and css in page
@@ -129,12 +146,13 @@ def test_writing_pages_removes_the_pages_an_earlier_run_left(tmp_path: Path) -> 
 @pytest.fixture(scope="module")
 def paged_run(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Path:
     """A full run on the seeds plus the two hostile articles (four stories), with one story at
-    most inline: the report lists and indexes the stories, each on its own page."""
+    most inline: the report lists and indexes the stories, each on its own page, its rows read
+    from the run folder a chunk of stories of up to two articles at a time."""
     corpus = tmp_path_factory.mktemp("paged") / "corpus"
     shutil.copytree(seeds_dir, corpus)
     for path in (FIXTURES / "hostile").glob("*.txt"):
         shutil.copy(path, corpus)
-    return run_pipeline(corpus, corpus.parent / "run", ["max_stories_inline=1"], echo=lambda line: None)
+    return run_pipeline(corpus, corpus.parent / "run", ["max_stories_inline=1", "story_chunk_articles=2"], echo=lambda line: None)
 
 
 @pytest.mark.slow
@@ -177,7 +195,7 @@ def test_pages_are_written_one_at_a_time_as_they_are_built(tmp_path: Path, table
     written_before = []
 
     def pages():
-        for path, html in build_story_pages(tables, summarise_stories(tables), read_report_css()):
+        for path, html in build_story_pages(iterate_story_tables(tables), summarise(tables), read_report_css()):
             written_before.append(sorted(p.name for p in (tmp_path / "stories").glob("*.html")))
             yield path, html
 
@@ -220,3 +238,59 @@ def test_a_large_story_shows_the_first_rows_of_each_table_and_says_how_many(larg
     assert reuse.count("<tr") == 11 and "x38 · Paper" in reuse and "x00 · Paper" not in reuse  # strongest first
     whole = "".join(piece.data for piece in html_story(large_story, "S001", level=2))
     assert "First " not in whole and whole[whole.index("<h2>Text reuse</h2>"):].count("<tr") == 781
+
+
+def test_story_chunks_hold_whole_stories_in_order_up_to_the_limit() -> None:
+    stories = pd.DataFrame({
+        "story_id": ["S5", "S2", "S1", "S2", "S3", "S2", "S4", "S5", "S2", "S1", "S2", "S5"],
+        "article_id": [f"x{i:02d}" for i in range(12)],
+    })
+    chunks = list(iterate_story_chunks(stories, 3))
+    assert [sorted(set(chunk["story_id"])) for chunk in chunks] == [["S1"], ["S2"], ["S3", "S4"], ["S5"]]
+    assert [len(chunk) for chunk in chunks] == [2, 5, 2, 3]  # S2's five articles: a chunk of their own
+    assert pd.concat(chunks).sort_index().equals(stories)
+    assert [len(chunk) for chunk in iterate_story_chunks(stories, 100)] == [12]
+
+
+@pytest.fixture
+def run_folder(tmp_path: Path, tables: StoryTables) -> Path:
+    """The run folder of ``tables``: facts and discrepancies written a part per story block as
+    the comparison writes them (one block empty, its columns typed null), the rest one file each."""
+    runfolder.write_table(tmp_path, "claims", tables.claims)
+    runfolder.write_table(tmp_path, "facts", tables.facts, parts=[tables.facts.iloc[:7], tables.facts.iloc[7:]])
+    runfolder.write_table(tmp_path, "coverage", tables.coverage)
+    discrepancies = tables.discrepancies
+    runfolder.write_table(tmp_path, "discrepancies", discrepancies, parts=[discrepancies, discrepancies.iloc[:0]])
+    runfolder.write_table(tmp_path, "reuse", tables.reuse)
+    return tmp_path
+
+
+@pytest.mark.parametrize("max_articles", [1, 3, 4, 100])
+def test_stories_read_a_chunk_at_a_time_show_what_the_whole_tables_show(
+    run_folder: Path, tables: StoryTables, max_articles: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk's reading holds only its own stories' rows, and every story's evidence is the
+    same as from the whole tables in memory."""
+    seen = []
+    split = story_pages.iterate_story_tables
+
+    def record(chunk: StoryTables):
+        seen.append({name: set(getattr(chunk, name)[key]) for name, key in
+                     (("stories", "story_id"), ("claims", "article_id"), ("facts", "story_id"), ("coverage", "story_id"))})
+        return split(chunk)
+
+    monkeypatch.setattr(story_pages, "iterate_story_tables", record)
+    read = list(iterate_run_stories(run_folder, tables.stories, tables.articles, tables.labels, max_articles))
+    assert [story_id for story_id, _ in read] == ["S001", "S002"]
+    whole = dict(split(tables))
+    for story_id, own in read:
+        for level in (2, 4):
+            assert [p.data for p in html_story(own, story_id, level=level)] == [p.data for p in html_story(whole[story_id], story_id, level=level)]
+        assert set(own.claims["claim_id"]) == set(whole[story_id].claims["claim_id"])
+    assert seen == (
+        [{"stories": {"S001", "S002"}, "claims": {"a1", "a2", "a3", "b1"}, "facts": {"S001", "S002"}, "coverage": {"S001"}}]
+        if max_articles >= 4 else
+        [{"stories": {"S001"}, "claims": {"a1", "a2", "a3"}, "facts": {"S001"}, "coverage": {"S001"}},
+         {"stories": {"S002"}, "claims": {"b1"}, "facts": {"S002"}, "coverage": set()}]
+    )
+    assert [p.name for p in run_folder.iterdir()] == ["tables"]  # the chunks' temporary files are gone

@@ -90,3 +90,12 @@ def test_filter_in_passes_the_listed_values_and_none_for_an_empty_list(tmp_path,
     assert none.empty and list(none.columns) == ["article_id", "n"]
     head, total = runfolder.read_head(tmp_path, "facts", 5, filters=runfolder.filter_in("article_id", []))
     assert head.empty and total == 0
+
+
+def test_batches_read_a_table_a_few_rows_at_a_time_in_order(tmp_path, frame):
+    runfolder.write_table(tmp_path, "one", frame)
+    runfolder.write_table(tmp_path, "parted", frame, parts=[frame.iloc[:3], frame.iloc[3:]])
+    for name, sizes in (("one", [2, 2, 1]), ("parted", [2, 1, 2])):
+        batches = list(runfolder.iterate_table_batches(tmp_path, name, ["n"], batch_rows=2))
+        assert [b.num_rows for b in batches] == sizes and all(b.schema.names == ["n"] for b in batches)
+        assert [n for b in batches for n in b.column("n").to_pylist()] == [1, 2, 3, 4, 5]

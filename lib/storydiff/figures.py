@@ -125,6 +125,19 @@ def short_id(article_id: str, width: int = 12) -> str:
     return (number[0] if number else stem[:width]) + row
 
 
+def name_articles(articles: pd.DataFrame) -> pd.Series:
+    """Each article's outlet, else its title, else "" (stripped), in ``articles`` order."""
+    names = articles.get("outlet", pd.Series("", index=articles.index)).fillna("").astype(str).str.strip()
+    titles = articles.get("title", pd.Series("", index=articles.index)).fillna("").astype(str).str.strip()
+    return names.where(names != "", titles)
+
+
+def list_unnamed_articles(articles: pd.DataFrame) -> list[str]:
+    """Ids of the articles with neither outlet nor title: the only ones whose ``sentences``
+    ``label_articles`` reads (it names them by their first content sentence)."""
+    return articles.loc[(name_articles(articles) == "").to_numpy(), "article_id"].astype(str).tolist()
+
+
 def label_articles(articles: pd.DataFrame, sentences: pd.DataFrame | None = None, width: int = 28) -> pd.Series:
     """A short readable label per article, e.g. ``"003 · newszkz.com"``: Series indexed by
     article_id, named ``label``, in ``articles`` order.
@@ -133,9 +146,7 @@ def label_articles(articles: pd.DataFrame, sentences: pd.DataFrame | None = None
     content sentence, shortened to ``width`` characters. The id part is ``short_id`` (the whole id
     where that would not be unique)."""
     ids = articles["article_id"].astype(str)
-    names = articles.get("outlet", pd.Series("", index=articles.index)).fillna("").astype(str).str.strip()
-    titles = articles.get("title", pd.Series("", index=articles.index)).fillna("").astype(str).str.strip()
-    names = names.where(names != "", titles)
+    names = name_articles(articles)
     if sentences is not None and len(sentences):
         content = sentences[~sentences["boilerplate"].astype(bool)] if "boilerplate" in sentences else sentences
         first = content.sort_values(["article_id", "position"]).groupby("article_id")["text"].first()

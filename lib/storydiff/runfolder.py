@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 TABLES_DIR = "tables"
 MANIFEST = "manifest.json"
 CSV_MAX_ROWS = 500_000  # a bigger table is Parquet only: spreadsheets stop near a million rows
+BATCH_ROWS = 65_536  # rows a record batch of iterate_table_batches holds at most
 
 
 def atomic_write(path: Path, write: Any) -> None:
@@ -181,6 +182,17 @@ def iterate_table_parts(
         part = pd.read_parquet(file, columns=columns, filters=filters)
         pa.default_memory_pool().release_unused()  # mimalloc, pyarrow's default, keeps the decoding buffers
         yield part
+
+
+def iterate_table_batches(
+    run_dir: str | Path, name: str, columns: list[str] | None = None, batch_rows: int = BATCH_ROWS
+) -> Iterator[pa.RecordBatch]:
+    """The rows of table ``name`` (only ``columns`` when given) in table order, ``batch_rows`` at
+    most at a time, as Arrow record batches without pandas metadata: a single-file table too is
+    never read whole."""
+    for file in list_table_files(run_dir, name):
+        for batch in pq.ParquetFile(file).iter_batches(batch_size=batch_rows, columns=columns):
+            yield batch.replace_schema_metadata(None)
 
 
 def concat_parts(parts: list[pd.DataFrame]) -> pd.DataFrame:

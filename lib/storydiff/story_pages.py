@@ -4,12 +4,14 @@ The evidence of one story (its articles, discrepancies side by side, shared, sin
 omitted facts, reuse) is built once by ``html_story``: the report shows it inline for a small
 corpus, and ``build_story_pages`` wraps it in standalone pages ``stories/<story_id>.html`` for a
 large one. Every piece of corpus text is escaped; pages carry the report's CSS and Content
-Security Policy, and no script.
+Security Policy, and no script. ``iterate_run_stories`` reads the run folder a chunk of stories at
+a time, so the report holds one chunk's rows, not the corpus's.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from html import escape
@@ -17,13 +19,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from IPython.display import HTML
 
 from storydiff.export import CONTENT_SECURITY_POLICY
 from storydiff.report import (
     html_discrepancies, html_heading, html_list, html_table, html_text, summarise_story_coverage, wrap_view,
 )
-from storydiff.runfolder import atomic_write
+from storydiff.runfolder import atomic_write, iterate_table_batches, list_table_files
 
 STORIES_DIR = "stories"
 REPORT_FROM_STORY = "../report.html"  # a story page's link back, relative to stories/
@@ -32,6 +36,14 @@ SUMMARY_COLUMNS = ["story_id", "label", "articles", "facts_shared", "discrepanci
 COUNT_HEADERS = {"articles": "articles", "facts_shared": "facts shared", "discrepancies": "discrepancies"}
 TOP_COLUMNS = {"label": "story", "story_id": "id", **COUNT_HEADERS}
 INDEX_COLUMNS = {"story_id": "id", "label": "label", **COUNT_HEADERS, "page": "page"}
+STORY_CHUNK_ARTICLES = 2_000  # articles whose stories' rows are in memory at once
+CHUNK_READS = {  # table: (the column that places a row in a chunk of stories, a story or an article id, the columns read)
+    "claims": ("article_id", "article", ["claim_id", "article_id", "kind", "checkworthiness", "text"]),
+    "facts": ("story_id", "story", ["fact_id", "article_id", "story_id", "text"]),
+    "coverage": ("story_id", "story", None),
+    "discrepancies": ("article_a", "article", None),
+    "reuse": ("article_a", "article", None),
+}
 
 
 @dataclass(frozen=True)
@@ -64,25 +76,32 @@ def story_title(story_id: str, label: str, n_articles: int) -> str:
     return f"{story_id}: {label} ({n_articles} article{'s' if n_articles > 1 else ''})"
 
 
-def summarise_stories(tables: StoryTables) -> pd.DataFrame:
-    """One row per story, in story_id order: SUMMARY_COLUMNS.
+def summarise_stories(
+    stories: pd.DataFrame, facts: Iterable[pd.DataFrame], discrepancies: Iterable[pd.DataFrame]
+) -> pd.DataFrame:
+    """One row per story of ``stories``, in story_id order: SUMMARY_COLUMNS.
 
     ``articles`` counts the story's articles, ``facts_shared`` its facts carried by two or more
     articles, ``discrepancies`` the discrepancies between two of its articles; ``page`` is
-    ``story_page_path``.
+    ``story_page_path``. ``facts`` and ``discrepancies`` are those tables' parts, read one at a
+    time (columns fact_id, story_id, n_articles; article_a), each fact's rows in one part, as the
+    comparison stage writes them (a part per block of whole stories).
     """
-    stories = tables.stories
     story_of = dict(zip(stories["article_id"], stories["story_id"]))
     summary = stories.groupby("story_id", sort=True).agg(label=("label", "first"), articles=("article_id", "nunique"))
-    per_fact = tables.facts.groupby("fact_id").agg(
-        story_id=("article_id", lambda ids: story_of.get(ids.iloc[0], "")), n=("article_id", "nunique")
-    )
-    summary["facts_shared"] = per_fact[per_fact["n"] > 1].groupby("story_id").size()
-    summary["discrepancies"] = tables.discrepancies["article_a"].map(story_of).value_counts()
+    summary["facts_shared"] = sum_counts(
+        part[part["n_articles"] > 1].groupby("story_id")["fact_id"].nunique() for part in facts)
+    summary["discrepancies"] = sum_counts(part["article_a"].map(story_of).value_counts() for part in discrepancies)
     summary = summary.fillna({"facts_shared": 0, "discrepancies": 0}).astype({"facts_shared": int, "discrepancies": int})
     summary = summary.reset_index()
     summary["page"] = summary["story_id"].map(story_page_path)
     return summary[SUMMARY_COLUMNS]
+
+
+def sum_counts(counts: Iterable[pd.Series]) -> pd.Series:
+    """The sum of ``counts`` (Series of counts by key) key by key; empty when there are none."""
+    counts = [c for c in counts if len(c)]
+    return pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype=int)
 
 
 def rank_stories(summary: pd.DataFrame, by: str, n: int) -> pd.DataFrame:
@@ -204,15 +223,89 @@ def iterate_story_tables(tables: StoryTables) -> Iterator[tuple[str, StoryTables
         )
 
 
+def iterate_story_chunks(stories: pd.DataFrame, max_articles: int) -> Iterator[pd.DataFrame]:
+    """The rows of ``stories`` a chunk of whole stories at a time, in story_id order, each chunk
+    holding up to ``max_articles`` articles (a larger story is a chunk of its own)."""
+    ordered = stories.sort_values(["story_id", "article_id"], kind="stable")
+    sizes = ordered.groupby("story_id", sort=True).size()
+    begin, count = 0, 0
+    for size in sizes:
+        if count and count + size > max_articles:
+            yield ordered.iloc[begin : begin + count]
+            begin, count = begin + count, 0
+        count += size
+    if count:
+        yield ordered.iloc[begin : begin + count]
+
+
+def split_table_by_chunk(
+    run_dir: str | Path, name: str, columns: list[str] | None, key: str, chunk_of: dict[str, int], folder: Path
+) -> pd.DataFrame:
+    """Write the rows of table ``name`` (only ``columns`` when given) to
+    ``folder/<name>-<chunk>.parquet``, a row's chunk being ``chunk_of[row[key]]`` (rows of no
+    chunk left out), in table order, reading a record batch at a time. Returns the table's
+    columns with no rows, for a chunk that got none."""
+    files = list_table_files(run_dir, name)
+    schema = pa.unify_schemas([pq.read_schema(file).remove_metadata() for file in files])  # a part may type an all-empty column as null
+    schema = pa.schema([schema.field(c) for c in columns]) if columns is not None else schema
+    writers: dict[int, pq.ParquetWriter] = {}
+    try:
+        for batch in iterate_table_batches(run_dir, name, columns):
+            numbers = batch.column(key).to_pandas().map(chunk_of).to_numpy(dtype=float)
+            rows = np.flatnonzero(~np.isnan(numbers))
+            order = rows[np.argsort(numbers[rows], kind="stable")]
+            grouped = batch.take(pa.array(order)).cast(schema)
+            chunk_numbers, starts = np.unique(numbers[order].astype(int), return_index=True)
+            for number, begin, stop in zip(chunk_numbers, starts, [*starts[1:], len(order)]):
+                if number not in writers:
+                    writers[number] = pq.ParquetWriter(folder / f"{name}-{number}.parquet", schema)
+                writers[number].write_batch(grouped.slice(begin, stop - begin))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return schema.empty_table().to_pandas()
+
+
+def iterate_run_stories(
+    run_dir: str | Path, stories: pd.DataFrame, articles: pd.DataFrame, labels: dict[str, str],
+    max_articles: int = STORY_CHUNK_ARTICLES,
+) -> Iterator[tuple[str, StoryTables]]:
+    """``(story_id, the story's own rows of the run's tables)`` for every story of ``stories``, in
+    story_id order, as ``iterate_story_tables`` gives them for the whole run, with one chunk of
+    stories of up to ``max_articles`` articles in memory at a time (``iterate_story_chunks``).
+
+    Each table the stories need (``CHUNK_READS``) is read once, a record batch at a time, and
+    its rows are written to a temporary folder in the run folder, a file per chunk
+    (``split_table_by_chunk``); then each chunk's files are read in turn. The folder is removed
+    when the iteration ends.
+    """
+    chunks = list(iterate_story_chunks(stories, max_articles))
+    chunk_of = {
+        "story": {story_id: n for n, chunk in enumerate(chunks) for story_id in chunk["story_id"]},
+        "article": {article_id: n for n, chunk in enumerate(chunks) for article_id in chunk["article_id"]},
+    }
+    with tempfile.TemporaryDirectory(prefix=".story-chunks-", dir=run_dir) as folder:
+        empty = {
+            name: split_table_by_chunk(run_dir, name, columns, key, chunk_of[kind], Path(folder))
+            for name, (key, kind, columns) in CHUNK_READS.items()
+        }
+        for number, chunk in enumerate(chunks):
+            own = {name: pd.read_parquet(path) if (path := Path(folder) / f"{name}-{number}.parquet").exists()
+                   else empty[name] for name in CHUNK_READS}
+            yield from iterate_story_tables(StoryTables(
+                articles=articles[articles["article_id"].isin(chunk["article_id"])], stories=chunk, **own, labels=labels))
+
+
 def build_story_pages(
-    tables: StoryTables, summary: pd.DataFrame, css: str, *, max_only_per_article: int = 6,
+    stories: Iterable[tuple[str, StoryTables]], summary: pd.DataFrame, css: str, *, max_only_per_article: int = 6,
     max_rows: int | None = None,
 ) -> Iterator[tuple[str, str]]:
-    """``(path relative to the run folder, HTML)`` of every story's page (``summary["page"]``),
-    one at a time in story_id order, each table of a page cut to ``max_rows`` rows when given
-    (``html_story``)."""
+    """``(path relative to the run folder, HTML)`` of the page of every story of ``stories``
+    (``(story_id, its own tables)``, as ``iterate_run_stories`` or ``iterate_story_tables`` give
+    them; its path ``summary["page"]``), one at a time, each table of a page cut to ``max_rows``
+    rows when given (``html_story``)."""
     rows = summary.set_index("story_id")
-    for story_id, own in iterate_story_tables(tables):
+    for story_id, own in stories:
         story = rows.loc[story_id]
         pieces = html_story(own, story_id, max_only_per_article=max_only_per_article, max_rows=max_rows, level=2)
         body = "\n".join(piece.data for piece in pieces)
