@@ -108,7 +108,8 @@ def grow_corpus(base: list[Path], factor: int, folder: Path) -> dict[str, dict]:
 class PeakTreeRSS:
     """Context manager sampling the resident memory of this process and all its descendants,
     by role (``ROLES``: this process, the stages' notebook kernels, the cluster's nanny and
-    worker processes): ``samples`` as (unix time, {role: bytes}), ``peak`` of their sum."""
+    worker processes): ``samples`` as (unix time, {role: bytes}, [(kernel start time, bytes)]),
+    ``peak`` of the roles' sum."""
 
     def __enter__(self) -> PeakTreeRSS:
         self.samples, self._stop = [], threading.Event()
@@ -119,16 +120,18 @@ class PeakTreeRSS:
     def _sample(self) -> None:
         me = psutil.Process()
         while not self._stop.wait(0.2):
-            totals = dict.fromkeys(ROLES, 0)
+            totals, kernels = dict.fromkeys(ROLES, 0), []
             for process in [me, *me.children(recursive=True)]:
                 try:
                     rss = process.memory_info().rss
                     role = "runner" if process.pid == me.pid else (
                         "kernel" if "ipykernel" in " ".join(process.cmdline()) else "cluster")
+                    if role == "kernel":
+                        kernels.append((process.create_time(), rss))
                 except psutil.Error:
                     continue
                 totals[role] += rss
-            self.samples.append((time.time(), totals))
+            self.samples.append((time.time(), totals, kernels))
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
@@ -137,7 +140,7 @@ class PeakTreeRSS:
     @property
     def peak(self) -> int:
         """The largest sum over roles, in bytes (0 before the first sample)."""
-        return max((sum(totals.values()) for _, totals in self.samples), default=0)
+        return max((sum(totals.values()) for _, totals, _ in self.samples), default=0)
 
 
 def score_found(run: Path, known: dict[str, dict]) -> dict[str, int]:
@@ -162,15 +165,18 @@ def score_found(run: Path, known: dict[str, dict]) -> dict[str, int]:
     }
 
 
-def peak_by_stage(samples: list[tuple[float, dict[str, int]]], stages: list[dict]) -> dict[str, dict[str, int]]:
+def peak_by_stage(samples: list[tuple[float, dict[str, int], list]], stages: list[dict]) -> dict[str, dict[str, int]]:
     """Per stage, the peak bytes of the samples taken while it ran (manifest times, 1 s
-    resolution): ``total`` (largest sum over roles) and each role's own peak."""
+    resolution): ``total`` (largest sum over roles: every process alive, the previous stage's
+    kernel too while it shuts down) and each role's own peak, ``kernel`` counting only the
+    kernels started after the stage did (its own)."""
     peaks = {}
     for stage in stages:
         start, end = (datetime.fromisoformat(stage[key]).timestamp() for key in ("started_at", "ended_at"))
-        inside = [totals for at, totals in samples if start <= at <= end + 1]
-        peaks[stage["stage"]] = {"total": max((sum(t.values()) for t in inside), default=0)} | {
-            role: max((t[role] for t in inside), default=0) for role in ROLES}
+        inside = [(totals, kernels) for at, totals, kernels in samples if start <= at <= end + 1]
+        own_kernel = [sum(rss for created, rss in kernels if created >= start - 1) for _, kernels in inside]
+        peaks[stage["stage"]] = {"total": max((sum(t.values()) for t, _ in inside), default=0)} | {
+            role: max((t[role] for t, _ in inside), default=0) for role in ROLES} | {"kernel": max(own_kernel, default=0)}
     return peaks
 
 
