@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from storydiff import claim_map as claim_map_module
 from storydiff.claim_map import CLAIM_MAP_COLUMNS, choose_n_neighbors, compute_claim_map, place_by_neighbours
 
 
@@ -71,6 +72,20 @@ def test_a_placed_point_is_the_similarity_weighted_mean_of_its_neighbours() -> N
     queries = np.array([[0.8, 0.6, 0.0, 0.0], [-0.6, -0.8, 0.0, 0.0]], dtype=np.float32)
     placed = place_by_neighbours(fitted, coords, queries, k=3)
     np.testing.assert_allclose(placed, [[10 * 0.6 / 1.4, 0.0], [10 / 3, 10 / 3]], atol=1e-5)
+
+
+def test_vectors_read_by_row_from_a_memory_map_a_block_at_a_time_give_the_same_map(
+    sampled_maps, two_topics, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The figures stage passes the run's vectors file memory-mapped, the claims' rows in it
+    (here reversed, behind 10 rows of other sentences), and the placement reads 5 rows at a time."""
+    ids, vectors = two_topics
+    stored = np.vstack([np.ones((10, vectors.shape[1])), vectors[::-1]])
+    np.save(tmp_path / "sentences.npy", stored)
+    monkeypatch.setattr(claim_map_module, "PLACE_BLOCK", 5)
+    mapped = compute_claim_map(ids, np.load(tmp_path / "sentences.npy", mmap_mode="r"), random_state=3, umap_min_points=40,
+                               umap_max_points=44, rows=np.arange(69, 9, -1))
+    pd.testing.assert_frame_equal(mapped, sampled_maps[0])
 
 
 def test_umap_same_inputs_same_coordinates(umap_maps) -> None:

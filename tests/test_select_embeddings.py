@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from storydiff.compare import select_embeddings
+from storydiff.compare import locate_embeddings, select_embeddings
 
 
 @pytest.fixture
@@ -30,3 +30,15 @@ def test_an_id_without_a_vector_is_named(stored):
     ids, vectors = stored
     with pytest.raises(KeyError, match="c:0000"):
         select_embeddings(ids, vectors, ["a:0000", "c:0000"])
+    with pytest.raises(KeyError, match="c:0000"):
+        locate_embeddings(ids, ["c:0000"])
+
+
+def test_located_rows_read_from_a_memory_map_equal_the_selected_vectors(stored, tmp_path):
+    """What the figures stage does: it reads a claim's vector from the run's file by its row."""
+    ids, vectors = stored
+    np.save(tmp_path / "v.npy", vectors)
+    mapped = np.load(tmp_path / "v.npy", mmap_mode="r")
+    rows = locate_embeddings(ids, ["b:0000", "a:0000"])
+    assert rows.tolist() == [2, 0] and locate_embeddings(ids, []).tolist() == []
+    np.testing.assert_array_equal(mapped[rows], select_embeddings(ids, vectors, ["b:0000", "a:0000"]))

@@ -29,6 +29,7 @@ CLAIM_MAP_COLUMNS = ["claim_id", "x", "y", "method"]
 UMAP_MIN_POINTS = 40
 UMAP_MAX_POINTS = 20_000
 PLACE_NEIGHBOURS = 10
+PLACE_BLOCK = 16_384  # claims placed at a time: their float32 vectors, 24 MiB at dim 384
 MAX_NEIGHBORS = 15  # UMAP's own default, used once there are enough claims
 MIN_NEIGHBORS = 5
 
@@ -67,19 +68,28 @@ def project_umap(vectors: np.ndarray, random_state: int) -> np.ndarray:
 
 
 def place_by_neighbours(
-    fitted_vectors: np.ndarray, fitted_coords: np.ndarray, vectors: np.ndarray, k: int = PLACE_NEIGHBOURS
+    fitted_vectors: np.ndarray, fitted_coords: np.ndarray, vectors: np.ndarray, k: int = PLACE_NEIGHBOURS,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(n, 2) coordinates for ``vectors`` (n, dim): the mean of the ``fitted_coords`` (m, 2) of
-    each row's ``k`` most similar ``fitted_vectors`` (m, dim), weighted by cosine (negative
-    cosines count as 0; a row with no positive neighbour gets their plain mean)."""
-    fitted = np.ascontiguousarray(fitted_vectors, dtype=np.float32)
-    queries = np.ascontiguousarray(vectors, dtype=np.float32)
-    neighbours, cosines = search_index(build_index(fitted), queries, np.arange(len(queries)), min(k, len(fitted)))
-    found = neighbours >= 0
-    weights = np.where(found, np.clip(cosines, 0.0, None), 0.0)
-    weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights, found.astype(float))
-    coords = fitted_coords[np.where(found, neighbours, 0)]
-    return (weights[:, :, None] * coords).sum(axis=1) / weights.sum(axis=1)[:, None]
+    """(n, 2) coordinates for rows ``rows`` (all n when None) of ``vectors`` (dim columns): the
+    mean of the ``fitted_coords`` (m, 2) of each row's ``k`` most similar ``fitted_vectors`` (m,
+    dim), weighted by cosine (negative cosines count as 0; a row with no positive neighbour gets
+    their plain mean). ``vectors`` is read ``PLACE_BLOCK`` rows at a time (a memory map is never
+    read whole)."""
+    index = build_index(np.ascontiguousarray(fitted_vectors, dtype=np.float32))
+    k = min(k, len(fitted_vectors))
+    rows = np.arange(len(vectors)) if rows is None else np.asarray(rows)
+    placed = np.empty((len(rows), 2))
+    for start in range(0, len(rows), PLACE_BLOCK):
+        block = rows[start : start + PLACE_BLOCK]
+        queries = np.ascontiguousarray(vectors[block], dtype=np.float32)
+        neighbours, cosines = search_index(index, queries, np.arange(len(queries)), k)
+        found = neighbours >= 0
+        weights = np.where(found, np.clip(cosines, 0.0, None), 0.0)
+        weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights, found.astype(float))
+        coords = fitted_coords[np.where(found, neighbours, 0)]
+        placed[start : start + len(block)] = (weights[:, :, None] * coords).sum(axis=1) / weights.sum(axis=1)[:, None]
+    return placed
 
 
 def compute_claim_map(
@@ -88,31 +98,34 @@ def compute_claim_map(
     random_state: int = 42,
     umap_min_points: int = UMAP_MIN_POINTS,
     umap_max_points: int = UMAP_MAX_POINTS,
+    rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """2-D coordinates of each claim: CLAIM_MAP_COLUMNS, one row per ``claim_ids`` entry, in order.
 
-    ``vectors`` (n, dim) holds row i for claim_ids[i]. ``method`` is ``umap`` when there are at
-    least ``umap_min_points`` claims, ``umap-sample`` past ``umap_max_points`` (module docstring),
-    else ``pca``. Coordinates have no unit (relative layout).
+    Claim i's vector is row ``rows[i]`` of ``vectors`` (dim columns; row i when ``rows`` is None),
+    which may be a memory map: past ``umap_max_points`` claims only the fitted sample is read at
+    once, the others a block at a time. ``method`` is ``umap`` when there are at least
+    ``umap_min_points`` claims, ``umap-sample`` past ``umap_max_points`` (module docstring), else
+    ``pca``. Coordinates have no unit (relative layout).
     """
-    if len(claim_ids) != len(vectors):
-        raise ValueError(f"{len(claim_ids)} claim ids but {len(vectors)} vectors")
+    rows = np.arange(len(vectors)) if rows is None else np.asarray(rows)
+    if len(claim_ids) != len(rows):
+        raise ValueError(f"{len(claim_ids)} claim ids but {len(rows)} vectors")
     n = len(claim_ids)
     method = "umap" if n >= max(umap_min_points, MIN_NEIGHBORS + 1) else "pca"
     if method == "umap" and n > umap_max_points:
         method = "umap-sample"
         fitted = np.zeros(n, dtype=bool)
         fitted[np.random.default_rng(random_state).choice(n, umap_max_points, replace=False)] = True
-        sample = np.asarray(vectors[fitted], dtype=np.float64)
+        sample = np.asarray(vectors[rows[fitted]], dtype=np.float64)
         coords = np.empty((n, 2))
         coords[fitted] = project_umap(sample, random_state)
-        coords[~fitted] = place_by_neighbours(sample, coords[fitted], vectors[~fitted])
+        coords[~fitted] = place_by_neighbours(sample, coords[fitted], vectors, rows=rows[~fitted])
     elif method == "umap":
-        coords = project_umap(np.asarray(vectors, dtype=np.float64), random_state)
+        coords = project_umap(np.asarray(vectors[rows], dtype=np.float64), random_state)
     else:
-        coords = project_pca(np.asarray(vectors, dtype=np.float64))
+        coords = project_pca(np.asarray(vectors[rows], dtype=np.float64))
     return pd.DataFrame(
         {"claim_id": list(claim_ids), "x": coords[:, 0], "y": coords[:, 1], "method": method},
         columns=CLAIM_MAP_COLUMNS,
     )
-

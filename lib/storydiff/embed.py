@@ -392,13 +392,14 @@ def save_sentence_embeddings(run_dir: str | Path, sentence_ids: list[str], vecto
     return folder
 
 
-def load_sentence_embeddings(run_dir: str | Path) -> tuple[list[str], np.ndarray]:
-    """(sentence_ids, vectors float32 (n, dim)) written by the embed stage (02_embed) in ``run_dir``."""
+def load_sentence_embeddings(run_dir: str | Path, mmap: bool = False) -> tuple[list[str], np.ndarray]:
+    """(sentence_ids, vectors float32 (n, dim)) written by the embed stage (02_embed) in ``run_dir``;
+    with ``mmap`` the vectors are a read-only memory map of the file, read as rows are used."""
     folder = Path(run_dir) / EMBEDDINGS_DIR
     if not (folder / VECTORS_FILE).exists():
         raise FileNotFoundError(f"{folder / VECTORS_FILE}: no sentence embeddings; run 02_embed first")
     sentence_ids = json.loads((folder / IDS_FILE).read_text(encoding="utf-8"))
-    vectors = np.load(folder / VECTORS_FILE)
+    vectors = np.load(folder / VECTORS_FILE, mmap_mode="r" if mmap else None)
     if len(sentence_ids) != len(vectors):
         raise ValueError(f"{folder}: {len(sentence_ids)} sentence ids but {len(vectors)} vectors (re-run 02_embed)")
     return sentence_ids, vectors

@@ -83,7 +83,7 @@ def find_candidate_pairs(
     Exact up to ``exact_limit`` rows, approximate (HNSW) above.
     """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    present = np.flatnonzero(np.linalg.norm(vectors, axis=1) > 0)
+    present = np.flatnonzero(np.einsum("ij,ij->i", vectors, vectors) > 0)  # no (n, dim) temporary: vectors may be a memory map
     if len(present) < 2 or k < 1:
         return np.empty((0, 2), dtype=np.int64)
     kept = vectors if len(present) == len(vectors) else vectors[present]

@@ -28,11 +28,18 @@ def select_embeddings(ids: list[str], vectors: np.ndarray, wanted: pd.Series | l
     """
     if len(wanted) == len(ids) and all(w == i for w, i in zip(wanted, ids)):
         return vectors
+    return vectors[locate_embeddings(ids, wanted)]
+
+
+def locate_embeddings(ids: list[str], wanted: pd.Series | list[str]) -> np.ndarray:
+    """Row numbers (len(wanted),) int64 of the ``wanted`` ids in ``ids`` (the embeddings' row
+    order), to read those rows only, e.g. from a memory map; a wanted id without a vector is an
+    error naming it (the embeddings are from another run)."""
     row_of = {sentence_id: i for i, sentence_id in enumerate(ids)}
     missing = [w for w in wanted if w not in row_of]
     if missing:
         raise KeyError(f"{len(missing)} sentences have no embedding (first: {missing[0]}); re-run 02_embed")
-    return vectors[[row_of[w] for w in wanted]]
+    return np.array([row_of[w] for w in wanted], dtype=np.int64)
 
 
 def compare_corpus(
