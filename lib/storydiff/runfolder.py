@@ -256,6 +256,8 @@ def select_content_sentences(articles: pd.DataFrame, sentences: pd.DataFrame) ->
     return sentences[mask].reset_index(drop=True)
 
 
-def read_content_sentences(run_dir: str | Path) -> pd.DataFrame:
-    """The run's content sentences (see ``select_content_sentences``), in table order."""
-    return select_content_sentences(read_table(run_dir, "articles"), read_table(run_dir, "sentences"))
+def read_content_sentences(run_dir: str | Path, filters: list[tuple] | None = None) -> pd.DataFrame:
+    """The run's content sentences (see ``select_content_sentences``), in table order; only those
+    that pass ``filters`` (``read_table``'s, e.g. ``filter_in("article_id", ids)``) when given."""
+    return select_content_sentences(
+        read_table(run_dir, "articles", ["article_id", "duplicate_of"]), read_table(run_dir, "sentences", filters=filters))
