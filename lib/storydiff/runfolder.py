@@ -204,6 +204,15 @@ def concat_parts(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat([part for part in parts if len(part)] or parts[:1], ignore_index=True)
 
 
+def sum_part_counts(counts: Iterable[pd.Series]) -> pd.Series:
+    """Counts made a part at a time (Series of counts, one index level or several), summed key
+    by key; empty parts are left out, and no counts at all give an empty Series."""
+    counts = [c for c in counts if len(c)]
+    if not counts:
+        return pd.Series(dtype=int)
+    return pd.concat(counts).groupby(level=list(range(counts[0].index.nlevels))).sum()
+
+
 def filter_in(column: str, values: Iterable[Any]) -> list[tuple[str, str, list[Any]]]:
     """``read_table`` filters for the rows whose ``column`` is one of ``values``; none pass when
     ``values`` is empty (pyarrow refuses an empty ``in``)."""

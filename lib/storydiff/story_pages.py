@@ -27,7 +27,7 @@ from storydiff.export import CONTENT_SECURITY_POLICY
 from storydiff.report import (
     html_discrepancies, html_heading, html_list, html_table, html_text, summarise_story_coverage, wrap_view,
 )
-from storydiff.runfolder import atomic_write, iterate_table_batches, list_table_files
+from storydiff.runfolder import atomic_write, iterate_table_batches, list_table_files, sum_part_counts
 
 STORIES_DIR = "stories"
 REPORT_FROM_STORY = "../report.html"  # a story page's link back, relative to stories/
@@ -89,19 +89,13 @@ def summarise_stories(
     """
     story_of = dict(zip(stories["article_id"], stories["story_id"]))
     summary = stories.groupby("story_id", sort=True).agg(label=("label", "first"), articles=("article_id", "nunique"))
-    summary["facts_shared"] = sum_counts(
+    summary["facts_shared"] = sum_part_counts(
         part[part["n_articles"] > 1].groupby("story_id")["fact_id"].nunique() for part in facts)
-    summary["discrepancies"] = sum_counts(part["article_a"].map(story_of).value_counts() for part in discrepancies)
+    summary["discrepancies"] = sum_part_counts(part["article_a"].map(story_of).value_counts() for part in discrepancies)
     summary = summary.fillna({"facts_shared": 0, "discrepancies": 0}).astype({"facts_shared": int, "discrepancies": int})
     summary = summary.reset_index()
     summary["page"] = summary["story_id"].map(story_page_path)
     return summary[SUMMARY_COLUMNS]
-
-
-def sum_counts(counts: Iterable[pd.Series]) -> pd.Series:
-    """The sum of ``counts`` (Series of counts by key) key by key; empty when there are none."""
-    counts = [c for c in counts if len(c)]
-    return pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype=int)
 
 
 def rank_stories(summary: pd.DataFrame, by: str, n: int) -> pd.DataFrame:

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from storydiff.runfolder import sum_part_counts
+
 COVERAGE_COLUMNS = [
     "fact_id", "story_id", "article_id", "covered", "claim_ids", "n_covering", "n_story_articles",
     "status",
@@ -57,8 +59,7 @@ def count_statuses(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
     """How many facts of each ``status`` every article has: one row per article (index
     article_id, sorted), one int column per status (sorted; 0 where none), summed over ``parts``
     of the coverage table (columns article_id, status), read one at a time."""
-    counts = [part.groupby(["article_id", "status"]).size() for part in parts if len(part)]
-    if not counts:
+    summed = sum_part_counts(part.groupby(["article_id", "status"]).size() for part in parts)
+    if summed.empty:
         return pd.DataFrame(index=pd.Index([], name="article_id"), columns=pd.Index([], name="status"), dtype=int)
-    summed = pd.concat(counts).groupby(level=["article_id", "status"]).sum()
     return summed.unstack("status", fill_value=0).sort_index().sort_index(axis=1)
