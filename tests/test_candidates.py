@@ -1,6 +1,7 @@
 """Blocking: candidate pairs by nearest neighbours give the all-pairs results (stories on 200 BBC
 articles, sentence reuse and article similarity on real embeddings), deterministically, also when
-the approximate search widens a single row; candidate pairs are scored in blocks."""
+the approximate search widens a single row or many rows are identical; candidate pairs are
+scored in blocks."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from storydiff.compare.candidates import PAIR_BLOCK, find_candidate_pairs, score_candidate_pairs
+from storydiff.compare import candidates
+from storydiff.compare.candidates import PAIR_BLOCK, find_candidate_pairs, group_identical_rows, score_candidate_pairs
 from storydiff.compare.reuse import align_articles
 from storydiff.compare.stories import group_stories
 from storydiff.corpus.readers import read_corpus
@@ -74,6 +76,42 @@ def test_approximate_search_widens_a_single_row():
     approximate = find_candidate_pairs(vectors, 2, min_similarity=0.8, exact_limit=0)
     np.testing.assert_array_equal(approximate, find_candidate_pairs(vectors, 2, min_similarity=0.8))
     assert set(map(tuple, approximate.tolist())) == brute_force_pairs(vectors, 0.8) == {(0, 1), (0, 2)}
+
+
+@pytest.fixture()
+def copied_vectors() -> np.ndarray:
+    """(700, 32) unit vectors, shuffled but for the first, which is a copy: 5 vectors copied 100
+    times each (one sentence republished by 100 outlets), 40 slightly edited copies of the first
+    (cosine about 0.95 to it) and 160 unrelated vectors. The search over every row missed 653 of
+    the 29,530 pairs above 0.8 here."""
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((165, 32)).astype(np.float32)
+    edited = base[0] + rng.standard_normal((40, 32)).astype(np.float32) * np.float32(0.33 / 32**0.5)
+    vectors = np.vstack([np.repeat(base[:5], 100, axis=0), edited, base[5:]])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors[np.r_[0, 1 + rng.permutation(len(vectors) - 1)]]
+
+
+def test_many_identical_vectors_are_all_paired(copied_vectors):
+    expected = brute_force_pairs(copied_vectors, 0.8)
+    assert len(expected) >= 5 * 4950 + 40 * 100  # each copied vector's pairs, the edits with the first's copies
+    for exact_limit in (0, 10_000):
+        pairs = find_candidate_pairs(copied_vectors, 10, min_similarity=0.8, exact_limit=exact_limit)
+        assert set(map(tuple, pairs.tolist())) == expected
+
+
+def test_identical_rows_are_grouped_and_hash_collisions_kept_apart(copied_vectors, monkeypatch):
+    group, first = group_identical_rows(copied_vectors)
+    assert len(first) == 5 + 40 + 160 and (first[group] <= np.arange(700)).all()
+    np.testing.assert_array_equal(copied_vectors[first[group]], copied_vectors)
+    monkeypatch.setattr(candidates, "hash_rows", lambda vectors: np.zeros(len(vectors), dtype=np.uint64))
+    collided_group, collided_first = group_identical_rows(copied_vectors)  # every row hashes alike
+    like_first = (copied_vectors == copied_vectors[0]).all(axis=1)
+    assert like_first.sum() == 100 and np.array_equal(collided_group == 0, like_first)
+    assert len(collided_first) == 1 + 700 - 100
+    np.testing.assert_array_equal(copied_vectors[collided_first[collided_group]], copied_vectors)
+    pairs = find_candidate_pairs(copied_vectors, 10, min_similarity=0.8)  # exact: the copies are apart again
+    assert set(map(tuple, pairs.tolist())) == brute_force_pairs(copied_vectors, 0.8)
 
 
 def test_candidate_pairs_are_scored_in_blocks_as_in_one():

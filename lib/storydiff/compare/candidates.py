@@ -6,6 +6,12 @@ each vector's ``k`` nearest neighbours by cosine, optionally widened until every
 above ``min_similarity`` is in. Up to ``exact_limit`` vectors the search is exact (brute-force
 cosines in blocks of rows, cheap at that size), above it approximate: a usearch HNSW index with
 fixed parameters, built single-threaded so the graph, and so the answer, is the same on every run.
+
+When only the pairs above a similarity floor are wanted, identical vectors (the same sentence
+in several articles: wire copy, republished text) are searched once and their pairs given to
+every copy. An HNSW graph misses pairs among many identical points: on BBC grown by 16 edited
+copies (31,965 sentences, 3,309 distinct) a search over every sentence missed 12% of the pairs
+above 0.8, nine in ten of them between identical sentences; searched once, none.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
+import pandas as pd
 from usearch.index import Index, Matches
 
 from storydiff.compare.sameclaim import score_pairs
@@ -79,31 +86,91 @@ def find_candidate_pairs(
     ``vectors`` (n, dim) float32, L2-normalised; all-zero rows (nothing to compare) get no pair.
     Each row contributes its ``k`` nearest rows by cosine; with ``min_similarity`` only those at
     or above it, and the search is repeated with twice the count for every row whose last
-    neighbour still reaches it, so no neighbour above ``min_similarity`` is cut off by ``k``.
-    Exact up to ``exact_limit`` rows, approximate (HNSW) above.
+    neighbour still reaches it, so no neighbour above ``min_similarity`` is cut off by ``k``: the
+    pairs are then every pair at or above it, and identical rows are searched once
+    (``group_identical_rows``) and pair with each other and with each other's neighbours.
+    Exact up to ``exact_limit`` rows searched, approximate (HNSW) above.
     """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     present = np.flatnonzero(np.einsum("ij,ij->i", vectors, vectors) > 0)  # no (n, dim) temporary: vectors may be a memory map
     if len(present) < 2 or k < 1:
         return np.empty((0, 2), dtype=np.int64)
     kept = vectors if len(present) == len(vectors) else vectors[present]
-    if len(kept) <= exact_limit:
-        search = partial(search_exact, kept)
+    if min_similarity is None:
+        pairs = search_neighbours(kept, k, None, exact_limit)
     else:
-        search = partial(search_index, build_index(kept), kept)
+        group, first = group_identical_rows(kept)
+        distinct = kept if len(first) == len(kept) else kept[first]
+        pairs = expand_group_pairs(search_neighbours(distinct, k, min_similarity, exact_limit), group)
+    pairs = np.sort(present[pairs], axis=1)
+    return np.unique(pairs, axis=0) if len(pairs) else np.empty((0, 2), dtype=np.int64)
+
+
+def search_neighbours(vectors: np.ndarray, k: int, min_similarity: float | None, exact_limit: int) -> np.ndarray:
+    """Row pairs (m, 2), unordered and possibly repeated, of ``find_candidate_pairs``'s search over
+    ``vectors`` (n >= 2, dim), none of them all-zero."""
+    if len(vectors) <= exact_limit:
+        search = partial(search_exact, vectors)
+    else:
+        search = partial(search_index, build_index(vectors), vectors)
     found = []
-    rows, count = np.arange(len(kept)), min(k + 1, len(kept))  # + 1: a row is its own neighbour
+    rows, count = np.arange(len(vectors)), min(k + 1, len(vectors))  # + 1: a row is its own neighbour
     while len(rows):
         neighbours, cosines = search(rows, count)
         keep = (neighbours >= 0) & (neighbours != rows[:, None])
         if min_similarity is not None:
             keep &= cosines >= min_similarity
         found.append(np.column_stack([np.repeat(rows, keep.sum(axis=1)), neighbours[keep]]))
-        if min_similarity is None or count >= len(kept):
+        if min_similarity is None or count >= len(vectors):
             break
-        rows, count = rows[cosines[:, -1] >= min_similarity], min(2 * count, len(kept))
-    pairs = np.sort(present[np.concatenate(found)], axis=1)
-    return np.unique(pairs, axis=0) if len(pairs) else np.empty((0, 2), dtype=np.int64)
+        rows, count = rows[cosines[:, -1] >= min_similarity], min(2 * count, len(vectors))
+    return np.concatenate(found)
+
+
+def group_identical_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group (n,) int64, first (g,) int64): rows with bit-identical vectors share a group, numbered
+    in order of first appearance, and ``first[g]`` is group g's first row. Rows are grouped by
+    ``hash_rows`` and checked against their group's first row a block at a time (no copy of
+    ``vectors``, which may be a memory map); a row whose hash collides gets a group of its own."""
+    group = pd.factorize(hash_rows(vectors))[0].astype(np.int64)
+    first = np.unique(group, return_index=True)[1]
+    collided = [
+        np.flatnonzero((vectors[start : start + BLOCK_ROWS] != vectors[first[group[start : start + BLOCK_ROWS]]]).any(axis=1)) + start
+        for start in range(0, len(vectors), BLOCK_ROWS)
+    ]
+    collided = np.concatenate(collided) if collided else np.empty(0, dtype=np.int64)
+    group[collided] = len(first) + np.arange(len(collided))
+    return group, np.concatenate([first, collided])
+
+
+def hash_rows(vectors: np.ndarray) -> np.ndarray:
+    """A 64-bit hash (n,) uint64 of each row's bytes (``vectors`` (n, dim), 4 or 8 bytes a value): the
+    sum of its 32-bit words times fixed odd multipliers, modulo 2^64, a block of rows at a time."""
+    words = vectors.shape[1] * vectors.itemsize // 4
+    multipliers = np.random.default_rng(0).integers(1, 2**63, size=words, dtype=np.uint64) | np.uint64(1)
+    hashes = [
+        (np.ascontiguousarray(vectors[start : start + BLOCK_ROWS]).view(np.uint32).astype(np.uint64) * multipliers).sum(axis=1)
+        for start in range(0, len(vectors), BLOCK_ROWS)
+    ]
+    return np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
+
+
+def expand_group_pairs(pairs: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Row pairs (m, 2) of every row of one group with every row of the other, for each group
+    pair in ``pairs`` (p, 2), and of the rows of each group with each other; ``group`` (n,) is
+    ``group_identical_rows``'s."""
+    sizes = np.bincount(group)
+    order = np.argsort(group, kind="stable")
+    starts = np.cumsum(sizes) - sizes
+    repeated = np.flatnonzero(sizes > 1)
+    pairs = np.unique(np.sort(np.vstack([pairs.reshape(-1, 2), np.column_stack([repeated, repeated])]), axis=1), axis=0)
+    a, b = pairs[:, 0], pairs[:, 1]
+    counts = sizes[a] * sizes[b]
+    pair = np.repeat(np.arange(len(pairs)), counts)
+    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    place_a, place_b = offset // sizes[b][pair], offset % sizes[b][pair]
+    keep = (a[pair] != b[pair]) | (place_a < place_b)  # within a group: each pair of its rows once
+    return np.column_stack([order[starts[a][pair] + place_a], order[starts[b][pair] + place_b]])[keep]
 
 
 def score_candidate_pairs(vectors: np.ndarray, pairs: np.ndarray) -> np.ndarray:
