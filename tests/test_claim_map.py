@@ -74,6 +74,29 @@ def test_a_placed_point_is_the_similarity_weighted_mean_of_its_neighbours() -> N
     np.testing.assert_allclose(placed, [[10 * 0.6 / 1.4, 0.0], [10 / 3, 10 / 3]], atol=1e-5)
 
 
+def test_identical_fitted_vectors_are_one_neighbour_standing_for_all() -> None:
+    """e0 fitted three times, at (0, 0), (2, 0) and (4, 0), and e1 once, at (10, 0): with k = 2 the
+    query (cosines 0.8 and 0.6) has both as neighbours, e0 at its copies' centre (2, 0) weighing
+    3 x 0.8, not two copies of e0."""
+    fitted = np.eye(2, 4, dtype=np.float32)[[0, 0, 0, 1]]
+    coords = np.array([[0.0, 0.0], [2.0, 0.0], [4.0, 0.0], [10.0, 0.0]])
+    placed = place_by_neighbours(fitted, coords, np.array([[0.8, 0.6, 0.0, 0.0]], dtype=np.float32), k=2)
+    np.testing.assert_allclose(placed, [[(3 * 0.8 * 2 + 0.6 * 10) / (3 * 0.8 + 0.6), 0.0]], atol=1e-5)
+
+
+def test_a_claim_among_many_identical_sampled_claims_lands_at_their_centre() -> None:
+    """500 sampled claims are 100 copies each of 5 sentences (spread around their own points),
+    beside 160 others: a copy's single nearest neighbour is its sentence, placed at its copies' centre."""
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((165, 32)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    fitted = np.vstack([np.repeat(base[:5], 100, axis=0), base[5:]])
+    coords = np.vstack([np.repeat(rng.uniform(-50, 50, (5, 2)), 100, axis=0) + rng.normal(0, 1, (500, 2)), rng.uniform(-50, 50, (160, 2))])
+    order = rng.permutation(len(fitted))
+    placed = place_by_neighbours(fitted[order], coords[order], base[:5], k=1)
+    np.testing.assert_allclose(placed, coords[:500].reshape(5, 100, 2).mean(axis=1), atol=1e-9)
+
+
 def test_vectors_read_by_row_from_a_memory_map_a_block_at_a_time_give_the_same_map(
     sampled_maps, two_topics, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,7 +9,7 @@ claims still get a local layout.
 
 Past ``umap_max_points`` claims UMAP is fitted on a sample of that many (drawn with the same
 ``random_state``) and every other claim is placed at the similarity-weighted mean of its
-``PLACE_NEIGHBOURS`` most similar sampled claims (method ``umap-sample``): the fit's time and
+``PLACE_NEIGHBOURS`` most similar distinct sampled claims (method ``umap-sample``): the fit's time and
 memory stop growing with the corpus, the placement grows linearly (an HNSW search,
 ``storydiff.compare.candidates``). UMAP's own ``transform`` does the same job but took longer
 than the fit itself here (78 s for 5,000 claims).
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
-from storydiff.compare.candidates import build_index, search_index
+from storydiff.compare.candidates import build_index, group_identical_rows, search_index
 
 CLAIM_MAP_COLUMNS = ["claim_id", "x", "y", "method"]
 UMAP_MIN_POINTS = 40
@@ -72,12 +72,18 @@ def place_by_neighbours(
     rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """(n, 2) coordinates for rows ``rows`` (all n when None) of ``vectors`` (dim columns): the
-    mean of the ``fitted_coords`` (m, 2) of each row's ``k`` most similar ``fitted_vectors`` (m,
-    dim), weighted by cosine (negative cosines count as 0; a row with no positive neighbour gets
-    their plain mean). ``vectors`` is read ``PLACE_BLOCK`` rows at a time (a memory map is never
-    read whole)."""
-    index = build_index(np.ascontiguousarray(fitted_vectors, dtype=np.float32))
-    k = min(k, len(fitted_vectors))
+    mean of the ``fitted_coords`` (m, 2) of each row's ``k`` most similar distinct
+    ``fitted_vectors`` (m, dim), weighted by cosine (negative cosines count as 0; a row with no
+    positive neighbour gets their plain mean). Identical fitted vectors are one neighbour
+    standing for all of them: the mean of their coordinates, weighted by their number (an HNSW
+    search among many identical vectors misses some, see ``storydiff.compare.candidates``).
+    ``vectors`` is read ``PLACE_BLOCK`` rows at a time (a memory map is never read whole)."""
+    fitted_vectors = np.ascontiguousarray(fitted_vectors, dtype=np.float32)
+    group, first = group_identical_rows(fitted_vectors)
+    copies = np.bincount(group).astype(float)
+    centres = np.column_stack([np.bincount(group, weights=fitted_coords[:, axis]) for axis in (0, 1)]) / copies[:, None]
+    index = build_index(fitted_vectors if len(first) == len(fitted_vectors) else fitted_vectors[first])
+    k = min(k, len(first))
     rows = np.arange(len(vectors)) if rows is None else np.asarray(rows)
     placed = np.empty((len(rows), 2))
     for start in range(0, len(rows), PLACE_BLOCK):
@@ -85,10 +91,10 @@ def place_by_neighbours(
         queries = np.ascontiguousarray(vectors[block], dtype=np.float32)
         neighbours, cosines = search_index(index, queries, np.arange(len(queries)), k)
         found = neighbours >= 0
+        neighbours = np.where(found, neighbours, 0)
         weights = np.where(found, np.clip(cosines, 0.0, None), 0.0)
-        weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights, found.astype(float))
-        coords = fitted_coords[np.where(found, neighbours, 0)]
-        placed[start : start + len(block)] = (weights[:, :, None] * coords).sum(axis=1) / weights.sum(axis=1)[:, None]
+        weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights, found.astype(float)) * copies[neighbours]
+        placed[start : start + len(block)] = (weights[:, :, None] * centres[neighbours]).sum(axis=1) / weights.sum(axis=1)[:, None]
     return placed
 
 
