@@ -1,4 +1,5 @@
-"""Exact and near-duplicate articles are flagged; the first is kept."""
+"""Exact and near-duplicate articles are flagged; the first is kept; a corpus with a duplicate
+runs through every stage, the duplicate in the story of the article it duplicates."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from pathlib import Path
 
 from storydiff.corpus.readers import read_corpus
 from storydiff.corpus.tables import build_corpus_tables
+from storydiff.runfolder import read_manifest, read_table
+from storydiff.runner import run_pipeline
 
 
 def test_exact_and_near_duplicates(seeds_dir: Path, tmp_path: Path) -> None:
@@ -25,3 +28,23 @@ def test_exact_and_near_duplicates(seeds_dir: Path, tmp_path: Path) -> None:
 def test_seeds_have_no_duplicates(seeds_dir: Path) -> None:
     table, _ = build_corpus_tables(read_corpus(seeds_dir)[0])
     assert (table["duplicate_of"] == "").all()
+
+
+def test_a_corpus_with_a_duplicate_runs_through_the_report(seeds_dir: Path, tmp_path: Path) -> None:
+    """Three seed articles and a republished copy of one (a line added before and after): the
+    report stage checked that the stories held only the articles that are not duplicates, while
+    the comparison puts a duplicate in its original's story, so such a corpus failed there."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("000_5d18fac3f20709e1.txt", "003_e726dfa3e51d9b8c.txt", "004_a276edb3dc268999.txt"):
+        (corpus / name).write_text((seeds_dir / name).read_text(encoding="utf-8"), encoding="utf-8")
+    original = (seeds_dir / "003_e726dfa3e51d9b8c.txt").read_text(encoding="utf-8")
+    (corpus / "005_republished.txt").write_text("Advertisement\n" + original + "\nShare.", encoding="utf-8")
+    run = run_pipeline(corpus, tmp_path / "run", echo=lambda line: None)
+    assert read_manifest(run)["status"] == "ok"
+    articles = read_table(run, "articles")
+    assert dict(zip(articles["article_id"], articles["duplicate_of"]))["005_republished"] == "003_e726dfa3e51d9b8c"
+    stories = read_table(run, "stories")
+    story_of = dict(zip(stories["article_id"], stories["story_id"]))
+    assert story_of["005_republished"] == story_of["003_e726dfa3e51d9b8c"]
+    assert (run / "report.html").is_file()
