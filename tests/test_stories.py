@@ -10,8 +10,10 @@ import pytest
 
 from storydiff.claims import load_nlp
 from storydiff.compare.evaluate import load_fixture, prepare_corpus_inputs, score_stories
+from storydiff.compare import stories as stories_module
 from storydiff.compare.stories import (
-    choose_largest_stories, estimate_article_dates, group_stories, score_article_pairs,
+    choose_largest_stories, describe_articles, estimate_article_dates, group_stories, score_among,
+    score_article_pairs, score_listed_pairs,
 )
 from storydiff.embed import load_model
 
@@ -98,6 +100,22 @@ def test_blocked_grouping_finds_same_week_pairs_of_a_recurring_theme():
     story_of = dict(zip(exact["article_id"], exact["story_id"]))
     assert story_of["a000"] == story_of["a050"] == story_of["a051"]
     pd.testing.assert_frame_equal(blocked, exact)
+
+
+def test_candidate_pairs_are_scored_a_block_at_a_time_as_every_pair_is(monkeypatch):
+    """Twelve short articles, three dated a month later, some naming entities: the scores of 40
+    listed pairs, 7 at a time, are those of the all-pairs matrix."""
+    texts = [f"the council approved the {topic} budget" for topic in ("school", "road", "park", "water")] * 3
+    entities = [["Leeds"], [], ["Leeds", "Ann Smith"], []] * 3
+    dates = [dt.date(2024, 1, 1)] * 9 + [dt.date(2024, 2, 1)] * 3
+    described = describe_articles(texts, entities, dates)
+    pairs = np.random.default_rng(0).integers(0, 12, size=(40, 2))
+    monkeypatch.setattr(stories_module, "PAIR_BLOCK", 7)
+    listed = score_listed_pairs(*described, pairs)
+    every = score_among(*described, np.arange(12))
+    off_diagonal = pairs[:, 0] != pairs[:, 1]
+    np.testing.assert_allclose(listed[off_diagonal], every[pairs[off_diagonal, 0], pairs[off_diagonal, 1]], atol=1e-6)
+    assert (listed[~off_diagonal] > 0.99).all() and listed.shape == (40,)
 
 
 def test_largest_stories_are_chosen_whole_within_the_limit():

@@ -42,6 +42,7 @@ WINDOW_DAYS = 7
 EXACT_LIMIT = 1000  # articles: up to this many, every pair is scored
 STORY_NEIGHBOURS = 20
 SEARCH_DIMS = 128
+PAIR_BLOCK = 2_048  # candidate pairs scored at a time: both sides' TF-IDF rows, some 3 KiB each
 SCORE_SLACK = 1e-6  # a pair score summed in another order may differ in its last bits
 ENTITY_LABELS = {"PERSON", "ORG", "GPE", "NORP", "FAC", "LOC", "EVENT", "LAW", "PRODUCT",
                  "WORK_OF_ART"}
@@ -144,14 +145,18 @@ def score_listed_pairs(
     words: sparse.csr_matrix, names: sparse.csr_matrix, named: np.ndarray, ordinal: np.ndarray,
     pairs: np.ndarray, lexical_weight: float = LEXICAL_WEIGHT, window_days: int = WINDOW_DAYS,
 ) -> np.ndarray:
-    """(m,) same-event scores of the article ``pairs`` (m, 2), as ``score_among`` scores them."""
-    first, second = pairs[:, 0], pairs[:, 1]
-
-    def cosines(vectors: sparse.csr_matrix) -> np.ndarray:
+    """(m,) same-event scores of the article ``pairs`` (m, 2), as ``score_among`` scores them,
+    ``PAIR_BLOCK`` pairs at a time: copying both sides' TF-IDF rows for every pair at once took
+    some 50 KiB per article (each has 20-40 candidates) on 2,240 articles."""
+    def cosines(vectors: sparse.csr_matrix, first: np.ndarray, second: np.ndarray) -> np.ndarray:
         return np.asarray(vectors[first].multiply(vectors[second]).sum(axis=1), dtype=np.float32).ravel()
 
-    return blend_scores(cosines(words), cosines(names), named[first] & named[second],
-                        np.abs(ordinal[first] - ordinal[second]), lexical_weight, window_days)
+    scores = [
+        blend_scores(cosines(words, first, second), cosines(names, first, second), named[first] & named[second],
+                     np.abs(ordinal[first] - ordinal[second]), lexical_weight, window_days)
+        for first, second in (pairs[start : start + PAIR_BLOCK].T for start in range(0, len(pairs), PAIR_BLOCK))
+    ]
+    return np.concatenate(scores) if scores else np.empty(0, dtype=np.float32)
 
 
 def score_article_pairs(
