@@ -47,11 +47,16 @@ def search_exact(vectors: np.ndarray, rows: np.ndarray, count: int) -> tuple[np.
     return np.concatenate(neighbours), np.concatenate(cosines)
 
 
-def build_index(vectors: np.ndarray) -> Index:
-    """usearch HNSW index (cosine) of ``vectors`` (n, dim), key i for row i, built on one thread."""
+def build_index(vectors: np.ndarray, rows: np.ndarray | None = None) -> Index:
+    """usearch HNSW index (cosine) of rows ``rows`` of ``vectors`` (n, dim; all when None), key i
+    for the i-th of them, built on one thread, ``BLOCK_ROWS`` rows added at a time (the same
+    graph as adding them at once: HNSW inserts one by one), so ``vectors`` may be a memory map."""
+    rows = np.arange(len(vectors)) if rows is None else rows
     index = Index(ndim=vectors.shape[1], metric="cos", dtype="f32", connectivity=CONNECTIVITY,
                   expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH)
-    index.add(np.arange(len(vectors), dtype=np.uint64), vectors, threads=1)
+    for start in range(0, len(rows), BLOCK_ROWS):
+        block = rows[start : start + BLOCK_ROWS]
+        index.add(np.arange(start, start + len(block), dtype=np.uint64), np.ascontiguousarray(vectors[block], dtype=np.float32), threads=1)
     return index
 
 
@@ -97,33 +102,40 @@ def find_candidate_pairs(
         return np.empty((0, 2), dtype=np.int64)
     kept = vectors if len(present) == len(vectors) else vectors[present]
     if min_similarity is None:
-        pairs = search_neighbours(kept, k, None, exact_limit)
+        pairs = search_neighbours(kept, np.arange(len(kept)), k, None, exact_limit)
     else:
         group, first = group_identical_rows(kept)
-        distinct = kept if len(first) == len(kept) else kept[first]
-        pairs = expand_group_pairs(search_neighbours(distinct, k, min_similarity, exact_limit), group)
+        pairs = expand_group_pairs(search_neighbours(kept, first, k, min_similarity, exact_limit), group)
     pairs = np.sort(present[pairs], axis=1)
     return np.unique(pairs, axis=0) if len(pairs) else np.empty((0, 2), dtype=np.int64)
 
 
-def search_neighbours(vectors: np.ndarray, k: int, min_similarity: float | None, exact_limit: int) -> np.ndarray:
-    """Row pairs (m, 2), unordered and possibly repeated, of ``find_candidate_pairs``'s search over
-    ``vectors`` (n >= 2, dim), none of them all-zero."""
-    if len(vectors) <= exact_limit:
-        search = partial(search_exact, vectors)
+def search_neighbours(
+    vectors: np.ndarray, members: np.ndarray, k: int, min_similarity: float | None, exact_limit: int
+) -> np.ndarray:
+    """Pairs (m, 2), unordered and possibly repeated, of positions in ``members`` (rows of
+    ``vectors`` (n, dim), at least 2, none all-zero): ``find_candidate_pairs``'s search among them.
+    Above ``exact_limit`` members the index is built and queried from ``vectors`` a block of rows
+    at a time, so the members' vectors are not copied."""
+    if len(members) <= exact_limit:
+        every = len(members) == len(vectors) and bool((members == np.arange(len(vectors))).all())
+        search = partial(search_exact, vectors if every else vectors[members])
     else:
-        search = partial(search_index, build_index(vectors), vectors)
+        index = build_index(vectors, members)
+
+        def search(rows: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+            return search_index(index, vectors, members[rows], count)
     found = []
-    rows, count = np.arange(len(vectors)), min(k + 1, len(vectors))  # + 1: a row is its own neighbour
+    rows, count = np.arange(len(members)), min(k + 1, len(members))  # + 1: a row is its own neighbour
     while len(rows):
         neighbours, cosines = search(rows, count)
         keep = (neighbours >= 0) & (neighbours != rows[:, None])
         if min_similarity is not None:
             keep &= cosines >= min_similarity
         found.append(np.column_stack([np.repeat(rows, keep.sum(axis=1)), neighbours[keep]]))
-        if min_similarity is None or count >= len(vectors):
+        if min_similarity is None or count >= len(members):
             break
-        rows, count = rows[cosines[:, -1] >= min_similarity], min(2 * count, len(vectors))
+        rows, count = rows[cosines[:, -1] >= min_similarity], min(2 * count, len(members))
     return np.concatenate(found)
 
 
