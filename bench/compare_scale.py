@@ -1,0 +1,191 @@
+"""Comparison stage cost with corpus size (issue 8): notebook 04 alone on a real run folder grown to
+k disjoint copies; prints figures, asserts nothing.
+
+``bench/scale.py`` grows a corpus by edited copies of each article, so its stories grow with it
+(16 copies make a story of 16) and every stage runs again. Here the archive grows the way a
+newsroom's does, by more weeks of news: copy c of every article (c = 1 .. k-1; copy 0 is the run
+itself) gets new ids (prefix ``wNN.``), every copy is dated its own week (``published`` = BASE +
+28 c days, while stories span at most ``window_days`` = 7), and its sentence vectors are turned by
+a random rotation of its own, which keeps every cosine within the copy and leaves those between
+copies near 0. Texts, claims and their parsed fields stay as they are. Each copy is therefore the
+same comparison problem and nothing links two copies, so the grown run's tables should hold k
+times factor 1's stories, facts, discrepancies and reuse pairs: the ratios printed check that the
+blocked, approximate cross-article search neither lost nor added anything at that size.
+
+Per factor: articles, content sentences, wall time of the 04 notebook (papermill, a kernel started
+as ``storydiff run`` starts it, pyarrow's system allocator), and the kernel's peak resident memory
+and peak anonymous memory (``RssAnon``: what it allocated, without the pages of the memory-mapped
+vectors file), sampled every 0.1 s. Then the growth exponent of time and memory between the two
+largest factors and the anonymous memory per article. Give a run folder that went through
+``03_claims``: by default the seeds' run ``outputs/seeds`` (made first when missing), whose five
+articles say little; all of BBC is ``storydiff run --corpus ../shared/corpora/bbc --name bbc``,
+about 16 minutes here, and its x16 about half an hour:
+
+    .venv/bin/python bench/compare_scale.py --run outputs/bbc --factors 1 4 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import papermill
+import psutil
+
+from storydiff.embed import load_sentence_embeddings
+from storydiff.runfolder import read_table, write_table
+from storydiff.runner import KERNEL_ENVIRONMENT, run_pipeline, set_environment
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "data" / "corpora" / "seeds"
+SEEDS_RUN = ROOT / "outputs" / "seeds"
+NOTEBOOK = ROOT / "notebooks" / "04_compare.ipynb"
+BASE_DATE = pd.Timestamp("2030-01-07")
+WEEK_DAYS = 28
+ID_COLUMNS = {
+    "articles": ["article_id", "duplicate_of"],
+    "sentences": ["sentence_id", "article_id"],
+    "claims": ["claim_id", "sentence_id", "article_id"],
+}
+ROTATE_BLOCK = 50_000
+COUNTED = ("stories", "facts", "discrepancies", "reuse", "reuse_alignments")
+
+
+def rename_copy(table: pd.DataFrame, columns: list[str], copy: int) -> pd.DataFrame:
+    """``table`` with the non-empty ids of ``columns`` prefixed ``wNN.`` for ``copy`` > 0."""
+    if copy == 0:
+        return table
+    prefix = f"w{copy:02d}."
+    return table.assign(**{c: table[c].where(table[c].fillna("") == "", prefix + table[c].fillna("")) for c in columns})
+
+
+def rotation(dim: int, copy: int) -> np.ndarray:
+    """A random orthogonal (dim, dim) float32 matrix for ``copy`` (identity for copy 0)."""
+    if copy == 0:
+        return np.eye(dim, dtype=np.float32)
+    q, r = np.linalg.qr(np.random.default_rng(copy).standard_normal((dim, dim)))
+    return (q * np.sign(np.diag(r))).astype(np.float32)
+
+
+def grow_run(source: Path, factor: int, target: Path) -> None:
+    """Write to ``target`` the run folder of ``factor`` disjoint copies of ``source`` (module
+    docstring): its manifest, articles, sentences, claims and sentence vectors."""
+    (target / "tables").mkdir(parents=True)
+    shutil.copy(source / "manifest.json", target / "manifest.json")
+    for name, columns in ID_COLUMNS.items():
+        table = read_table(source, name)
+        copies = [rename_copy(table, columns, copy) for copy in range(factor)]
+        if name == "articles":
+            copies = [part.assign(published=(BASE_DATE + pd.Timedelta(days=WEEK_DAYS * copy)).date().isoformat(),
+                                  published_from="meta", story_id="") for copy, part in enumerate(copies)]
+        write_table(target, name, pd.concat(copies, ignore_index=True))
+    ids, vectors = load_sentence_embeddings(source, mmap=True)
+    folder = target / "embeddings"
+    folder.mkdir()
+    grown = np.lib.format.open_memmap(folder / "sentences.npy", mode="w+", dtype=np.float32, shape=(factor * len(ids), vectors.shape[1]))
+    for copy in range(factor):
+        turn = rotation(vectors.shape[1], copy)
+        for start in range(0, len(ids), ROTATE_BLOCK):
+            block = vectors[start : start + ROTATE_BLOCK] @ turn
+            grown[copy * len(ids) + start : copy * len(ids) + start + len(block)] = block
+    grown.flush()
+    del grown
+    all_ids = [i if copy == 0 else f"w{copy:02d}.{i}" for copy in range(factor) for i in ids]
+    (folder / "sentence_ids.json").write_text(json.dumps(all_ids), encoding="utf-8")
+
+
+class KernelPeaks:
+    """Context manager sampling this process's descendants every 0.1 s: ``rss`` and ``anon`` hold
+    the largest resident and anonymous (``RssAnon``) memory of one of them, in bytes."""
+
+    def __enter__(self) -> KernelPeaks:
+        self.rss = self.anon = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.wait(0.1):
+            for process in me.children(recursive=True):
+                try:
+                    self.rss = max(self.rss, process.memory_info().rss)
+                    status = Path(f"/proc/{process.pid}/status").read_text()
+                    self.anon = max(self.anon, int(status.split("RssAnon:")[1].split()[0]) * 1024)
+                except (psutil.Error, OSError, IndexError):
+                    continue
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def count_rows(run: Path) -> dict[str, int]:
+    """Rows of the comparison tables ``COUNTED`` in ``run``, stories counted once each."""
+    counts = {name: len(read_table(run, name, ["article_a"] if name.startswith("reuse") else None)) for name in COUNTED if name != "stories"}
+    return {"stories": read_table(run, "stories")["story_id"].nunique(), **counts}
+
+
+def measure(run: Path) -> dict[str, float]:
+    """Run 04 on ``run``; wall seconds, kernel peaks (bytes) and row counts."""
+    with set_environment(KERNEL_ENVIRONMENT), KernelPeaks() as peaks:
+        start = time.perf_counter()
+        papermill.execute_notebook(str(NOTEBOOK), str(run / "04_compare.ipynb"), parameters={"run_dir": str(run)},
+                                   cwd=str(run), progress_bar=False, log_output=False)
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rss": peaks.rss, "anon": peaks.anon, **count_rows(run)}
+
+
+def slope(x: list[float], y: list[float]) -> float:
+    """Growth exponent between the last two points: log(y1 / y0) / log(x1 / x0)."""
+    return math.log(y[-1] / y[-2]) / math.log(x[-1] / x[-2])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", type=Path, default=SEEDS_RUN, help="a run folder that went through 03_claims (default: outputs/seeds)")
+    parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--keep", type=Path, help="write the grown run folders here (default: a temporary folder)")
+    args = parser.parse_args()
+    if args.run == SEEDS_RUN and not (SEEDS_RUN / "manifest.json").exists():
+        print(f"no {SEEDS_RUN}: running the pipeline on the seeds first")
+        run_pipeline(SEEDS, SEEDS_RUN, echo=print)
+    with tempfile.TemporaryDirectory(prefix="compare-scale-") as scratch:
+        work = args.keep or Path(scratch)
+        print(f"{'factor':>6} {'articles':>8} {'sentences':>9} {'wall_s':>7} {'rss_MiB':>8} {'anon_MiB':>8}  rows / factor-1 rows x factor")
+        results = []
+        for factor in args.factors:
+            run = work / f"x{factor}"
+            grow_run(args.run.resolve(), factor, run)
+            n_articles = len(read_table(run, "articles", ["article_id"]))
+            n_sentences = len(load_sentence_embeddings(run, mmap=True)[0])
+            result = {"factor": factor, "articles": n_articles, "sentences": n_sentences, **measure(run)}
+            results.append(result)
+            base = results[0]
+            ratios = " ".join(f"{name} {result[name] / (base[name] * factor / base['factor']):.4f}" for name in COUNTED)
+            print(f"{factor:>6} {n_articles:>8} {n_sentences:>9} {result['seconds']:>7.1f} {result['rss'] / 2**20:>8.0f} "
+                  f"{result['anon'] / 2**20:>8.0f}  {ratios}", flush=True)
+            if args.keep is None:
+                shutil.rmtree(run)
+    if len(results) > 1:
+        articles = [r["articles"] for r in results]
+        print(f"growth exponent between the two largest: time {slope(articles, [r['seconds'] for r in results]):.2f}, "
+              f"resident {slope(articles, [r['rss'] for r in results]):.2f}, anonymous {slope(articles, [r['anon'] for r in results]):.2f}")
+        extra = (results[-1]["anon"] - results[-2]["anon"]) / (articles[-1] - articles[-2])
+        print(f"anonymous memory per added article: {extra / 2**10:.1f} KiB "
+              f"({extra * 1_000_000 / 2**30:.1f} GiB per million articles, if it stays linear)")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
