@@ -175,7 +175,7 @@ def expand_group_pairs(pairs: np.ndarray, group: np.ndarray) -> np.ndarray:
     order = np.argsort(group, kind="stable")
     starts = np.cumsum(sizes) - sizes
     repeated = np.flatnonzero(sizes > 1)
-    pairs = np.unique(np.sort(np.vstack([pairs.reshape(-1, 2), np.column_stack([repeated, repeated])]), axis=1), axis=0)
+    pairs = np.unique(np.sort(np.vstack([pairs, np.column_stack([repeated, repeated])]), axis=1), axis=0)
     a, b = pairs[:, 0], pairs[:, 1]
     counts = sizes[a] * sizes[b]
     pair = np.repeat(np.arange(len(pairs)), counts)
