@@ -154,3 +154,19 @@ def test_article_similarity_above_the_limit_keeps_only_neighbour_pairs(reuse_inp
     np.testing.assert_allclose(joined["similarity"], joined["similarity_all"], atol=1e-6)
     best = every.loc[every["similarity"].idxmax(), key].tolist()
     assert best in nearest[key].values.tolist()
+
+
+def test_approximate_search_keeps_pairs_that_half_precision_rounds_below_the_floor():
+    """Rows 0 and 1 are at cosine 0.80001, which the index's half-precision vectors put at about
+    0.7999; rows 0 and 2 at 0.7999 in float32. Only (0, 1) reaches 0.8: the approximate search
+    looks a little below the floor and rescores what it found in float32."""
+    vectors = np.zeros((23, 16), dtype=np.float32)
+    vectors[0, 0] = 1.0
+    vectors[1, :2] = [0.80001, np.sqrt(1 - 0.80001**2)]
+    vectors[2, [0, 2]] = [0.7999, np.sqrt(1 - 0.7999**2)]
+    others = np.random.default_rng(0).standard_normal((20, 13)).astype(np.float32)
+    vectors[3:, 3:] = others / np.linalg.norm(others, axis=1, keepdims=True)
+    halves = vectors[:2].astype(np.float16).astype(np.float32)
+    assert halves[0] @ halves[1] / np.linalg.norm(halves[1]) < 0.8 <= vectors[0] @ vectors[1]
+    approximate = find_candidate_pairs(vectors, 2, min_similarity=0.8, exact_limit=0)
+    assert set(map(tuple, approximate.tolist())) == brute_force_pairs(vectors, 0.8) == {(0, 1)}

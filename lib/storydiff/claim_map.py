@@ -82,7 +82,7 @@ def place_by_neighbours(
     group, first = group_identical_rows(fitted_vectors)
     copies = np.bincount(group).astype(float)
     centres = np.column_stack([np.bincount(group, weights=fitted_coords[:, axis]) for axis in (0, 1)]) / copies[:, None]
-    index = build_index(fitted_vectors, first)  # key g: group g, at its first row
+    index = build_index(fitted_vectors, first, dtype="f32")  # key g: group g, at its first row; cosines are the weights
     k = min(k, len(first))
     rows = np.arange(len(vectors)) if rows is None else np.asarray(rows)
     placed = np.empty((len(rows), 2))

@@ -6,6 +6,11 @@ each vector's ``k`` nearest neighbours by cosine, optionally widened until every
 above ``min_similarity`` is in. Up to ``exact_limit`` vectors the search is exact (brute-force
 cosines in blocks of rows, cheap at that size), above it approximate: a usearch HNSW index with
 fixed parameters, built single-threaded so the graph, and so the answer, is the same on every run.
+The index holds the vectors in half precision: on BBC grown to 145,692 sentences it took 0.56 times
+the memory of float32 and, searched twice as wide, found more of the pairs above 0.8 (99.4% against
+99.2%) in 0.75 times the time. Its cosines differ from float32's (by up to 7e-5 over 200,000 pairs
+of BBC sentences, more for vectors of a few large components), so with a similarity floor it keeps
+neighbours down to ``INDEX_TOLERANCE`` below the floor and rescores them in float32.
 
 When only the pairs above a similarity floor are wanted, identical vectors (the same sentence
 in several articles: wire copy, republished text) are searched once and their pairs given to
@@ -27,7 +32,9 @@ from storydiff.compare.sameclaim import score_pairs
 EXACT_LIMIT = 20_000
 CONNECTIVITY = 16
 EXPANSION_ADD = 64
-EXPANSION_SEARCH = 64
+EXPANSION_SEARCH = 128
+INDEX_DTYPE = "f16"
+INDEX_TOLERANCE = 0.01  # below min_similarity, by the index's half-precision cosines: rescored in float32
 BLOCK_ROWS = 1024
 PAIR_BLOCK = 16_384  # pairs scored at a time: two (PAIR_BLOCK, dim) float32 copies, 48 MiB at dim 384
 
@@ -47,12 +54,13 @@ def search_exact(vectors: np.ndarray, rows: np.ndarray, count: int) -> tuple[np.
     return np.concatenate(neighbours), np.concatenate(cosines)
 
 
-def build_index(vectors: np.ndarray, rows: np.ndarray | None = None) -> Index:
+def build_index(vectors: np.ndarray, rows: np.ndarray | None = None, dtype: str = INDEX_DTYPE) -> Index:
     """usearch HNSW index (cosine) of rows ``rows`` of ``vectors`` (n, dim; all when None), key i
-    for the i-th of them, built on one thread, ``BLOCK_ROWS`` rows added at a time (the same
+    for the i-th of them, stored as ``dtype`` (usearch's name: ``f16`` takes half the memory of
+    ``f32``, with less precise cosines), built on one thread, ``BLOCK_ROWS`` rows added at a time (the same
     graph as adding them at once: HNSW inserts one by one), so ``vectors`` may be a memory map."""
     rows = np.arange(len(vectors)) if rows is None else rows
-    index = Index(ndim=vectors.shape[1], metric="cos", dtype="f32", connectivity=CONNECTIVITY,
+    index = Index(ndim=vectors.shape[1], metric="cos", dtype=dtype, connectivity=CONNECTIVITY,
                   expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH)
     for start in range(0, len(rows), BLOCK_ROWS):
         block = rows[start : start + BLOCK_ROWS]
@@ -117,7 +125,9 @@ def search_neighbours(
     ``vectors`` (n, dim), at least 2, none all-zero): ``find_candidate_pairs``'s search among them.
     Above ``exact_limit`` members the index is built and queried from ``vectors`` a block of rows
     at a time, so the members' vectors are not copied."""
-    if len(members) <= exact_limit:
+    approximate = len(members) > exact_limit
+    floor = None if min_similarity is None else min_similarity - (INDEX_TOLERANCE if approximate else 0.0)
+    if not approximate:
         every = len(members) == len(vectors) and bool((members == np.arange(len(vectors))).all())
         search = partial(search_exact, vectors if every else vectors[members])
     else:
@@ -130,13 +140,16 @@ def search_neighbours(
     while len(rows):
         neighbours, cosines = search(rows, count)
         keep = (neighbours >= 0) & (neighbours != rows[:, None])
-        if min_similarity is not None:
-            keep &= cosines >= min_similarity
+        if floor is not None:
+            keep &= cosines >= floor
         found.append(np.column_stack([np.repeat(rows, keep.sum(axis=1)), neighbours[keep]]))
-        if min_similarity is None or count >= len(members):
+        if floor is None or count >= len(members):
             break
-        rows, count = rows[cosines[:, -1] >= min_similarity], min(2 * count, len(members))
-    return np.concatenate(found)
+        rows, count = rows[cosines[:, -1] >= floor], min(2 * count, len(members))
+    pairs = np.concatenate(found)
+    if approximate and min_similarity is not None:
+        pairs = pairs[score_candidate_pairs(vectors, members[pairs]) >= min_similarity]
+    return pairs
 
 
 def group_identical_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
