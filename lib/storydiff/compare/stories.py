@@ -260,6 +260,8 @@ def label_stories(
             first_title[cluster] = titles[article_id]
     labels = {cluster: first_title.get(cluster, "") for cluster in dict.fromkeys(clusters)}
     untitled = [cluster for cluster, label in labels.items() if not label]
+    if not untitled:
+        return labels
     vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words=STOP_WORDS)
     try:
         vectors = vectorizer.fit_transform(texts)
@@ -298,7 +300,7 @@ def group_stories(
     known = set(articles["article_id"])
     duplicate_of = {a: d for a, d in zip(articles["article_id"], given) if d in known and d != a}
     ids = sorted(a for a in articles["article_id"] if a not in duplicate_of)
-    text_of = sentences.sort_values(["article_id", "position"]).groupby("article_id")["text"].agg(" ".join)
+    text_of = sentences[["article_id", "position", "text"]].sort_values(["article_id", "position"]).groupby("article_id")["text"].agg(" ".join)
     texts = [text_of.get(a, "") for a in ids]
     entities = article_entities(claims, ids) if claims is not None else [[] for _ in ids]
     dates = estimate_article_dates(articles, claims)
