@@ -19,7 +19,7 @@ vectors file), sampled every 0.1 s. Then the growth exponent of time and memory 
 largest factors and the anonymous memory per article. Give a run folder that went through
 ``03_claims``: by default the seeds' run ``outputs/seeds`` (made first when missing), whose five
 articles say little; all of BBC is ``storydiff run --corpus ../shared/corpora/bbc --name bbc``,
-about 16 minutes here, and its x16 about half an hour:
+about 16 minutes here, and its x16 about a quarter of an hour:
 
     .venv/bin/python bench/compare_scale.py --run outputs/bbc --factors 1 4 16
 """

@@ -1,7 +1,7 @@
 """Blocking: candidate pairs by nearest neighbours give the all-pairs results (stories on 200 BBC
 articles, sentence reuse and article similarity on real embeddings), deterministically, also when
-the approximate search widens a single row or many rows are identical; candidate pairs are
-scored in blocks."""
+the approximate search widens a single row or many rows are identical or its half-precision
+index rounds a pair below the floor; candidate pairs are scored in blocks."""
 
 from __future__ import annotations
 
