@@ -346,7 +346,8 @@ def plot_claim_map(
         ax.scatter(group["x"], group["y"], c=colours[outlet], marker=markers.get(story_id, "o"),
                    s=36, alpha=0.85, edgecolors="white", linewidths=0.5, rasterized=rasterized)
     xy = points.set_index("claim_id")[["x", "y"]]
-    mapped = facts[facts["claim_id"].isin(xy.index)] if len(facts) else facts
+    # an index lookup: isin on pandas 3's Arrow strings converts each of the claims to a Python scalar
+    mapped = facts[xy.index.get_indexer(facts["claim_id"]) >= 0] if len(facts) else facts
     ranked = rank_facts(mapped)
     text_of = points.set_index("claim_id")["text"]
     fact_handles = []
