@@ -44,7 +44,7 @@ lab: setup ## open JupyterLab on notebooks/ with the project's kernel
 	$(BIN)/jupyter lab --notebook-dir=notebooks --allow-root
 
 bench: setup ## run the benchmarks in bench/ (they print figures)
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 docs: setup browser ## refresh docs/report-first-screen.png (the README's picture) from a fresh seeds run
 	STORYDIFF_UPDATE_DOCS=1 $(BIN)/python -m pytest tests/test_report_browser.py -k seeds

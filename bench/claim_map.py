@@ -22,11 +22,12 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
+
+from _sampling import Sampler
 
 DIM = 384
 WRITE_BLOCK = 50_000
@@ -45,37 +46,34 @@ def write_vectors(path: Path, n: int, clusters: int, seed: int = 0) -> None:
     del out
 
 
-def read_status(field: str) -> int:
-    """This process's ``/proc/self/status`` ``field`` in bytes."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    return 0
+class StatusPeaks(Sampler):
+    """Context manager sampling this process's ``/proc/self/status`` every 50 ms: ``peaks`` holds
+    the largest ``VmRSS`` and ``RssAnon``, in bytes."""
+
+    interval = 0.05
+
+    def start(self) -> None:
+        self.peaks = {"VmRSS": 0, "RssAnon": 0}
+
+    def sample(self) -> None:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            field, _, value = line.partition(":")
+            if field in self.peaks:
+                self.peaks[field] = max(self.peaks[field], int(value.split()[0]) * 1024)
 
 
 def measure_one(path: Path, sample: int) -> None:
     """Map the claims of ``path`` (memory-mapped) and print 'seconds rss_peak anon_peak' (bytes)."""
     from storydiff.claim_map import compute_claim_map
 
-    peaks = {"VmRSS": 0, "RssAnon": 0}
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.wait(0.05):
-            for field in peaks:
-                peaks[field] = max(peaks[field], read_status(field))
-
     vectors = np.load(path, mmap_mode="r")
     ids = [f"claim-{i:08d}" for i in range(len(vectors))]
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    started = time.perf_counter()
-    claim_map = compute_claim_map(ids, vectors, random_state=42, umap_min_points=40, umap_max_points=sample)
-    seconds = time.perf_counter() - started
-    done.set()
-    thread.join()
+    with StatusPeaks() as status:
+        started = time.perf_counter()
+        claim_map = compute_claim_map(ids, vectors, random_state=42, umap_min_points=40, umap_max_points=sample)
+        seconds = time.perf_counter() - started
     assert len(claim_map) == len(ids)
-    print(f"{seconds:.1f} {peaks['VmRSS']} {peaks['RssAnon']} {claim_map['method'].iloc[0]}")
+    print(f"{seconds:.1f} {status.peaks['VmRSS']} {status.peaks['RssAnon']} {claim_map['method'].iloc[0]}")
 
 
 def main() -> None:

@@ -32,7 +32,6 @@ import math
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -41,6 +40,7 @@ import pandas as pd
 import papermill
 import psutil
 
+from _sampling import Sampler
 from storydiff.embed import load_sentence_embeddings
 from storydiff.runfolder import read_table, write_table
 from storydiff.runner import KERNEL_ENVIRONMENT, run_pipeline, set_environment
@@ -105,31 +105,22 @@ def grow_run(source: Path, factor: int, target: Path) -> None:
     (folder / "sentence_ids.json").write_text(json.dumps(all_ids), encoding="utf-8")
 
 
-class KernelPeaks:
+class KernelPeaks(Sampler):
     """Context manager sampling this process's descendants every 0.1 s: ``rss`` and ``anon`` hold
     the largest resident and anonymous (``RssAnon``) memory of one of them, in bytes."""
 
-    def __enter__(self) -> KernelPeaks:
+    def start(self) -> None:
         self.rss = self.anon = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
+        self._me = psutil.Process()
 
-    def _sample(self) -> None:
-        me = psutil.Process()
-        while not self._stop.wait(0.1):
-            for process in me.children(recursive=True):
-                try:
-                    self.rss = max(self.rss, process.memory_info().rss)
-                    status = Path(f"/proc/{process.pid}/status").read_text()
-                    self.anon = max(self.anon, int(status.split("RssAnon:")[1].split()[0]) * 1024)
-                except (psutil.Error, OSError, IndexError):
-                    continue
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def sample(self) -> None:
+        for process in self._me.children(recursive=True):
+            try:
+                self.rss = max(self.rss, process.memory_info().rss)
+                status = Path(f"/proc/{process.pid}/status").read_text()
+                self.anon = max(self.anon, int(status.split("RssAnon:")[1].split()[0]) * 1024)
+            except (psutil.Error, OSError, IndexError):
+                continue
 
 
 def count_rows(run: Path) -> dict[str, int]:

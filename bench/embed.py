@@ -28,7 +28,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import numpy as np
 import psutil
 import torch
 
+from _sampling import Sampler
 from storydiff.corpus.readers import read_corpus
 from storydiff.corpus.tables import build_corpus_tables
 from storydiff.embed import EmbedStats, embed_texts, load_model
@@ -48,24 +48,17 @@ SLICE = 640  # sentences per alternation of plain and cold runs (10 batches of 6
 PROGRESS_SLICES = 8  # print running totals every this many slices (long runs can be cut short)
 
 
-class PeakRSS:
+class PeakRSS(Sampler):
     """Context manager sampling this process's resident memory every 20 ms; ``peak`` in bytes."""
 
-    def __enter__(self) -> PeakRSS:
-        self.peak = psutil.Process().memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
+    interval = 0.02
 
-    def _sample(self) -> None:
-        process = psutil.Process()
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, process.memory_info().rss)
+    def start(self) -> None:
+        self._process = psutil.Process()
+        self.peak = self._process.memory_info().rss
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def sample(self) -> None:
+        self.peak = max(self.peak, self._process.memory_info().rss)
 
 
 def read_sentences(corpus: Path, content_only: bool) -> list[str]:

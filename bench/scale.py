@@ -40,7 +40,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from _sampling import Sampler
 from storydiff.runfolder import read_table
 from storydiff.runner import run_pipeline
 
@@ -105,37 +105,30 @@ def grow_corpus(base: list[Path], factor: int, folder: Path) -> dict[str, dict]:
     return known
 
 
-class PeakTreeRSS:
-    """Context manager sampling the resident memory of this process and all its descendants,
-    by role (``ROLES``: this process, the stages' notebook kernels, the cluster's nanny and
-    worker processes): ``samples`` as (unix time, {role: bytes}, [(kernel start time, bytes)]),
-    ``peak`` of the roles' sum."""
+class PeakTreeRSS(Sampler):
+    """Context manager sampling the resident memory of this process and all its descendants
+    every 0.2 s, by role (``ROLES``: this process, the stages' notebook kernels, the cluster's
+    nanny and worker processes): ``samples`` as (unix time, {role: bytes}, [(kernel start time,
+    bytes)]), ``peak`` of the roles' sum."""
 
-    def __enter__(self) -> PeakTreeRSS:
-        self.samples, self._stop = [], threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
+    interval = 0.2
 
-    def _sample(self) -> None:
-        me = psutil.Process()
-        while not self._stop.wait(0.2):
-            totals, kernels = dict.fromkeys(ROLES, 0), []
-            for process in [me, *me.children(recursive=True)]:
-                try:
-                    rss = process.memory_info().rss
-                    role = "runner" if process.pid == me.pid else (
-                        "kernel" if "ipykernel" in " ".join(process.cmdline()) else "cluster")
-                    if role == "kernel":
-                        kernels.append((process.create_time(), rss))
-                except psutil.Error:
-                    continue
-                totals[role] += rss
-            self.samples.append((time.time(), totals, kernels))
+    def start(self) -> None:
+        self.samples, self._me = [], psutil.Process()
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def sample(self) -> None:
+        totals, kernels = dict.fromkeys(ROLES, 0), []
+        for process in [self._me, *self._me.children(recursive=True)]:
+            try:
+                rss = process.memory_info().rss
+                role = "runner" if process.pid == self._me.pid else (
+                    "kernel" if "ipykernel" in " ".join(process.cmdline()) else "cluster")
+                if role == "kernel":
+                    kernels.append((process.create_time(), rss))
+            except psutil.Error:
+                continue
+            totals[role] += rss
+        self.samples.append((time.time(), totals, kernels))
 
     @property
     def peak(self) -> int:

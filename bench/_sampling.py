@@ -1,0 +1,34 @@
+"""Memory sampling shared by the benchmarks (a helper module: ``make bench`` skips ``bench/_*.py``)."""
+
+from __future__ import annotations
+
+import threading
+
+
+class Sampler:
+    """Context manager that calls ``sample`` every ``interval`` seconds on a background thread from
+    ``__enter__`` until ``__exit__``; subclasses set ``interval``, ``start`` their figures and
+    ``sample``."""
+
+    interval = 0.1  # seconds
+
+    def start(self) -> None:
+        """Set the figures before the first sample."""
+
+    def sample(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.start()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
