@@ -56,17 +56,41 @@ def compare_corpus(
     engine: Any = None,
     run_dir: str | Path | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """All comparison tables of a corpus, keyed by table name.
+    """All comparison tables of a corpus, keyed by table name: ``compare_stories`` then
+    ``compare_reuse`` (a caller short of memory calls the two itself and lets go of the claims
+    between them, as the comparison notebook does).
 
     ``sentences`` are the content sentences (row i embedded in ``sentence_embeddings`` row i),
     ``claims`` the claims table (row i in ``claim_embeddings`` row i); embeddings are
     L2-normalised float32 (n, dim). Returns ``stories``, ``facts``, ``matches``, ``coverage``,
-    ``discrepancies``, ``reuse``, ``reuse_alignments`` and ``articles`` (story_id filled).
-    Facts, matches, coverage and discrepancies are computed a block of stories at a time, and
-    the reuse alignments a block of article pairs at a time, on the workers of ``engine`` when
-    one is given (``storydiff.compare.blocks``, ``storydiff.compare.reuse.align_blocks``); given
-    ``run_dir``, those five tables are written there a part per block as they are made
-    (``write_block_tables``, ``write_alignments``), not returned, so they are never all in memory.
+    ``discrepancies``, ``reuse``, ``reuse_alignments`` and ``articles`` (story_id filled); given
+    ``run_dir``, the five tables made a block at a time are written there instead of returned.
+    """
+    tables = compare_stories(articles, sentences, claims, claim_embeddings, same_claim_threshold, story_threshold,
+                             window_days, event_threshold, engine, run_dir)
+    return tables | compare_reuse(articles, sentences, sentence_embeddings, tables["stories"], reuse_threshold,
+                                  engine, run_dir)
+
+
+def compare_stories(
+    articles: pd.DataFrame,
+    sentences: pd.DataFrame,
+    claims: pd.DataFrame,
+    claim_embeddings: np.ndarray,
+    same_claim_threshold: float = SAME_CLAIM_THRESHOLD,
+    story_threshold: float = STORY_THRESHOLD,
+    window_days: int = WINDOW_DAYS,
+    event_threshold: float = EVENT_THRESHOLD,
+    engine: Any = None,
+    run_dir: str | Path | None = None,
+) -> dict[str, pd.DataFrame]:
+    """``stories``, ``articles`` (story_id filled) and, unless ``run_dir`` is given, ``facts``,
+    ``matches``, ``coverage`` and ``discrepancies``: the claims' half of ``compare_corpus``.
+
+    Facts, matches, coverage and discrepancies are computed a block of stories at a time, on the
+    workers of ``engine`` when one is given (``storydiff.compare.blocks``); given ``run_dir``,
+    they are written there a part per block as they are made (``write_block_tables``), so they
+    are never all in memory.
     """
     stories = group_stories(articles, sentences, claims, story_threshold, window_days)
     blocks = compare_blocks(claims, claim_embeddings, stories, same_claim_threshold, event_threshold, engine=engine)
@@ -75,20 +99,38 @@ def compare_corpus(
         block_tables = gather_block_tables(blocks)
     else:
         write_block_tables(run_dir, blocks)
-    pairs = find_similar_sentences(sentences, sentence_embeddings, reuse_threshold)
-    alignments = align_blocks(sentences, pairs, engine=engine)
-    if run_dir is None:
-        block_tables["reuse_alignments"] = gather_alignments(alignments)
-        counts = count_alignments(block_tables["reuse_alignments"])
-    else:
-        counts = write_alignments(run_dir, alignments)
     story_of = dict(zip(stories["article_id"], stories["story_id"]))
     return {
         "stories": stories,
         **block_tables,
-        "reuse": summarise_reuse(counts, sentences, articles, stories),
         "articles": articles.assign(story_id=articles["article_id"].map(story_of).fillna("")),
     }
+
+
+def compare_reuse(
+    articles: pd.DataFrame,
+    sentences: pd.DataFrame,
+    sentence_embeddings: np.ndarray,
+    stories: pd.DataFrame,
+    reuse_threshold: float = REUSE_THRESHOLD,
+    engine: Any = None,
+    run_dir: str | Path | None = None,
+) -> dict[str, pd.DataFrame]:
+    """``reuse`` and, unless ``run_dir`` is given, ``reuse_alignments``: the sentences' half of
+    ``compare_corpus``, which needs no claims. The alignments are computed a block of article
+    pairs at a time, on the workers of ``engine`` when one is given
+    (``storydiff.compare.reuse.align_blocks``); given ``run_dir``, written there a part per
+    block as they come (``write_alignments``).
+    """
+    pairs = find_similar_sentences(sentences, sentence_embeddings, reuse_threshold)
+    alignments = align_blocks(sentences, pairs, engine=engine)
+    tables = {}
+    if run_dir is None:
+        tables["reuse_alignments"] = gather_alignments(alignments)
+        counts = count_alignments(tables["reuse_alignments"])
+    else:
+        counts = write_alignments(run_dir, alignments)
+    return {**tables, "reuse": summarise_reuse(counts, sentences, articles, stories)}
 
 
 def write_alignments(run_dir: str | Path, results: Iterable[tuple[int, pd.DataFrame]]) -> pd.DataFrame:
