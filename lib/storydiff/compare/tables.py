@@ -66,10 +66,13 @@ def compare_corpus(
     ``discrepancies``, ``reuse``, ``reuse_alignments`` and ``articles`` (story_id filled); given
     ``run_dir``, the five tables made a block at a time are written there instead of returned.
     """
-    tables = compare_stories(articles, sentences, claims, claim_embeddings, same_claim_threshold, story_threshold,
-                             window_days, event_threshold, engine, run_dir)
+    tables = compare_stories(
+        articles, sentences, claims, claim_embeddings, same_claim_threshold=same_claim_threshold,
+        story_threshold=story_threshold, window_days=window_days, event_threshold=event_threshold,
+        engine=engine, run_dir=run_dir,
+    )
     return tables | compare_reuse(articles, sentences, sentence_embeddings, tables["stories"], reuse_threshold,
-                                  engine, run_dir)
+                                  engine=engine, run_dir=run_dir)
 
 
 def compare_stories(
