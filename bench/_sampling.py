@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Self
 
 
 class Sampler:
@@ -16,9 +17,10 @@ class Sampler:
         """Set the figures before the first sample."""
 
     def sample(self) -> None:
+        """Take one sample (on the sampling thread)."""
         raise NotImplementedError
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         self.start()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
