@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Self
+
+
+def read_status(pid: int | str = "self") -> dict[str, int]:
+    """The memory fields of ``/proc/<pid>/status`` (``VmRSS``, ``RssAnon``, ...), in bytes."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if value.strip().endswith(" kB"):
+            fields[name] = int(value.split()[0]) * 1024
+    return fields
 
 
 class Sampler:

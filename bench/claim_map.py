@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _sampling import Sampler
+from _sampling import Sampler, read_status
 
 DIM = 384
 WRITE_BLOCK = 50_000
@@ -56,10 +56,9 @@ class StatusPeaks(Sampler):
         self.peaks = {"VmRSS": 0, "RssAnon": 0}
 
     def sample(self) -> None:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            field, _, value = line.partition(":")
-            if field in self.peaks:
-                self.peaks[field] = max(self.peaks[field], int(value.split()[0]) * 1024)
+        status = read_status()
+        for field in self.peaks:
+            self.peaks[field] = max(self.peaks[field], status[field])
 
 
 def measure_one(path: Path, sample: int) -> None:

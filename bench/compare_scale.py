@@ -40,7 +40,7 @@ import pandas as pd
 import papermill
 import psutil
 
-from _sampling import Sampler
+from _sampling import Sampler, read_status
 from storydiff.embed import load_sentence_embeddings
 from storydiff.runfolder import read_table, write_table
 from storydiff.runner import KERNEL_ENVIRONMENT, run_pipeline, set_environment
@@ -117,9 +117,8 @@ class KernelPeaks(Sampler):
         for process in self._me.children(recursive=True):
             try:
                 self.rss = max(self.rss, process.memory_info().rss)
-                status = Path(f"/proc/{process.pid}/status").read_text()
-                self.anon = max(self.anon, int(status.split("RssAnon:")[1].split()[0]) * 1024)
-            except (psutil.Error, OSError, IndexError):
+                self.anon = max(self.anon, read_status(process.pid)["RssAnon"])
+            except (psutil.Error, OSError, KeyError):
                 continue
 
 
