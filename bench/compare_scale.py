@@ -1,5 +1,5 @@
-"""Comparison stage cost with corpus size (issue 8): notebook 04 alone on a real run folder grown to
-k disjoint copies; prints figures, asserts nothing.
+"""Comparison (or embedding) stage cost with corpus size (issue 8): notebook 04 (or 02) alone on a
+real run folder grown to k disjoint copies; prints figures, asserts nothing.
 
 ``bench/scale.py`` grows a corpus by edited copies of each article, so its stories grow with it
 (16 copies make a story of 16) and every stage runs again. Here the archive grows the way a
@@ -12,7 +12,7 @@ same comparison problem and nothing links two copies, so the grown run's tables 
 times factor 1's stories, facts, discrepancies and reuse pairs: the ratios printed check that the
 blocked, approximate cross-article search neither lost nor added anything at that size.
 
-Per factor: articles, content sentences, wall time of the 04 notebook (papermill, a kernel started
+Per factor: articles, content sentences, wall time of the notebook (papermill, a kernel started
 as ``storydiff run`` starts it, pyarrow's system allocator), and the kernel's peak resident memory
 and peak anonymous memory (``RssAnon``: what it allocated, without the pages of the memory-mapped
 vectors file), sampled every 0.1 s. Then the growth exponent of time and memory between the two
@@ -22,6 +22,14 @@ articles say little; all of BBC is ``storydiff run --corpus ../shared/corpora/bb
 about 16 minutes here, and its x16 about a quarter of an hour:
 
     .venv/bin/python bench/compare_scale.py --run outputs/bbc --factors 1 4 16
+
+``--stage 02_embed`` runs the embedding stage instead, on the ``dask`` engine (a 2-worker
+``LocalCluster`` the kernel starts; ``cluster_MiB`` is its processes' summed resident memory) with
+``onnx-int8`` and a cold vector cache per factor. The copies share their texts, so every factor
+embeds the same distinct sentences and the rest come from the cache: what grows is the rows the
+kernel handles (vectors, ids, the article similarity), which is what this measures. The rows of
+``article_similarity`` are printed, not checked against factor 1 (identical copies fill each
+other's nearest-neighbour lists).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import argparse
 import json
 import math
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,7 +57,7 @@ from storydiff.runner import KERNEL_ENVIRONMENT, run_pipeline, set_environment
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "data" / "corpora" / "seeds"
 SEEDS_RUN = ROOT / "outputs" / "seeds"
-NOTEBOOK = ROOT / "notebooks" / "04_compare.ipynb"
+NOTEBOOKS = ROOT / "notebooks"
 BASE_DATE = pd.Timestamp("2030-01-07")
 WEEK_DAYS = 28
 ID_COLUMNS = {
@@ -107,39 +116,48 @@ def grow_run(source: Path, factor: int, target: Path) -> None:
 
 class KernelPeaks(Sampler):
     """Context manager sampling this process's descendants every 0.1 s: ``rss`` and ``anon`` hold
-    the largest resident and anonymous (``RssAnon``) memory of one of them, in bytes."""
+    the largest resident and anonymous (``RssAnon``) memory of a notebook kernel, ``cluster`` the
+    largest summed resident memory of the other descendants (a cluster's processes), in bytes."""
 
     def start(self) -> None:
-        self.rss = self.anon = 0
+        self.rss = self.anon = self.cluster = 0
         self._me = psutil.Process()
 
     def sample(self) -> None:
+        cluster = 0
         for process in self._me.children(recursive=True):
             try:
+                if "ipykernel" not in " ".join(process.cmdline()):
+                    cluster += process.memory_info().rss
+                    continue
                 self.rss = max(self.rss, process.memory_info().rss)
                 self.anon = max(self.anon, read_status(process.pid)["RssAnon"])
             except (psutil.Error, OSError, KeyError):
                 continue
+        self.cluster = max(self.cluster, cluster)
 
 
-def count_rows(run: Path) -> dict[str, int]:
-    """Rows of the comparison tables ``COUNTED`` in ``run`` (stories: distinct story ids), each
-    read one column only."""
+def count_rows(run: Path, counted: dict[str, str]) -> dict[str, int]:
+    """Rows of the tables ``counted`` (name -> the one column read) in ``run`` (stories: distinct
+    story ids)."""
     counts = {}
-    for name, column in COUNTED.items():
+    for name, column in counted.items():
         table = read_table(run, name, [column])
         counts[name] = table[column].nunique() if name == "stories" else len(table)
     return counts
 
 
-def measure(run: Path) -> dict[str, float]:
-    """Run 04 on ``run``; wall seconds, kernel peaks (bytes) and row counts."""
+def measure(run: Path, stage: str, parameters: dict[str, str]) -> dict[str, float]:
+    """Run notebook ``stage`` on ``run`` with ``parameters``; wall seconds, kernel and cluster
+    peaks (bytes) and the row counts of the tables it writes."""
     with set_environment(KERNEL_ENVIRONMENT), KernelPeaks() as peaks:
         start = time.perf_counter()
-        papermill.execute_notebook(str(NOTEBOOK), str(run / "04_compare.ipynb"), parameters={"run_dir": str(run)},
-                                   cwd=str(run), progress_bar=False, log_output=False)
+        papermill.execute_notebook(str(NOTEBOOKS / f"{stage}.ipynb"), str(run / f"{stage}.ipynb"),
+                                   parameters={"run_dir": str(run)} | parameters, cwd=str(run),
+                                   progress_bar=False, log_output=False)
         seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rss": peaks.rss, "anon": peaks.anon, **count_rows(run)}
+    counted = COUNTED if stage == "04_compare" else {"article_similarity": "article_a"}
+    return {"seconds": seconds, "rss": peaks.rss, "anon": peaks.anon, "cluster": peaks.cluster, **count_rows(run, counted)}
 
 
 def slope(x: list[float], y: list[float]) -> float:
@@ -152,27 +170,39 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=SEEDS_RUN, help="a run folder that went through 03_claims (default: outputs/seeds)")
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--keep", type=Path, help="write the grown run folders here (default: a temporary folder)")
+    parser.add_argument("--stage", choices=["04_compare", "02_embed"], default="04_compare")
     args = parser.parse_args()
     if args.run == SEEDS_RUN and not (SEEDS_RUN / "manifest.json").exists():
         print(f"no {SEEDS_RUN}: running the pipeline on the seeds first")
         run_pipeline(SEEDS, SEEDS_RUN, echo=print)
     with tempfile.TemporaryDirectory(prefix="compare-scale-") as scratch:
         work = args.keep or Path(scratch)
-        print(f"{'factor':>6} {'articles':>8} {'sentences':>9} {'wall_s':>7} {'rss_MiB':>8} {'anon_MiB':>8}  rows / factor-1 rows x factor")
+        embedding = args.stage == "02_embed"
+        if embedding:
+            export = "from storydiff.embed import load_model; load_model(backend='onnx-int8', cache_dir=%r)"
+            subprocess.run([sys.executable, "-c", export % str(work / "export")], check=True)
+        print(f"{args.stage}: {'factor':>6} {'articles':>8} {'sentences':>9} {'wall_s':>7} {'rss_MiB':>8} {'anon_MiB':>8}"
+              + (f" {'cluster_MiB':>11}  article_similarity rows" if embedding else "  rows / factor-1 rows x factor"))
         results = []
         for factor in args.factors:
             run = work / f"x{factor}"
             grow_run(args.run.resolve(), factor, run)
             n_articles = len(read_table(run, "articles", ["article_id"]))
             n_sentences = len(load_sentence_embeddings(run, mmap=True)[0])
-            result = {"factor": factor, "articles": n_articles, "sentences": n_sentences, **measure(run)}
+            parameters = {}
+            if embedding:  # a cold vector cache, the ONNX export reused
+                shutil.copytree(work / "export" / "onnx", work / f"cache-x{factor}" / "onnx")
+                parameters = {"engine": "dask", "backend": "onnx-int8", "cache_dir": str(work / f"cache-x{factor}")}
+            result = {"factor": factor, "articles": n_articles, "sentences": n_sentences, **measure(run, args.stage, parameters)}
             results.append(result)
             base = results[0]
-            ratios = " ".join(f"{name} {result[name] / (base[name] * factor / base['factor']):.4f}" for name in COUNTED)
-            print(f"{factor:>6} {n_articles:>8} {n_sentences:>9} {result['seconds']:>7.1f} {result['rss'] / 2**20:>8.0f} "
-                  f"{result['anon'] / 2**20:>8.0f}  {ratios}", flush=True)
+            rows = f" {result['cluster'] / 2**20:>11.0f}  {result['article_similarity']}" if embedding else "  " + " ".join(
+                f"{name} {result[name] / (base[name] * factor / base['factor']):.4f}" for name in COUNTED)
+            print(f"{args.stage}: {factor:>6} {n_articles:>8} {n_sentences:>9} {result['seconds']:>7.1f} {result['rss'] / 2**20:>8.0f} "
+                  f"{result['anon'] / 2**20:>8.0f}{rows}", flush=True)
             if args.keep is None:
                 shutil.rmtree(run)
+                shutil.rmtree(work / f"cache-x{factor}", ignore_errors=True)
     if len(results) > 1:
         articles = [r["articles"] for r in results]
         print(f"growth exponent between the two largest: time {slope(articles, [r['seconds'] for r in results]):.2f}, "
