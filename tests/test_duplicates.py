@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+from datasketch.hashfunc import sha1_hash32
+
+from storydiff.corpus.duplicates import hash_shingles, jaccard
 from storydiff.corpus.readers import read_corpus
 from storydiff.corpus.tables import build_corpus_tables
 from storydiff.runfolder import read_manifest, read_table
@@ -23,6 +27,25 @@ def test_exact_and_near_duplicates(seeds_dir: Path, tmp_path: Path) -> None:
     score = dict(zip(table["article_id"], table["duplicate_similarity"]))
     assert dup == {"a_original": "", "b_copy": "a_original", "c_edited": "a_original", "d_other": ""}
     assert score["b_copy"] == 1.0 and 0.8 <= score["c_edited"] < 1.0
+
+
+def test_shingle_hashes_stand_for_the_shingles(seeds_dir: Path) -> None:
+    """The 64-bit hashes held instead of the shingle texts: one per distinct word 5-gram, their
+    low 32 bits what datasketch's MinHash hashes, their Jaccard the shingles' own."""
+    text = (seeds_dir / "003_e726dfa3e51d9b8c.txt").read_text(encoding="utf-8")
+    edited = text.replace("Monday", "Tuesday", 1).replace("98 billion", "99 billion")
+
+    def shingles(t: str) -> set[str]:
+        words = "".join(c if c.isalnum() or c == "_" else " " for c in t.lower()).split()
+        return {" ".join(words[i : i + 5]) for i in range(len(words) - 4)}
+
+    mine, theirs = shingles(text), shingles(edited)
+    hashes = hash_shingles(text)
+    assert len(hashes) == len(mine) and np.all(hashes[1:] > hashes[:-1])
+    assert set((hashes & 0xFFFFFFFF).tolist()) == {sha1_hash32(s.encode()) for s in mine}
+    assert jaccard(hashes, hash_shingles(edited)) == len(mine & theirs) / len(mine | theirs)
+    assert hash_shingles("Three short words").tolist() == hash_shingles("three SHORT words!").tolist()
+    assert len(hash_shingles("")) == 1
 
 
 def test_seeds_have_no_duplicates(seeds_dir: Path) -> None:
