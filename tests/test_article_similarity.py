@@ -1,11 +1,12 @@
-"""Article similarity from sentence alignment (pure function on hand-made unit vectors)."""
+"""Article similarity from sentence alignment (pure functions on hand-made unit vectors)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from storydiff.similarity import compute_article_similarity
+from storydiff.similarity import compute_article_similarity, group_sentences, has_unit_rows
 
 E1, E2, E3 = np.eye(3, dtype=np.float32)
 
@@ -54,3 +55,26 @@ def test_unnormalised_vectors_are_compared_by_cosine(sentences):
 def test_lengths_must_agree(sentences):
     with pytest.raises(ValueError, match="4 vectors but 3 article ids"):
         compute_article_similarity(sentences[0], ["a", "b", "c"])
+
+
+def test_sorted_unit_rows_are_used_in_place(sentences):
+    """Rows already in article order and of unit length are read where they lie (a memory map
+    stays on disk); any other rows are a sorted, normalised copy."""
+    vectors, owners = sentences
+    order = np.argsort(owners, kind="stable")
+    in_order, sorted_owners = vectors[order], [owners[i] for i in order]
+    unit, starts, ends = group_sentences(in_order, sorted_owners, ["a", "b", "c"])
+    assert unit is in_order and (starts.tolist(), ends.tolist()) == ([0, 2, 3], [2, 3, 4])
+    shuffled, _, _ = group_sentences(vectors, owners, ["a", "b", "c"])
+    np.testing.assert_array_equal(shuffled, in_order)
+    scaled, _, _ = group_sentences(in_order * 2, sorted_owners, ["a", "b", "c"])
+    np.testing.assert_array_equal(scaled, in_order)
+    table, _ = compute_article_similarity(in_order, sorted_owners)
+    pd.testing.assert_frame_equal(table, compute_article_similarity(*sentences)[0])
+
+
+def test_unit_rows_are_checked_a_block_at_a_time():
+    rows = np.eye(5, dtype=np.float32)
+    assert has_unit_rows(rows, block=2) and has_unit_rows(rows[:0])
+    rows[3] *= 1.001
+    assert not has_unit_rows(rows, block=2)

@@ -123,3 +123,12 @@ def test_long_and_short_texts_in_one_call_match_encode(model, tmp_path):
     ours = embed_texts(texts, model=model, cache_dir=tmp_path, batch_size=2)
     plain = model.encoder.encode(texts, normalize_embeddings=True)
     np.testing.assert_allclose(ours, plain, atol=1e-5)
+
+
+def test_vectors_go_into_the_array_given(model, tmp_path):
+    out = np.lib.format.open_memmap(tmp_path / "out.npy", mode="w+", dtype=np.float32, shape=(len(TEXTS), model.dim))
+    returned = embed_texts(TEXTS, model=model, cache_dir=tmp_path, out=out)
+    assert returned is out
+    np.testing.assert_array_equal(out, embed_texts(TEXTS, model=model, cache_dir=tmp_path))
+    with pytest.raises(ValueError, match=r"out is float32 \(3, 384\), not float32 \(4, 384\)"):
+        embed_texts(TEXTS, model=model, cache_dir=tmp_path, out=out[:3])

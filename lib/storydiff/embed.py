@@ -11,10 +11,14 @@ Face cache.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import os
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +28,7 @@ from tqdm import tqdm
 
 from storydiff.embed_cache import EmbeddingCache, hash_texts, resolve_cache_dir
 from storydiff.embed_onnx import OnnxEncoder, create_session, export_onnx
-from storydiff.runfolder import atomic_write, write_json
+from storydiff.runfolder import write_json
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_ALIASES = {"", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
@@ -258,9 +262,12 @@ def embed_texts(
     show_progress: bool | None = None,
     stats: EmbedStats | None = None,
     engine: Any = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Embeddings of ``texts``: float32 (len(texts), dim), row i for texts[i], L2-normalised
-    unless ``normalize=False``.
+    unless ``normalize=False``; written into ``out`` when given (an array of that shape, e.g. the
+    memory map of ``open_sentence_embeddings``, so the vectors need not fit in memory), else into
+    a new array.
 
     ``model``: an ``EmbeddingModel`` from ``load_model`` (load once, pass it to every call), a
     loaded ``SentenceTransformer``, or a name/path loaded here (``None``: the default model) for
@@ -272,7 +279,10 @@ def embed_texts(
     started = time.perf_counter()
     embedding_model = _resolve_model(model, backend, cache_dir)
     texts = list(texts)
-    out = np.empty((len(texts), embedding_model.dim), dtype=np.float32)
+    if out is None:
+        out = np.empty((len(texts), embedding_model.dim), dtype=np.float32)
+    elif out.shape != (len(texts), embedding_model.dim) or out.dtype != np.float32:
+        raise ValueError(f"out is {out.dtype} {out.shape}, not float32 {(len(texts), embedding_model.dim)}")
     run = EmbedStats(texts=len(texts))
     if texts:
         keys = hash_texts(texts, f"{embedding_model.namespace}|normalize={normalize}")
@@ -376,20 +386,35 @@ def _embed_missing(
                 bar.update(len(batch))
 
 
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    with path.open("wb") as handle:
-        np.save(handle, array)
+@contextlib.contextmanager
+def open_sentence_embeddings(run_dir: str | Path, sentence_ids: list[str], dim: int) -> Iterator[np.ndarray]:
+    """A writable float32 (len(sentence_ids), dim) memory map whose rows, filled in the block,
+    become ``embeddings/sentences.npy`` of ``run_dir`` (row i for sentence_ids[i]) with
+    ``embeddings/sentence_ids.json`` when the block ends; on an error the embeddings written
+    before stay as they were. The rows live in the file, not in memory."""
+    folder = Path(run_dir) / EMBEDDINGS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{VECTORS_FILE}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        vectors = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(sentence_ids), dim))
+        yield vectors
+        vectors.flush()
+        del vectors
+        write_json(folder / IDS_FILE, list(sentence_ids))
+        os.replace(tmp, folder / VECTORS_FILE)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def save_sentence_embeddings(run_dir: str | Path, sentence_ids: list[str], vectors: np.ndarray) -> Path:
-    """Write ``embeddings/sentences.npy`` (float32 (n, dim), row i for sentence_ids[i]) and
-    ``embeddings/sentence_ids.json`` in ``run_dir``, atomically; returns the folder."""
+    """Write ``vectors`` (n, dim), row i for sentence_ids[i], as the run's sentence embeddings
+    (``open_sentence_embeddings``); returns the folder."""
     if len(sentence_ids) != len(vectors):
         raise ValueError(f"{len(sentence_ids)} sentence ids but {len(vectors)} vectors")
-    folder = Path(run_dir) / EMBEDDINGS_DIR
-    write_json(folder / IDS_FILE, list(sentence_ids))
-    atomic_write(folder / VECTORS_FILE, lambda path: _save_npy(path, np.asarray(vectors, dtype=np.float32)))
-    return folder
+    with open_sentence_embeddings(run_dir, sentence_ids, np.shape(vectors)[1]) as out:
+        out[:] = vectors
+    return Path(run_dir) / EMBEDDINGS_DIR
 
 
 def load_sentence_embeddings(run_dir: str | Path, mmap: bool = False) -> tuple[list[str], np.ndarray]:

@@ -33,15 +33,28 @@ TABLE_COLUMNS = [
 ]
 
 
+def has_unit_rows(vectors: np.ndarray, block: int = 65_536, tolerance: float = 1e-5) -> bool:
+    """Whether every row of ``vectors`` (n, dim) has L2 norm 1 within ``tolerance``, read
+    ``block`` rows at a time."""
+    return all(
+        np.allclose(np.einsum("ij,ij->i", part, part), 1.0, rtol=0, atol=2 * tolerance)
+        for part in (vectors[start : start + block] for start in range(0, len(vectors), block))
+    )
+
+
 def group_sentences(
     vectors: np.ndarray, sentence_article_ids: list[str], article_ids: list[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(unit vectors (n, dim) float32 sorted by article, start row (len(article_ids),), end row):
-    article i's sentences are rows start[i]:end[i] (empty when it has none)."""
+    article i's sentences are rows start[i]:end[i] (empty when it has none). Rows already in
+    article order and of unit length (the embed stage's) are ``vectors`` itself, not a copy, so
+    a memory-mapped file stays on disk."""
     position = {article_id: i for i, article_id in enumerate(article_ids)}
     owners = np.array([position[a] for a in sentence_article_ids], dtype=np.int64)
-    order = np.argsort(owners, kind="stable")
-    unit = normalize_rows(np.asarray(vectors, dtype=np.float32)[order])
+    rows = np.asarray(vectors, dtype=np.float32)
+    if np.any(owners[1:] < owners[:-1]):
+        rows = rows[np.argsort(owners, kind="stable")]
+    unit = rows if has_unit_rows(rows) else normalize_rows(rows)
     counts = np.bincount(owners, minlength=len(article_ids))
     ends = np.cumsum(counts)
     return unit, ends - counts, ends
