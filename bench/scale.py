@@ -11,7 +11,9 @@ copy that the corpus stage marks as a duplicate (an article with fewer sentences
 is left out of the known pairs, since duplicates are rightly not compared.
 
 Per size and engine: wall time of the run, peak resident memory of the whole process tree
-(runner, stage kernels, cluster workers; sampled every 0.2 s), overall and per stage (samples
+(runner, stage kernels, cluster workers; sampled every 0.2 s) and, in brackets, its anonymous
+part (``RssAnon``: allocated memory, without the pages of the memory-mapped sentence vectors,
+which the system can drop), overall and per stage (samples
 assigned to the stage running at the time, from the manifest's start and end times) with each
 kind of process's own peak beside it (the runner, which also hosts the LocalCluster's scheduler;
 the stage's notebook kernel, where the cross-article work runs; the cluster's nanny and worker
@@ -19,7 +21,9 @@ processes), and what was found: reuse pairs
 and number discrepancies between copies and their originals, against the known ones. Then the
 growth exponent of time with corpus size (slope of log time on log articles) and the per-article
 cost (the difference between the two largest dask runs, so fixed costs cancel), from which the
-projection for a million articles is printed.
+projection for a million articles is printed. Embedding is charged per sentence it embedded (the
+copies share most sentences with their original, which the cache serves) times the content
+sentences of an article.
 
     .venv/bin/python bench/scale.py                      # base 2,225, factors 1 4 16 (hours on 2 cores)
     .venv/bin/python bench/scale.py --base 50 --factors 1 4 16
@@ -47,8 +51,8 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from _sampling import Sampler
-from storydiff.runfolder import read_table
+from _sampling import Sampler, read_status
+from storydiff.runfolder import read_content_sentences, read_table
 from storydiff.runner import run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,10 +110,12 @@ def grow_corpus(base: list[Path], factor: int, folder: Path) -> dict[str, dict]:
 
 
 class PeakTreeRSS(Sampler):
-    """Context manager sampling the resident memory of this process and all its descendants
-    every 0.2 s, by role (``ROLES``: this process, the stages' notebook kernels, the cluster's
-    nanny and worker processes): ``samples`` as (unix time, {role: bytes}, [(kernel start time,
-    bytes)]), ``peak`` of the roles' sum."""
+    """Context manager sampling the memory of this process and all its descendants every 0.2 s,
+    by role (``ROLES``: this process, the stages' notebook kernels, the cluster's nanny and worker
+    processes): ``samples`` as (unix time, {role: resident bytes}, {role: anonymous bytes},
+    [(kernel start time, resident, anonymous)]); ``peak`` and ``peak_anon`` of the roles' sums.
+    Anonymous memory (``RssAnon``) is what the processes allocated; resident memory adds the
+    pages of files they map (the sentence vectors), which the system can drop and read again."""
 
     interval = 0.2
 
@@ -117,23 +123,29 @@ class PeakTreeRSS(Sampler):
         self.samples, self._me = [], psutil.Process()
 
     def sample(self) -> None:
-        totals, kernels = dict.fromkeys(ROLES, 0), []
+        totals, anon, kernels = dict.fromkeys(ROLES, 0), dict.fromkeys(ROLES, 0), []
         for process in [self._me, *self._me.children(recursive=True)]:
             try:
-                rss = process.memory_info().rss
+                rss, private = process.memory_info().rss, read_status(process.pid)["RssAnon"]
                 role = "runner" if process.pid == self._me.pid else (
                     "kernel" if "ipykernel" in " ".join(process.cmdline()) else "cluster")
                 if role == "kernel":
-                    kernels.append((process.create_time(), rss))
-            except psutil.Error:
+                    kernels.append((process.create_time(), rss, private))
+            except (psutil.Error, OSError, KeyError):
                 continue
             totals[role] += rss
-        self.samples.append((time.time(), totals, kernels))
+            anon[role] += private
+        self.samples.append((time.time(), totals, anon, kernels))
 
     @property
     def peak(self) -> int:
-        """The largest sum over roles, in bytes (0 before the first sample)."""
-        return max((sum(totals.values()) for _, totals, _ in self.samples), default=0)
+        """The largest sum of resident memory over roles, in bytes (0 before the first sample)."""
+        return max((sum(totals.values()) for _, totals, _, _ in self.samples), default=0)
+
+    @property
+    def peak_anon(self) -> int:
+        """The largest sum of anonymous memory over roles, in bytes (0 before the first sample)."""
+        return max((sum(anon.values()) for _, _, anon, _ in self.samples), default=0)
 
 
 def score_found(run: Path, known: dict[str, dict]) -> dict[str, int]:
@@ -158,23 +170,37 @@ def score_found(run: Path, known: dict[str, dict]) -> dict[str, int]:
     }
 
 
-def peak_by_stage(samples: list[tuple[float, dict[str, int], list]], stages: list[dict]) -> dict[str, dict[str, int]]:
+def peak_by_stage(samples: list[tuple[float, dict, dict, list]], stages: list[dict]) -> dict[str, dict[str, int]]:
     """Per stage, the peak bytes of the samples taken while it ran (manifest times, 1 s
-    resolution): ``total`` (largest sum over roles: every process alive, the previous stage's
-    kernel too while it shuts down) and each role's own peak, ``kernel`` counting only the
-    kernels started after the stage did (its own)."""
+    resolution): ``total`` and ``total_anon`` (largest sum over roles of resident and anonymous
+    memory: every process alive, the previous stage's kernel too while it shuts down) and each
+    role's own resident peak, ``kernel`` and ``kernel_anon`` counting only the kernels started
+    after the stage did (its own)."""
     peaks = {}
     for stage in stages:
         start, end = (datetime.fromisoformat(stage[key]).timestamp() for key in ("started_at", "ended_at"))
-        inside = [(totals, kernels) for at, totals, kernels in samples if start <= at <= end + 1]
-        own_kernel = [sum(rss for created, rss in kernels if created >= start - 1) for _, kernels in inside]
-        peaks[stage["stage"]] = {"total": max((sum(t.values()) for t, _ in inside), default=0)} | {
-            role: max((t[role] for t, _ in inside), default=0) for role in ROLES} | {"kernel": max(own_kernel, default=0)}
+        inside = [sample[1:] for sample in samples if start <= sample[0] <= end + 1]
+        own = [[(rss, anon) for created, rss, anon in kernels if created >= start - 1] for _, _, kernels in inside]
+        peaks[stage["stage"]] = {
+            "total": max((sum(t.values()) for t, _, _ in inside), default=0),
+            "total_anon": max((sum(a.values()) for _, a, _ in inside), default=0),
+        } | {role: max((t[role] for t, _, _ in inside), default=0) for role in ROLES} | {
+            "kernel": max((sum(r for r, _ in k) for k in own), default=0),
+            "kernel_anon": max((sum(a for _, a in k) for k in own), default=0),
+        }
     return peaks
 
 
-def run_once(corpus: Path, work: Path, engine: str, workers: int) -> tuple[Path, float, int, dict, dict]:
-    """(run folder, wall seconds, peak tree RSS bytes, stage seconds, stage peak bytes) of every stage."""
+def count_embedded(run: Path) -> tuple[int, int]:
+    """(content sentences, distinct content sentence texts) of ``run``: with a cold cache, the
+    second is how many sentences the embedding stage embedded."""
+    sentences = read_content_sentences(run)
+    return len(sentences), sentences["text"].nunique()
+
+
+def run_once(corpus: Path, work: Path, engine: str, workers: int) -> dict:
+    """A run's ``run`` folder, wall ``seconds``, ``peak`` and ``peak_anon`` (tree resident and
+    anonymous bytes), ``stages`` (seconds) and ``stage_peaks`` (bytes) of every stage."""
     notebooks = work / "notebooks"
     if not notebooks.exists():
         notebooks.mkdir()
@@ -190,7 +216,8 @@ def run_once(corpus: Path, work: Path, engine: str, workers: int) -> tuple[Path,
         seconds = time.perf_counter() - started
     records = json.loads((run / "manifest.json").read_text())["stages"]
     stages = {s["stage"]: s["duration_s"] for s in records}
-    return run, seconds, rss.peak, stages, peak_by_stage(rss.samples, records)
+    return {"run": run, "seconds": seconds, "peak": rss.peak, "peak_anon": rss.peak_anon, "stages": stages,
+            "stage_peaks": peak_by_stage(rss.samples, records)}
 
 
 def exponent(sizes: list[int], seconds: list[float]) -> float:
@@ -207,10 +234,10 @@ def main() -> None:
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
     base = sorted(p for p in BBC.rglob("*.txt") if p.name.lower() != "readme.txt")[: args.base]
-    results: dict[str, list[tuple[int, float, int, dict]]] = {e: [] for e in args.engines}
+    results: dict[str, list[dict]] = {e: [] for e in args.engines}
     print(f"base: {len(base)} BBC articles; factors {args.factors}; engines {args.engines} (dask: {args.workers} workers); "
           f"embedding backend onnx-int8, cold cache per run")
-    print("engine  articles   wall_s  s/article  peak_GiB  stage seconds (01/.../06)  stage peak GiB (01/.../06)"
+    print("engine  articles   wall_s  s/article  peak_GiB (anon)  stage seconds (01/.../06)  stage peak GiB (01/.../06)"
           "  reuse found  numbers found (flags)")
     with tempfile.TemporaryDirectory(prefix="storydiff-scale-") as tmp:
         work = Path(tmp)
@@ -221,37 +248,41 @@ def main() -> None:
             known = grow_corpus(base, factor, corpus)
             n = len(base) * factor
             for engine in args.engines:
-                run, seconds, peak, stages, stage_peaks = run_once(corpus, work, engine, args.workers)
-                found = score_found(run, known)
-                results[engine].append((n, seconds, peak, stages))
+                result = run_once(corpus, work, engine, args.workers) | {"n": n}
+                found = score_found(result["run"], known)
+                content, embedded = count_embedded(result["run"])
+                # seconds of the embedding stage per sentence it embedded, times the content
+                # sentences of an article: what an article of distinct sentences costs to embed
+                result["embed_s"] = result["stages"].get("02_embed", 0) / max(embedded, 1) * content / n
+                results[engine].append(result)
+                stages, stage_peaks = result["stages"], result["stage_peaks"]
                 stage_text = "/".join(f"{stages.get(s, 0):.0f}" for s in STAGES)
                 peak_text = "/".join(f"{stage_peaks.get(s, {}).get('total', 0) / 2**30:.2f}" for s in STAGES)
-                print(f"{engine:6} {n:9d} {seconds:8.1f} {seconds / n:10.3f} {peak / 2**30:9.2f}  {stage_text:25}  {peak_text:35}"
+                print(f"{engine:6} {n:9d} {result['seconds']:8.1f} {result['seconds'] / n:10.3f} "
+                      f"{result['peak'] / 2**30:9.2f} ({result['peak_anon'] / 2**30:.2f})  {stage_text:25}  {peak_text:35}"
                       f"  {found['reuse_found']:4d}/{found['reuse_known']:<4d}  {found['numbers_found']:4d}/{found['numbers_known']:<4d} ({found['number_flags']})")
-                print("        peak GiB by process, runner/kernel/cluster: " + ", ".join(
+                print("        peak GiB by process, runner/kernel/cluster (kernel anonymous): " + ", ".join(
                     f"{s} " + "/".join(f"{stage_peaks.get(s, {}).get(role, 0) / 2**30:.2f}" for role in ROLES)
-                    for s in STAGES))
+                    + f" ({stage_peaks.get(s, {}).get('kernel_anon', 0) / 2**30:.2f})" for s in STAGES))
+                print(f"        embedded {embedded} distinct of {content} content sentences")
     print()
     for engine, rows in results.items():
-        sizes, seconds = [r[0] for r in rows], [r[1] for r in rows]
-        per_stage = {s: exponent(sizes, [max(r[3].get(s, 0), 1e-3) for r in rows]) for s in STAGES}
-        peaks = [r[2] / 2**30 for r in rows]
+        sizes, seconds = [r["n"] for r in rows], [r["seconds"] for r in rows]
+        per_stage = {s: exponent(sizes, [max(r["stages"].get(s, 0), 1e-3) for r in rows]) for s in STAGES}
         print(f"{engine}: time ~ articles^{exponent(sizes, seconds):.2f} (per stage: "
               + ", ".join(f"{s} {e:.2f}" for s, e in per_stage.items())
-              + f"); peak memory {' -> '.join(f'{p:.2f}' for p in peaks)} GiB")
+              + "); peak memory " + " -> ".join(f"{r['peak'] / 2**30:.2f}" for r in rows) + " GiB, anonymous "
+              + " -> ".join(f"{r['peak_anon'] / 2**30:.2f}" for r in rows) + " GiB")
     rows = results.get("dask", [])
     if len(rows) > 1:
-        (n0, _, _, stages0), (n1, _, _, stages1) = rows[-2], rows[-1]
+        (n0, stages0), (n1, stages1) = ((r["n"], r["stages"]) for r in rows[-2:])
         grown = {s: (stages1.get(s, 0) - stages0.get(s, 0)) / (n1 - n0) for s in STAGES}
-        n_base, _, _, stages_base = rows[0]
-        # copies repeat most of their original's sentences, which the embedding cache serves, so
-        # the embedding cost per article comes from the first run (distinct articles; its fixed
-        # costs included, so it overstates the cost)
-        embed = stages_base.get("02_embed", 0) / n_base
+        embed = rows[-1]["embed_s"]
         per_article = (grown["01_corpus"] + grown["03_claims"] + embed) * args.workers
         print(f"\nmeasured, dask ({args.workers} workers): reading and claims {grown['01_corpus'] * 1000:.0f} + "
               f"{grown['03_claims'] * 1000:.0f} ms per added article ({n0} -> {n1} articles, fixed costs cancel); "
-              f"embedding {embed * 1000:.0f} ms per distinct article ({n_base} articles, fixed costs included); "
+              f"embedding {embed * 1000:.0f} ms per article of distinct sentences ({n1} articles: stage seconds per "
+              f"sentence embedded x content sentences per article, fixed costs included); "
               f"comparison {grown['04_compare'] * 1000:.0f} ms per added article (one process)")
         for machines, cores in ((1, 16), (10, 16), (100, 16)):
             hours = 1e6 * per_article / (machines * cores) / 3600
