@@ -53,8 +53,11 @@ class DaskEngine:
         self.client = client
 
     def _scatter_shared(self, shared: dict[str, Any]) -> dict[str, Any]:
-        """``shared`` sent to every worker once."""
-        return {k: self.client.scatter(v, broadcast=True) for k, v in shared.items()}
+        """``shared`` sent to every worker once, under keys of this call's own: a key made from
+        the value's hash (dask's default) is the same for the next call with the same value, and
+        the scheduler could drop it as this call's futures are released while the next call's
+        tasks wait on it ("lost dependencies")."""
+        return {k: self.client.scatter(v, broadcast=True, hash=False) for k, v in shared.items()}
 
     def _submit(self, func: Callable[..., Any], part: Any, scattered: dict[str, Any]) -> Any:
         """The task ``func(part, **shared)``; the part is sent to a worker as data of its own, not
