@@ -35,7 +35,6 @@ other's nearest-neighbour lists).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import shutil
 import subprocess
@@ -50,7 +49,7 @@ import papermill
 import psutil
 
 from _sampling import Sampler, read_status
-from storydiff.embed import load_sentence_embeddings
+from storydiff.embed import load_sentence_embeddings, open_sentence_embeddings
 from storydiff.runfolder import read_table, write_table
 from storydiff.runner import KERNEL_ENVIRONMENT, run_pipeline, set_environment
 
@@ -100,18 +99,13 @@ def grow_run(source: Path, factor: int, target: Path) -> None:
                                   published_from="meta", story_id="") for copy, part in enumerate(copies)]
         write_table(target, name, pd.concat(copies, ignore_index=True))
     ids, vectors = load_sentence_embeddings(source, mmap=True)
-    folder = target / "embeddings"
-    folder.mkdir()
-    grown = np.lib.format.open_memmap(folder / "sentences.npy", mode="w+", dtype=np.float32, shape=(factor * len(ids), vectors.shape[1]))
-    for copy in range(factor):
-        turn = rotation(vectors.shape[1], copy)
-        for start in range(0, len(ids), ROTATE_BLOCK):
-            block = vectors[start : start + ROTATE_BLOCK] @ turn
-            grown[copy * len(ids) + start : copy * len(ids) + start + len(block)] = block
-    grown.flush()
-    del grown
     all_ids = [i if copy == 0 else f"w{copy:02d}.{i}" for copy in range(factor) for i in ids]
-    (folder / "sentence_ids.json").write_text(json.dumps(all_ids), encoding="utf-8")
+    with open_sentence_embeddings(target, all_ids, vectors.shape[1]) as grown:
+        for copy in range(factor):
+            turn = rotation(vectors.shape[1], copy)
+            for start in range(0, len(ids), ROTATE_BLOCK):
+                block = vectors[start : start + ROTATE_BLOCK] @ turn
+                grown[copy * len(ids) + start : copy * len(ids) + start + len(block)] = block
 
 
 class KernelPeaks(Sampler):

@@ -407,16 +407,6 @@ def open_sentence_embeddings(run_dir: str | Path, sentence_ids: list[str], dim: 
         Path(tmp).unlink(missing_ok=True)
 
 
-def save_sentence_embeddings(run_dir: str | Path, sentence_ids: list[str], vectors: np.ndarray) -> Path:
-    """Write ``vectors`` (n, dim), row i for sentence_ids[i], as the run's sentence embeddings
-    (``open_sentence_embeddings``); returns the folder."""
-    if len(sentence_ids) != len(vectors):
-        raise ValueError(f"{len(sentence_ids)} sentence ids but {len(vectors)} vectors")
-    with open_sentence_embeddings(run_dir, sentence_ids, np.shape(vectors)[1]) as out:
-        out[:] = vectors
-    return Path(run_dir) / EMBEDDINGS_DIR
-
-
 def load_sentence_embeddings(run_dir: str | Path, mmap: bool = False) -> tuple[list[str], np.ndarray]:
     """(sentence_ids, vectors float32 (n, dim)) written by the embed stage (02_embed) in ``run_dir``;
     with ``mmap`` the vectors are a read-only memory map of the file, read as rows are used."""
