@@ -15,8 +15,6 @@ import contextlib
 import functools
 import hashlib
 import json
-import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -28,7 +26,7 @@ from tqdm import tqdm
 
 from storydiff.embed_cache import EmbeddingCache, hash_texts, resolve_cache_dir
 from storydiff.embed_onnx import OnnxEncoder, create_session, export_onnx
-from storydiff.runfolder import write_json
+from storydiff.runfolder import open_atomic_path, write_json
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_ALIASES = {"", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
@@ -393,18 +391,12 @@ def open_sentence_embeddings(run_dir: str | Path, sentence_ids: list[str], dim: 
     ``embeddings/sentence_ids.json`` when the block ends; on an error the embeddings written
     before stay as they were. The rows live in the file, not in memory."""
     folder = Path(run_dir) / EMBEDDINGS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{VECTORS_FILE}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
+    with open_atomic_path(folder / VECTORS_FILE) as tmp:
         vectors = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(sentence_ids), dim))
         yield vectors
         vectors.flush()
         del vectors
         write_json(folder / IDS_FILE, list(sentence_ids))
-        os.replace(tmp, folder / VECTORS_FILE)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def load_sentence_embeddings(run_dir: str | Path, mmap: bool = False) -> tuple[list[str], np.ndarray]:

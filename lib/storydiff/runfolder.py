@@ -29,17 +29,24 @@ CSV_MAX_ROWS = 500_000  # a bigger table is Parquet only: spreadsheets stop near
 BATCH_ROWS = 65_536  # rows a record batch of iterate_table_batches holds at most
 
 
-def atomic_write(path: Path, write: Any) -> None:
-    """Call ``write(tmp_path)`` then rename the temporary file onto ``path``."""
+@contextlib.contextmanager
+def open_atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write in the block; renamed onto ``path`` when the
+    block ends, removed on an error (``path`` then stays as it was)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        write(Path(tmp))
+        yield Path(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Call ``write(tmp_path)`` then rename the temporary file onto ``path``."""
+    with open_atomic_path(path) as tmp:
+        write(tmp)
 
 
 def table_path(run_dir: str | Path, name: str, fmt: str = "parquet") -> Path:
