@@ -1,5 +1,5 @@
-"""Comparison (or embedding) stage cost with corpus size (issue 8): notebook 04 (or 02) alone on a
-real run folder grown to k disjoint copies; prints figures, asserts nothing.
+"""Comparison (embedding, figures) stage cost with corpus size (issue 8): notebook 04 (02, 05) alone
+on a real run folder grown to k disjoint copies; prints figures, asserts nothing.
 
 ``bench/scale.py`` grows a corpus by edited copies of each article, so its stories grow with it
 (16 copies make a story of 16) and every stage runs again. Here the archive grows the way a
@@ -30,6 +30,11 @@ embeds the same distinct sentences and the rest come from the cache: what grows 
 kernel handles (vectors, ids, the article similarity), which is what this measures. The rows of
 ``article_similarity`` are printed, not checked against factor 1 (identical copies fill each
 other's nearest-neighbour lists).
+
+``--stage 05_figures`` runs the comparison on the grown run first (not measured), then measures
+the figures stage; the rows printed are the claim map's (one per claim). With ``--keep``, a grown
+run already there that went through ``04_compare`` is measured again as it is, without growing it
+or comparing it again (to measure a change of the figures stage on the same tables).
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ import psutil
 
 from _sampling import Sampler, read_status
 from storydiff.embed import load_sentence_embeddings, open_sentence_embeddings
-from storydiff.runfolder import read_table, write_table
+from storydiff.runfolder import read_manifest, read_table, write_table
 from storydiff.runner import KERNEL_ENVIRONMENT, run_pipeline, set_environment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +68,7 @@ ID_COLUMNS = {
     "articles": ["article_id", "duplicate_of"],
     "sentences": ["sentence_id", "article_id"],
     "claims": ["claim_id", "sentence_id", "article_id"],
+    "article_similarity": ["article_a", "article_b"],
 }
 ROTATE_BLOCK = 50_000
 COUNTED = {  # the comparison tables checked, and the one column read to count their rows
@@ -88,7 +94,7 @@ def rotation(dim: int, copy: int) -> np.ndarray:
 
 def grow_run(source: Path, factor: int, target: Path) -> None:
     """Write to ``target`` the run folder of ``factor`` disjoint copies of ``source`` (module
-    docstring): its manifest, articles, sentences, claims and sentence vectors."""
+    docstring): its manifest, articles, sentences, claims, article similarity and sentence vectors."""
     (target / "tables").mkdir(parents=True)
     shutil.copy(source / "manifest.json", target / "manifest.json")
     for name, columns in ID_COLUMNS.items():
@@ -150,7 +156,7 @@ def measure(run: Path, stage: str, parameters: dict[str, str]) -> dict[str, floa
                                    parameters={"run_dir": str(run)} | parameters, cwd=str(run),
                                    progress_bar=False, log_output=False)
         seconds = time.perf_counter() - start
-    counted = COUNTED if stage == "04_compare" else {"article_similarity": "article_a"}
+    counted = {"04_compare": COUNTED, "02_embed": {"article_similarity": "article_a"}, "05_figures": {"claim_map": "claim_id"}}[stage]
     return {"seconds": seconds, "rss": peaks.rss, "anon": peaks.anon, "cluster": peaks.cluster, **count_rows(run, counted)}
 
 
@@ -164,7 +170,7 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=SEEDS_RUN, help="a run folder that went through 03_claims (default: outputs/seeds)")
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--keep", type=Path, help="write the grown run folders here (default: a temporary folder)")
-    parser.add_argument("--stage", choices=["04_compare", "02_embed"], default="04_compare")
+    parser.add_argument("--stage", choices=["04_compare", "02_embed", "05_figures"], default="04_compare")
     args = parser.parse_args()
     if args.run == SEEDS_RUN and not (SEEDS_RUN / "manifest.json").exists():
         print(f"no {SEEDS_RUN}: running the pipeline on the seeds first")
@@ -176,11 +182,18 @@ def main() -> None:
             export = "from storydiff.embed import load_model; load_model(backend='onnx-int8', cache_dir=%r)"
             subprocess.run([sys.executable, "-c", export % str(work / "export")], check=True)
         print(f"{args.stage}: {'factor':>6} {'articles':>8} {'sentences':>9} {'wall_s':>7} {'rss_MiB':>8} {'anon_MiB':>8}"
-              + (f" {'cluster_MiB':>11}  article_similarity rows" if embedding else "  rows / factor-1 rows x factor"))
+              + {"02_embed": f" {'cluster_MiB':>11}  article_similarity rows", "05_figures": "  claim_map rows"}.get(
+                  args.stage, "  rows / factor-1 rows x factor"))
         results = []
         for factor in args.factors:
             run = work / f"x{factor}"
-            grow_run(args.run.resolve(), factor, run)
+            compared = "compare_parameters" in read_manifest(run) if (run / "manifest.json").exists() else False
+            if not (args.stage == "05_figures" and compared):
+                grow_run(args.run.resolve(), factor, run)
+            if args.stage == "05_figures" and not compared:
+                with set_environment(KERNEL_ENVIRONMENT):
+                    papermill.execute_notebook(str(NOTEBOOKS / "04_compare.ipynb"), str(run / "04_compare.ipynb"),
+                                               parameters={"run_dir": str(run)}, cwd=str(run), progress_bar=False, log_output=False)
             n_articles = len(read_table(run, "articles", ["article_id"]))
             n_sentences = len(load_sentence_embeddings(run, mmap=True)[0])
             parameters = {}
@@ -190,8 +203,12 @@ def main() -> None:
             result = {"factor": factor, "articles": n_articles, "sentences": n_sentences, **measure(run, args.stage, parameters)}
             results.append(result)
             base = results[0]
-            rows = f" {result['cluster'] / 2**20:>11.0f}  {result['article_similarity']}" if embedding else "  " + " ".join(
-                f"{name} {result[name] / (base[name] * factor / base['factor']):.4f}" for name in COUNTED)
+            if args.stage == "04_compare":
+                rows = "  " + " ".join(f"{name} {result[name] / (base[name] * factor / base['factor']):.4f}" for name in COUNTED)
+            elif embedding:
+                rows = f" {result['cluster'] / 2**20:>11.0f}  {result['article_similarity']}"
+            else:
+                rows = f"  {result['claim_map']}"
             print(f"{args.stage}: {factor:>6} {n_articles:>8} {n_sentences:>9} {result['seconds']:>7.1f} {result['rss'] / 2**20:>8.0f} "
                   f"{result['anon'] / 2**20:>8.0f}{rows}", flush=True)
             if args.keep is None:
