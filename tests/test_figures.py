@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
 
 from storydiff import figures, runfolder
@@ -16,6 +17,12 @@ from storydiff.claim_map import compute_claim_map
 from storydiff.compare import build_coverage
 
 A, B, C = "000_aaaa", "001_bbbb", "002_cccc"
+
+
+def name_labelled_facts(facts: pd.DataFrame, n: int = 6) -> pd.Series:
+    """fact_id -> text of the facts the claim map labels, as 05_figures reads them."""
+    labelled = figures.choose_labelled_facts(facts, n)
+    return facts.groupby("fact_id")["text"].first().reindex(labelled)
 
 
 @pytest.fixture()
@@ -165,7 +172,7 @@ def test_every_figure_draws_on_the_synthetic_run(
     dots = figures.build_alignment_dots(matches, claims, reuse_alignments, sentences)
     drawn = {
         "similarity_heatmap": figures.plot_similarity_heatmap(similarity, stories, labels),
-        "claim_map": figures.plot_claim_map(claim_map, claims, facts, articles, stories, labels),
+        "claim_map": figures.plot_claim_map(claim_map, claims, facts, articles, stories, labels, name_labelled_facts(facts)),
         "coverage_matrix": figures.plot_coverage_matrix(
             build_coverage(facts, stories), stories, labels, facts.groupby("fact_id")["text"].first()),
         "alignment": figures.plot_alignment(
@@ -237,7 +244,7 @@ def test_edge_cases_draw_an_informative_figure(case, articles, stories, claims, 
         "no articles": lambda: figures.plot_similarity_heatmap(no_similarity, stories, one_label.iloc[:0]),
         "one article": lambda: [figures.plot_similarity_heatmap(no_similarity, stories.iloc[:1], one_label),
                                 figures.plot_timeline(one, stories.iloc[:1], one_label)],
-        "no claims": lambda: figures.plot_claim_map(empty_map, claims, facts, articles, stories, one_label),
+        "no claims": lambda: figures.plot_claim_map(empty_map, claims, facts, articles, stories, one_label, name_labelled_facts(facts)),
         "no facts": lambda: figures.plot_coverage_matrix(build_coverage(facts.iloc[:0], stories), stories, one_label),
         "no pairs": lambda: [figures.plot_alignment(no_dots, no_pairs, counts, one_label),
                              figures.plot_alignment(no_dots, figures.list_story_pairs(stories), counts, one_label)],
@@ -287,11 +294,38 @@ def test_claim_map_legends_stay_short_with_many_outlets_and_stories() -> None:
     claims = pd.DataFrame({"claim_id": [f"{a}:0000" for a in ids], "article_id": ids, "text": "A claim."})
     claim_map = claims[["claim_id"]].assign(x=np.arange(30.0), y=np.arange(30.0) % 7, method="umap")
     facts = claims.assign(fact_id=[f"F{i // 2}" for i in range(30)])
-    fig = figures.plot_claim_map(claim_map, claims, facts, articles, stories, figures.label_articles(articles))
+    fig = figures.plot_claim_map(claim_map, claims[["claim_id", "article_id"]], facts, articles, stories,
+                                 figures.label_articles(articles), name_labelled_facts(facts))
     outlets, story_legend, fact_legend = fig.legends
     assert [t.get_text() for t in outlets.get_texts()][-1] == "23 other outlets" and len(outlets.get_texts()) == 8
     assert len(story_legend.get_texts()) == figures.LEGEND_MAX_STORIES + 1
     assert len(fact_legend.get_texts()) == 6
+
+
+def test_claim_map_draws_a_scatter_per_marker_in_each_claims_colour() -> None:
+    """Two claims in each of 20 articles without an outlet, each article its own story: one
+    scatter per story marker (not one per article) holding every claim, each in its article's
+    colour; the three facts carried by the most articles labelled with the texts given."""
+    ids = [f"{i:03d}_x" for i in range(20)]
+    articles = pd.DataFrame({"article_id": ids, "title": [f"Title {i}" for i in range(20)], "outlet": ""})
+    stories = pd.DataFrame({"story_id": [f"S{i:03d}" for i in range(20)], "article_id": ids, "label": ""})
+    claims = pd.DataFrame({"claim_id": [f"{a}:{k}" for a in ids for k in range(2)], "article_id": [a for a in ids for _ in range(2)]})
+    claim_map = claims[["claim_id"]].assign(x=np.arange(40.0), y=np.arange(40.0) % 5, method="umap")
+    facts = pd.DataFrame({"fact_id": ["F1", "F1", "F1", "F2", "F2", "F3"], "claim_id": claims["claim_id"].iloc[[0, 2, 4, 6, 8, 10]],
+                          "article_id": claims["article_id"].iloc[[0, 2, 4, 6, 8, 10]]})
+    assert figures.choose_labelled_facts(facts, 3) == ["F1", "F2"]  # F3: one article only
+    labels = figures.label_articles(articles)
+    fig = figures.plot_claim_map(claim_map, claims, facts, articles, stories, labels,
+                                 pd.Series({"F1": "First fact.", "F2": "Second fact."}))
+    scatters = fig.axes[0].collections
+    assert len(scatters) == len(figures.STORY_MARKERS)
+    assert sum(len(c.get_offsets()) for c in scatters) == 40
+    colours = figures.assign_colours(figures.group_outlets(articles, labels))
+    diamonds = scatters[1]  # markers in sorted order, "*" then "D": stories 3, 11 and 19
+    expected = [colours[labels[ids[i]]] for i in (3, 3, 11, 11, 19, 19)]
+    np.testing.assert_allclose(diamonds.get_facecolors()[:, :3], to_rgba_array(expected)[:, :3])
+    np.testing.assert_array_equal(diamonds.get_offsets()[:, 0], [6, 7, 22, 23, 38, 39])
+    assert [t.get_text() for t in fig.legends[2].get_texts()] == ["F1 (3 articles): First fact.", "F2 (2 articles): Second fact."]
 
 
 def test_a_large_claim_map_is_a_bitmap_inside_its_svg(tmp_path) -> None:
@@ -302,7 +336,8 @@ def test_a_large_claim_map_is_a_bitmap_inside_its_svg(tmp_path) -> None:
     stories = pd.DataFrame({"story_id": ["S1", "S1"], "article_id": ids, "label": ""})
     claims = pd.DataFrame({"claim_id": [f"c{i}" for i in range(n)], "article_id": [ids[i % 2] for i in range(n)], "text": "A claim."})
     claim_map = claims[["claim_id"]].assign(x=np.cos(np.arange(n)), y=np.sin(np.arange(n) * 0.7), method="umap-sample")
-    fig = figures.plot_claim_map(claim_map, claims, claims.iloc[:0].assign(fact_id=""), articles, stories, figures.label_articles(articles))
+    fig = figures.plot_claim_map(claim_map, claims, claims.iloc[:0].assign(fact_id=""), articles, stories,
+                                 figures.label_articles(articles), pd.Series(dtype=str))
     svg = (tmp_path / figures.save_figure(fig, tmp_path / "figures", "claim_map")["svg"]).read_text(encoding="utf-8")
     assert svg.count("<image") == 1 and svg.count('xlink:href="#m') < 20  # markers: the legend's only
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from storydiff.compare import locate_embeddings, select_embeddings
@@ -32,6 +33,8 @@ def test_an_id_without_a_vector_is_named(stored):
         select_embeddings(ids, vectors, ["a:0000", "c:0000"])
     with pytest.raises(KeyError, match="c:0000"):
         locate_embeddings(ids, ["c:0000"])
+    with pytest.raises(KeyError, match="1 sentences .*c:0000"):
+        locate_embeddings(ids, pd.Series(["a:0000", "c:0000"], index=[7, 3]))  # a table's column: found by position
 
 
 def test_located_rows_read_from_a_memory_map_equal_the_selected_vectors(stored, tmp_path):

@@ -18,6 +18,7 @@ than the fit itself here (78 s for 5,000 claims).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -99,7 +100,7 @@ def place_by_neighbours(
 
 
 def compute_claim_map(
-    claim_ids: list[str],
+    claim_ids: Sequence[str] | pd.Series,
     vectors: np.ndarray,
     random_state: int = 42,
     umap_min_points: int = UMAP_MIN_POINTS,
@@ -132,6 +133,6 @@ def compute_claim_map(
     else:
         coords = project_pca(np.asarray(vectors[rows], dtype=np.float64))
     return pd.DataFrame(
-        {"claim_id": list(claim_ids), "x": coords[:, 0], "y": coords[:, 1], "method": method},
+        {"claim_id": pd.array(claim_ids, dtype="str"), "x": coords[:, 0], "y": coords[:, 1], "method": method},
         columns=CLAIM_MAP_COLUMNS,
     )

@@ -35,11 +35,14 @@ def locate_embeddings(ids: list[str], wanted: pd.Series | list[str]) -> np.ndarr
     """Row numbers (len(wanted),) int64 of the ``wanted`` ids in ``ids`` (the embeddings' row
     order), to read those rows only, e.g. from a memory map; a wanted id without a vector is an
     error naming it (the embeddings are from another run)."""
-    row_of = {sentence_id: i for i, sentence_id in enumerate(ids)}
-    missing = [w for w in wanted if w not in row_of]
-    if missing:
-        raise KeyError(f"{len(missing)} sentences have no embedding (first: {missing[0]}); re-run 02_embed")
-    return np.array([row_of[w] for w in wanted], dtype=np.int64)
+    # a hash index lookup: a dict of every id and a Python loop over the wanted ones cost ~200 bytes
+    # and ~1 µs per sentence (the figures kernel at 582,768 claims)
+    rows = pd.Index(ids, dtype="str").get_indexer(pd.Index(wanted, dtype="str")).astype(np.int64, copy=False)
+    missing = np.flatnonzero(rows < 0)
+    if len(missing):
+        first = wanted.iloc[missing[0]] if isinstance(wanted, pd.Series) else wanted[missing[0]]
+        raise KeyError(f"{len(missing)} sentences have no embedding (first: {first}); re-run 02_embed")
+    return rows
 
 
 def compare_corpus(
