@@ -195,10 +195,10 @@ def test_split_evenly_keeps_order_and_sizes():
 
 def test_split_by_article_keeps_articles_whole():
     frame = pd.DataFrame({"article_id": ["b", "a", "c", "a", "b", "d"], "position": range(6)})
-    parts = split_by_article(frame, 2)
+    parts = list(split_by_article(frame, 2))
     assert [sorted(set(p["article_id"])) for p in parts] == [["a", "b"], ["c", "d"]]
     assert sum(len(p) for p in parts) == len(frame)
-    assert split_by_article(frame, None)[0] is frame
+    assert list(split_by_article(frame, None))[0] is frame
 
 
 def test_dask_imap_takes_parts_as_tasks_finish(cluster):

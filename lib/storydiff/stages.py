@@ -9,6 +9,7 @@ partitioned inside ``storydiff.embed.embed_texts`` (its ``engine`` argument).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +58,15 @@ def build_corpus_tables_on(
     return articles, sentences, [s for _, s in results]
 
 
-def split_by_article(frame: pd.DataFrame, size: int | None) -> list[pd.DataFrame]:
-    """``frame``'s rows in partitions of ``size`` whole articles (sorted article ids; one
-    partition when ``size`` is None)."""
+def split_by_article(frame: pd.DataFrame, size: int | None) -> Iterator[pd.DataFrame]:
+    """``frame``'s rows in partitions of ``size`` whole articles (sorted article ids; ``frame``
+    itself when ``size`` is None), each copied out as it is taken."""
     ids = sorted(frame["article_id"].unique())
     if not size or len(ids) <= size:
-        return [frame]
+        yield frame
+        return
     number = {article_id: i // size for i, article_id in enumerate(ids)}
-    return [part for _, part in frame.groupby(frame["article_id"].map(number), sort=True)]
+    yield from (part for _, part in frame.groupby(frame["article_id"].map(number), sort=True))
 
 
 def extract_partition(sentences: pd.DataFrame, articles: pd.DataFrame, batch_size: int) -> pd.DataFrame:
@@ -82,7 +84,10 @@ def extract_claims_on(
     partition_size: int = DEFAULT_PARTITION_SIZE,
 ) -> list[pd.DataFrame]:
     """The claims table in partitions of whole articles (in article order), extracted on
-    ``engine``; ``articles`` needs ``article_id`` and ``published``."""
+    ``engine``; ``articles`` needs ``article_id`` and ``published``. The sentences are split as
+    the workers take them (``imap``): neither this process nor the cluster holds a second copy
+    of all of them."""
     parts = split_by_article(sentences, partition_size_on(engine, partition_size))
     dates = articles[["article_id", "published"]].reset_index(drop=True)
-    return engine.map(extract_partition, parts, articles=dates, batch_size=batch_size)
+    claims = dict(engine.imap(extract_partition, parts, articles=dates, batch_size=batch_size))
+    return [claims[i] for i in range(len(claims))]
