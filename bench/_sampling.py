@@ -6,6 +6,8 @@ import threading
 from pathlib import Path
 from typing import Self
 
+import psutil
+
 
 def read_status(pid: int | str = "self") -> dict[str, int]:
     """The memory fields of ``/proc/<pid>/status`` (``VmRSS``, ``RssAnon``, ...), in bytes."""
@@ -15,6 +17,11 @@ def read_status(pid: int | str = "self") -> dict[str, int]:
         if value.strip().endswith(" kB"):
             fields[name] = int(value.split()[0]) * 1024
     return fields
+
+
+def is_kernel(process: psutil.Process) -> bool:
+    """Whether ``process`` is a notebook kernel (papermill's ``ipykernel``), not a cluster's."""
+    return "ipykernel" in " ".join(process.cmdline())
 
 
 class Sampler:

@@ -53,7 +53,7 @@ import pandas as pd
 import papermill
 import psutil
 
-from _sampling import Sampler, read_status
+from _sampling import Sampler, is_kernel, read_status
 from storydiff.embed import load_sentence_embeddings, open_sentence_embeddings
 from storydiff.runfolder import read_manifest, read_table, write_table
 from storydiff.runner import KERNEL_ENVIRONMENT, run_pipeline, set_environment
@@ -127,7 +127,7 @@ class KernelPeaks(Sampler):
         cluster = 0
         for process in self._me.children(recursive=True):
             try:
-                if "ipykernel" not in " ".join(process.cmdline()):
+                if not is_kernel(process):
                     cluster += process.memory_info().rss
                     continue
                 self.rss = max(self.rss, process.memory_info().rss)

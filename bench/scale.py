@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from _sampling import Sampler, read_status
+from _sampling import Sampler, is_kernel, read_status
 from storydiff.runfolder import read_content_sentences, read_table
 from storydiff.runner import run_pipeline
 
@@ -128,7 +128,7 @@ class PeakTreeRSS(Sampler):
             try:
                 rss, private = process.memory_info().rss, read_status(process.pid)["RssAnon"]
                 role = "runner" if process.pid == self._me.pid else (
-                    "kernel" if "ipykernel" in " ".join(process.cmdline()) else "cluster")
+                    "kernel" if is_kernel(process) else "cluster")
                 if role == "kernel":
                     kernels.append((process.create_time(), rss, private))
             except (psutil.Error, OSError, KeyError):
