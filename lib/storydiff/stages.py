@@ -50,8 +50,10 @@ def build_corpus_tables_on(
     partition_size: int = DEFAULT_PARTITION_SIZE,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.DataFrame]]:
     """(``articles``, ``sentences``, the sentences of each partition): articles cleaned and split
-    in partitions on ``engine``, then duplicates marked across the whole corpus."""
-    results = engine.map(tabulate_articles, split_evenly(raws, partition_size_on(engine, partition_size)))
+    in partitions on ``engine`` (sent as the workers take them), then duplicates marked across the
+    whole corpus."""
+    done = dict(engine.imap(tabulate_articles, split_evenly(raws, partition_size_on(engine, partition_size))))
+    results = [done.pop(i) for i in range(len(done))]
     articles = pd.concat([a for a, _ in results], ignore_index=True)
     sentences = pd.concat([s for _, s in results], ignore_index=True)
     articles, sentences = mark_duplicates(articles, sentences, duplicate_threshold)
