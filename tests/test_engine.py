@@ -218,6 +218,8 @@ def test_dask_imap_takes_parts_as_tasks_finish(cluster):
         rest = list(results)
     assert taken_at_first <= 5
     assert sorted([first, *rest]) == [(number, number**2) for number in range(20)]
+    with open_engine("dask", cluster.scheduler_address) as engine:  # map takes parts as imap does, in order
+        assert engine.map(pow, parts(), exp=2) == [number**2 for number in range(20)]
 
 
 def test_local_engine_maps_in_order():

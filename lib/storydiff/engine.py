@@ -5,8 +5,9 @@ An engine maps a function over partitions: ``engine.map(func, parts, **shared)``
 results arrive. The ``dask`` engine sends ``shared`` to each worker once (scattered, not once per
 partition), each partition as data of its own, and runs partitions in parallel on the workers of
 an existing cluster (``scheduler="tcp://host:8786"``) or of a ``LocalCluster`` of ``workers``
-processes started for the run; ``imap`` keeps two partitions per worker thread in flight and
-takes the next as one finishes, so the cluster holds a few partitions at a time. Models are
+processes started for the run; ``map`` and ``imap`` keep two partitions per worker thread in
+flight and take the next as one finishes, so the cluster holds a few partitions at a time (and
+this process too, when the partitions come from a generator). Models are
 loaded once per worker process, not per partition: the task functions get them through
 ``shared_embedding_model`` and ``shared_nlp``, memoised in the worker. The runner restarts the
 workers of a cluster it started after each stage that used them (``restart_workers``), so no
@@ -66,10 +67,10 @@ class DaskEngine:
         return self.client.submit(func, self.client.scatter([part], hash=False)[0], pure=False, **scattered)
 
     def map(self, func: Callable[..., Any], parts: Iterable[Any], **shared: Any) -> list[Any]:
-        """Results of ``func(part, **shared)`` for every part, in the order of ``parts``."""
-        scattered = self._scatter_shared(shared)
-        futures = [self._submit(func, part, scattered) for part in parts]
-        return self.client.gather(futures) if futures else []
+        """Results of ``func(part, **shared)`` for every part, in the order of ``parts``; the
+        parts are taken as ``imap`` takes them (a generator's are made only as workers free up)."""
+        results = dict(self.imap(func, parts, **shared))
+        return [results.pop(i) for i in range(len(results))]
 
     def imap(self, func: Callable[..., Any], parts: Iterable[Any], **shared: Any) -> Iterator[tuple[int, Any]]:
         """``(i, result of the i-th part)`` as tasks finish; a failed task raises its error here.

@@ -50,10 +50,8 @@ def build_corpus_tables_on(
     partition_size: int = DEFAULT_PARTITION_SIZE,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.DataFrame]]:
     """(``articles``, ``sentences``, the sentences of each partition): articles cleaned and split
-    in partitions on ``engine`` (sent as the workers take them), then duplicates marked across the
-    whole corpus."""
-    done = dict(engine.imap(tabulate_articles, split_evenly(raws, partition_size_on(engine, partition_size))))
-    results = [done.pop(i) for i in range(len(done))]
+    in partitions on ``engine``, then duplicates marked across the whole corpus."""
+    results = engine.map(tabulate_articles, split_evenly(raws, partition_size_on(engine, partition_size)))
     articles = pd.concat([a for a, _ in results], ignore_index=True)
     sentences = pd.concat([s for _, s in results], ignore_index=True)
     articles, sentences = mark_duplicates(articles, sentences, duplicate_threshold)
@@ -87,9 +85,8 @@ def extract_claims_on(
 ) -> list[pd.DataFrame]:
     """The claims table in partitions of whole articles (in article order), extracted on
     ``engine``; ``articles`` needs ``article_id`` and ``published``. The sentences are split as
-    the workers take them (``imap``): neither this process nor the cluster holds a second copy
-    of all of them."""
+    the workers take them: neither this process nor the cluster holds a second copy of all of
+    them."""
     parts = split_by_article(sentences, partition_size_on(engine, partition_size))
     dates = articles[["article_id", "published"]].reset_index(drop=True)
-    claims = dict(engine.imap(extract_partition, parts, articles=dates, batch_size=batch_size))
-    return [claims[i] for i in range(len(claims))]
+    return engine.map(extract_partition, parts, articles=dates, batch_size=batch_size)
