@@ -147,14 +147,21 @@ def count_rows(run: Path, counted: dict[str, str]) -> dict[str, int]:
     return counts
 
 
-def measure(run: Path, stage: str, parameters: dict[str, str]) -> dict[str, float]:
-    """Run notebook ``stage`` on ``run`` with ``parameters``; wall seconds, kernel and cluster
-    peaks (bytes) and the row counts of the tables it writes."""
-    with set_environment(KERNEL_ENVIRONMENT), KernelPeaks() as peaks:
-        start = time.perf_counter()
+def execute_stage(run: Path, stage: str, parameters: dict[str, str]) -> None:
+    """Run notebook ``stage`` on ``run`` with ``parameters``, in a kernel started as ``storydiff
+    run`` starts it."""
+    with set_environment(KERNEL_ENVIRONMENT):
         papermill.execute_notebook(str(NOTEBOOKS / f"{stage}.ipynb"), str(run / f"{stage}.ipynb"),
                                    parameters={"run_dir": str(run)} | parameters, cwd=str(run),
                                    progress_bar=False, log_output=False)
+
+
+def measure(run: Path, stage: str, parameters: dict[str, str]) -> dict[str, float]:
+    """Run notebook ``stage`` on ``run`` with ``parameters``; wall seconds, kernel and cluster
+    peaks (bytes) and the row counts of the tables it writes."""
+    with KernelPeaks() as peaks:
+        start = time.perf_counter()
+        execute_stage(run, stage, parameters)
         seconds = time.perf_counter() - start
     counted = {"04_compare": COUNTED, "02_embed": {"article_similarity": "article_a"}, "05_figures": {"claim_map": "claim_id"}}[stage]
     return {"seconds": seconds, "rss": peaks.rss, "anon": peaks.anon, "cluster": peaks.cluster, **count_rows(run, counted)}
@@ -187,13 +194,11 @@ def main() -> None:
         results = []
         for factor in args.factors:
             run = work / f"x{factor}"
-            compared = "compare_parameters" in read_manifest(run) if (run / "manifest.json").exists() else False
-            if not (args.stage == "05_figures" and compared):
+            kept = args.stage == "05_figures" and (run / "manifest.json").exists() and "compare_parameters" in read_manifest(run)
+            if not kept:
                 grow_run(args.run.resolve(), factor, run)
-            if args.stage == "05_figures" and not compared:
-                with set_environment(KERNEL_ENVIRONMENT):
-                    papermill.execute_notebook(str(NOTEBOOKS / "04_compare.ipynb"), str(run / "04_compare.ipynb"),
-                                               parameters={"run_dir": str(run)}, cwd=str(run), progress_bar=False, log_output=False)
+                if args.stage == "05_figures":
+                    execute_stage(run, "04_compare", {})
             n_articles = len(read_table(run, "articles", ["article_id"]))
             n_sentences = len(load_sentence_embeddings(run, mmap=True)[0])
             parameters = {}

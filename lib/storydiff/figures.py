@@ -355,12 +355,13 @@ def plot_claim_map(
     codes, outlets = pd.factorize(points["outlet"])
     rgba = to_rgba_array([colours[o] for o in outlets])[codes]
     rasterized = len(points) > RASTER_POINTS
+    x, y = points["x"].to_numpy(), points["y"].to_numpy()
     for marker, rows in points.groupby(points["story_id"].map(markers).fillna("o").to_numpy(), sort=True).indices.items():
-        ax.scatter(points["x"].to_numpy()[rows], points["y"].to_numpy()[rows], c=rgba[rows], marker=marker,
+        ax.scatter(x[rows], y[rows], c=rgba[rows], marker=marker,
                    s=36, alpha=0.85, edgecolors="white", linewidths=0.5, rasterized=rasterized)
     mapped = pd.Index(claim_map["claim_id"])
     xy = claim_map[["x", "y"]].to_numpy()
-    labelled = facts[pd.Index(fact_texts.index).get_indexer(facts["fact_id"]) >= 0]
+    labelled = facts[fact_texts.index.get_indexer(facts["fact_id"]) >= 0]
     fact_handles = []
     for fact_id, text in fact_texts.items():
         members = labelled[labelled["fact_id"] == fact_id]
@@ -369,8 +370,8 @@ def plot_claim_map(
         if not len(coords):
             continue
         cx, cy = coords.mean(axis=0)
-        for x, y in coords:
-            ax.plot([cx, x], [cy, y], color="#333333", linewidth=0.9, zorder=1)
+        for px, py in coords:
+            ax.plot([cx, px], [cy, py], color="#333333", linewidth=0.9, zorder=1)
         ax.annotate(fact_id, (cx, cy), xytext=(5, 5), textcoords="offset points", fontsize=7.5,
                     fontweight="bold", bbox={"boxstyle": "round,pad=0.15", "facecolor": "white",
                                              "edgecolor": "#333333", "linewidth": 0.6})

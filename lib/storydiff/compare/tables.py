@@ -37,11 +37,11 @@ def locate_embeddings(ids: list[str], wanted: pd.Series | list[str]) -> np.ndarr
     error naming it (the embeddings are from another run)."""
     # a hash index lookup: a dict of every id and a Python loop over the wanted ones cost ~200 bytes
     # and ~1 µs per sentence (the figures kernel at 582,768 claims)
-    rows = pd.Index(ids, dtype="str").get_indexer(pd.Index(wanted, dtype="str")).astype(np.int64, copy=False)
+    wanted = pd.Index(wanted, dtype="str")
+    rows = pd.Index(ids, dtype="str").get_indexer(wanted).astype(np.int64, copy=False)
     missing = np.flatnonzero(rows < 0)
     if len(missing):
-        first = wanted.iloc[missing[0]] if isinstance(wanted, pd.Series) else wanted[missing[0]]
-        raise KeyError(f"{len(missing)} sentences have no embedding (first: {first}); re-run 02_embed")
+        raise KeyError(f"{len(missing)} sentences have no embedding (first: {wanted[missing[0]]}); re-run 02_embed")
     return rows
 
 
