@@ -26,7 +26,7 @@ def select_embeddings(ids: list[str], vectors: np.ndarray, wanted: pd.Series | l
 
     A wanted id without a vector is an error naming it (the embeddings are from another run).
     """
-    if len(wanted) == len(ids) and all(w == i for w, i in zip(wanted, ids)):
+    if len(wanted) == len(ids) and pd.Index(wanted, dtype="str").equals(pd.Index(ids, dtype="str")):
         return vectors
     return vectors[locate_embeddings(ids, wanted)]
 
