@@ -147,6 +147,28 @@ def write_csv_copy(run_dir: str | Path, name: str, parts: Iterable[pd.DataFrame]
         Path(tmp).unlink(missing_ok=True)
 
 
+def map_table_column(run_dir: str | Path, name: str, column: str, key: str, values: pd.Series) -> None:
+    """Set the string column ``column`` of table ``name`` to ``values`` (strings indexed by the
+    table's ``key`` column; a key missing there gives ""), replacing the column or adding it last,
+    a record batch at a time, so the table is never read whole. Atomic file by file, in the
+    table's own layout; the CSV copy follows (``write_table``'s rules). Every other column keeps
+    its values, types and order."""
+    files = list_table_files(run_dir, name)
+    with contextlib.ExitStack() as stack:
+        for file in files:
+            source = pq.ParquetFile(file)
+            names = list(dict.fromkeys([*source.schema_arrow.names, column]))
+            schema = pa.schema([source.schema_arrow.field(n) if n != column else pa.field(column, pa.large_string())
+                                for n in names], metadata=source.schema_arrow.metadata)
+            writer = stack.enter_context(pq.ParquetWriter(stack.enter_context(open_atomic_path(file)), schema))
+            for batch in source.iter_batches(batch_size=BATCH_ROWS):
+                mapped = pa.array(batch.column(key).to_pandas().map(values).fillna("").astype(str), pa.large_string())
+                writer.write_batch(pa.record_batch([mapped if n == column else batch.column(n) for n in names], schema=schema))
+            if not source.metadata.num_rows:
+                writer.write_table(schema.empty_table())
+    write_csv_copy(run_dir, name, (batch.to_pandas() for batch in iterate_table_batches(run_dir, name)))
+
+
 def list_tables(run_dir: str | Path) -> list[str]:
     """Names of the tables in ``run_dir``, single-file and partitioned, sorted."""
     tables = Path(run_dir) / TABLES_DIR
@@ -272,8 +294,26 @@ def select_content_sentences(articles: pd.DataFrame, sentences: pd.DataFrame) ->
     return sentences[mask].reset_index(drop=True)
 
 
-def read_content_sentences(run_dir: str | Path, filters: list[tuple] | None = None) -> pd.DataFrame:
+def read_content_sentences(
+    run_dir: str | Path, filters: list[tuple] | None = None, columns: list[str] | None = None
+) -> pd.DataFrame:
     """The run's content sentences (see ``select_content_sentences``), in table order; only those
-    that pass ``filters`` (``read_table``'s, e.g. ``filter_in("article_id", ids)``) when given."""
-    return select_content_sentences(
-        read_table(run_dir, "articles", ["article_id", "duplicate_of"]), read_table(run_dir, "sentences", filters=filters))
+    that pass ``filters`` (``read_table``'s, e.g. ``filter_in("article_id", ids)``) and only
+    ``columns`` (all when None) when given."""
+    read = None if columns is None else list(dict.fromkeys([*columns, "article_id", "boilerplate"]))
+    sentences = select_content_sentences(
+        read_table(run_dir, "articles", ["article_id", "duplicate_of"]), read_table(run_dir, "sentences", read, filters))
+    return sentences if columns is None else sentences[columns]
+
+
+def read_content_claims(run_dir: str | Path, sentence_ids: pd.Series, columns: list[str] | None = None) -> pd.DataFrame:
+    """The claims of the content sentences ``sentence_ids`` (a claim is a whole content sentence,
+    so one each), in that order, index 0..n-1; only ``columns`` when given (``sentence_id`` is
+    read too, to order them). Reordered only when the table's order differs, which it does not
+    for a run's own sentences: no second copy of the claims is made then."""
+    read = None if columns is None else list(dict.fromkeys([*columns, "sentence_id"]))
+    claims = read_table(run_dir, "claims", read)
+    wanted = pd.Index(sentence_ids, dtype="str")
+    if not pd.Index(claims["sentence_id"], dtype="str").equals(wanted):
+        claims = claims.set_index("sentence_id", drop=False).loc[wanted].reset_index(drop=True)
+    return claims if columns is None else claims[columns]

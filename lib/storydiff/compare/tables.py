@@ -16,7 +16,7 @@ from storydiff.compare.reuse import (
 )
 from storydiff.compare.sameclaim import REUSE_THRESHOLD, SAME_CLAIM_THRESHOLD
 from storydiff.compare.stories import STORY_THRESHOLD, WINDOW_DAYS, group_stories
-from storydiff.runfolder import open_table_parts
+from storydiff.runfolder import filter_in, open_table_parts, read_table
 
 
 def select_embeddings(ids: list[str], vectors: np.ndarray, wanted: pd.Series | list[str]) -> np.ndarray:
@@ -57,60 +57,48 @@ def compare_corpus(
     window_days: int = WINDOW_DAYS,
     event_threshold: float = EVENT_THRESHOLD,
     engine: Any = None,
-    run_dir: str | Path | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """All comparison tables of a corpus, keyed by table name: ``compare_stories`` then
-    ``compare_reuse`` (a caller short of memory calls the two itself and lets go of the claims
-    between them, as the comparison notebook does).
+    """All comparison tables of a corpus, keyed by table name: ``group_stories``, then
+    ``compare_facts`` and ``compare_reuse`` (the comparison notebook calls the three itself, reading
+    each one's inputs from the run folder when it needs them and letting go of them after).
 
     ``sentences`` are the content sentences (row i embedded in ``sentence_embeddings`` row i),
     ``claims`` the claims table (row i in ``claim_embeddings`` row i); embeddings are
     L2-normalised float32 (n, dim). Returns ``stories``, ``facts``, ``matches``, ``coverage``,
-    ``discrepancies``, ``reuse``, ``reuse_alignments`` and ``articles`` (story_id filled); given
-    ``run_dir``, the five tables made a block at a time are written there instead of returned.
+    ``discrepancies``, ``reuse``, ``reuse_alignments`` and ``articles`` (story_id filled).
     """
-    tables = compare_stories(
-        articles, sentences, claims, claim_embeddings, same_claim_threshold=same_claim_threshold,
-        story_threshold=story_threshold, window_days=window_days, event_threshold=event_threshold,
-        engine=engine, run_dir=run_dir,
-    )
-    return tables | compare_reuse(articles, sentences, sentence_embeddings, tables["stories"], reuse_threshold,
-                                  engine=engine, run_dir=run_dir)
+    stories = group_stories(articles, sentences, claims, story_threshold, window_days)
+    story_of = stories.set_index("article_id")["story_id"]
+    return {
+        "stories": stories,
+        **compare_facts(claims, claim_embeddings, stories, same_claim_threshold, event_threshold, engine=engine),
+        **compare_reuse(articles, sentences, sentence_embeddings, stories, reuse_threshold, engine=engine),
+        "articles": articles.assign(story_id=articles["article_id"].map(story_of).fillna("")),
+    }
 
 
-def compare_stories(
-    articles: pd.DataFrame,
-    sentences: pd.DataFrame,
+def compare_facts(
     claims: pd.DataFrame,
     claim_embeddings: np.ndarray,
+    stories: pd.DataFrame,
     same_claim_threshold: float = SAME_CLAIM_THRESHOLD,
-    story_threshold: float = STORY_THRESHOLD,
-    window_days: int = WINDOW_DAYS,
     event_threshold: float = EVENT_THRESHOLD,
     engine: Any = None,
     run_dir: str | Path | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """``stories``, ``articles`` (story_id filled) and, unless ``run_dir`` is given, ``facts``,
-    ``matches``, ``coverage`` and ``discrepancies``: the claims' half of ``compare_corpus``.
+    """``facts``, ``matches``, ``coverage`` and ``discrepancies`` of ``claims`` (row i embedded in
+    ``claim_embeddings`` row i) within the ``stories`` (``group_stories``'s): the claims' half of
+    ``compare_corpus``.
 
-    Facts, matches, coverage and discrepancies are computed a block of stories at a time, on the
-    workers of ``engine`` when one is given (``storydiff.compare.blocks``); given ``run_dir``,
-    they are written there a part per block as they are made (``write_block_tables``), so they
-    are never all in memory.
+    They are computed a block of stories at a time, on the workers of ``engine`` when one is given
+    (``storydiff.compare.blocks``); given ``run_dir``, they are written there a part per block as
+    they are made (``write_block_tables``), so they are never all in memory, and nothing is returned.
     """
-    stories = group_stories(articles, sentences, claims, story_threshold, window_days)
     blocks = compare_blocks(claims, claim_embeddings, stories, same_claim_threshold, event_threshold, engine=engine)
-    block_tables = {}
     if run_dir is None:
-        block_tables = gather_block_tables(blocks)
-    else:
-        write_block_tables(run_dir, blocks)
-    story_of = dict(zip(stories["article_id"], stories["story_id"]))
-    return {
-        "stories": stories,
-        **block_tables,
-        "articles": articles.assign(story_id=articles["article_id"].map(story_of).fillna("")),
-    }
+        return gather_block_tables(blocks)
+    write_block_tables(run_dir, blocks)
+    return {}
 
 
 def compare_reuse(
@@ -127,8 +115,14 @@ def compare_reuse(
     pairs at a time, on the workers of ``engine`` when one is given
     (``storydiff.compare.reuse.align_blocks``); given ``run_dir``, written there a part per
     block as they come (``write_alignments``).
+
+    ``sentences`` need columns sentence_id and article_id, and text unless ``run_dir`` is given:
+    without it, only the texts of the sentences in a similar pair are read from the run's
+    sentences table, once the pairs are found (the search needs none).
     """
     pairs = find_similar_sentences(sentences, sentence_embeddings, reuse_threshold)
+    if "text" not in sentences and run_dir is not None:
+        sentences = sentences.assign(text=sentences["sentence_id"].map(read_paired_texts(run_dir, sentences, pairs)))
     alignments = align_blocks(sentences, pairs, engine=engine)
     tables = {}
     if run_dir is None:
@@ -137,6 +131,15 @@ def compare_reuse(
     else:
         counts = write_alignments(run_dir, alignments)
     return {**tables, "reuse": summarise_reuse(counts, sentences, articles, stories)}
+
+
+def read_paired_texts(run_dir: str | Path, sentences: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
+    """Texts, indexed by sentence id, of the rows of ``sentences`` in a pair of ``pairs``
+    (``find_similar_sentences``'s), read from the run's sentences table."""
+    rows = np.unique(pairs[["row_a", "row_b"]].to_numpy())
+    wanted = sentences["sentence_id"].to_numpy()[rows]
+    texts = read_table(run_dir, "sentences", ["sentence_id", "text"], filter_in("sentence_id", wanted))
+    return texts.set_index("sentence_id")["text"]
 
 
 def write_alignments(run_dir: str | Path, results: Iterable[tuple[int, pd.DataFrame]]) -> pd.DataFrame:
