@@ -34,7 +34,8 @@ other's nearest-neighbour lists).
 ``--stage 05_figures`` runs the comparison on the grown run first (not measured), then measures
 the figures stage; the rows printed are the claim map's (one per claim). With ``--keep``, a grown
 run already there that went through ``04_compare`` is measured again as it is, without growing it
-or comparing it again (to measure a change of the figures stage on the same tables).
+or comparing it again (to measure a change of the figures stage on the same tables); any other
+folder of that name there is removed and grown again.
 """
 
 from __future__ import annotations
@@ -196,6 +197,7 @@ def main() -> None:
             run = work / f"x{factor}"
             kept = args.stage == "05_figures" and (run / "manifest.json").exists() and "compare_parameters" in read_manifest(run)
             if not kept:
+                shutil.rmtree(run, ignore_errors=True)  # a kept folder the comparison did not finish: grown again
                 grow_run(args.run.resolve(), factor, run)
                 if args.stage == "05_figures":
                     execute_stage(run, "04_compare", {})
