@@ -10,8 +10,8 @@ from storydiff.compare.reuse import (
     UNDETERMINED, align_articles, align_blocks, count_alignments, find_similar_sentences,
     gather_alignments, iterate_reuse_blocks, likely_source, summarise_reuse,
 )
-from storydiff.compare.tables import write_alignments
-from storydiff.runfolder import TABLES_DIR, read_table
+from storydiff.compare.tables import compare_reuse, write_alignments
+from storydiff.runfolder import TABLES_DIR, read_table, write_table
 
 
 def _unit(rows):
@@ -131,3 +131,15 @@ def test_a_failed_block_leaves_the_alignments_written_before(tmp_path, copied_ar
     with pytest.raises(RuntimeError, match="worker lost"):
         write_alignments(tmp_path, failing())
     pd.testing.assert_frame_equal(read_table(tmp_path, "reuse_alignments"), before)
+
+
+def test_texts_read_back_from_the_run_give_the_same_reuse(tmp_path):
+    sentences, vectors = sentences_and_vectors()
+    articles = pd.DataFrame({"article_id": ["a", "b", "c"], "published": ["2024-03-01", "2024-03-02", ""]})
+    stories = pd.DataFrame({"article_id": ["a", "b", "c"], "story_id": ["S1", "S1", "S2"]})
+    write_table(tmp_path, "sentences", sentences)
+    in_memory = compare_reuse(articles, sentences, vectors, stories)
+    read_back = compare_reuse(articles, sentences[["sentence_id", "article_id"]], vectors, stories, run_dir=tmp_path)
+    pd.testing.assert_frame_equal(read_back["reuse"], in_memory["reuse"])
+    pd.testing.assert_frame_equal(read_table(tmp_path, "reuse_alignments"), in_memory["reuse_alignments"])
+    assert in_memory["reuse"]["verbatim"].sum() == 1 and in_memory["reuse"]["paraphrase"].sum() == 1
