@@ -23,6 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from storydiff.memory import release_unused_memory
+
 TABLES_DIR = "tables"
 MANIFEST = "manifest.json"
 CSV_MAX_ROWS = 500_000  # a bigger table is Parquet only: spreadsheets stop near a million rows
@@ -209,7 +211,7 @@ def iterate_table_parts(
         return
     for file in files:
         part = pd.read_parquet(file, columns=columns, filters=filters)
-        pa.default_memory_pool().release_unused()  # mimalloc, pyarrow's default, keeps the decoding buffers
+        release_unused_memory()  # mimalloc, pyarrow's default pool, keeps the decoding buffers
         yield part
 
 
