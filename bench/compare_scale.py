@@ -195,7 +195,7 @@ def main() -> None:
         results = []
         for factor in args.factors:
             run = work / f"x{factor}"
-            kept = args.stage == "05_figures" and (run / "manifest.json").exists() and "compare_parameters" in read_manifest(run)
+            kept = args.stage == "05_figures" and "compare_parameters" in read_manifest(run)
             if not kept:
                 shutil.rmtree(run, ignore_errors=True)  # a kept folder the comparison did not finish: grown again
                 grow_run(args.run.resolve(), factor, run)
