@@ -1,9 +1,11 @@
 """The persistent embedding cache: corrupt entries and files are recovered from, a writer killed
-with SIGKILL leaves a consistent cache, and two processes can fill one cache at once."""
+with SIGKILL leaves a consistent cache, two processes can fill one cache at once, and processes
+opening one new cache file at the same moment all wait their turn."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import sqlite3
@@ -95,6 +97,41 @@ def test_two_processes_fill_one_cache_at_once(model, reference, tmp_path):
     vectors = embed_texts(TEXTS, model=model, cache_dir=tmp_path, batch_size=8, stats=stats)
     assert stats.hits == len(TEXTS)
     np.testing.assert_allclose(vectors, reference, atol=1e-5)
+
+
+def open_new_caches(folders: list[Path], barrier, results) -> None:
+    """Open the cache in each of ``folders`` after all processes reach ``barrier``, store and read
+    back one vector; put the error text (or None) of each folder on ``results``."""
+    keys = hash_texts(["one sentence"], "ns")
+    for folder in folders:
+        barrier.wait()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                with EmbeddingCache(folder, 4) as cache:
+                    cache.put_many(keys, np.ones((1, 4), dtype=np.float32))
+                    found = []
+                    cache.lookup(keys, lambda key, vector: found.append(key))
+            results.put(None if found == keys else f"{folder}: stored vector not found")
+        except Exception as err:  # noqa: BLE001 - reported to the test process
+            results.put(f"{folder}: {type(err).__name__}: {err}")
+
+
+def test_processes_opening_one_new_cache_at_once_all_wait(tmp_path):
+    # Switching a new file to WAL made SQLite answer "database is locked" at once to one of two
+    # processes; the cache took that for a corrupt file and moved it aside under the other.
+    folders, processes = [tmp_path / f"cache{i}" for i in range(40)], 4
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(processes), context.Queue()
+    workers = [context.Process(target=open_new_caches, args=(folders, barrier, results)) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    errors = [results.get(timeout=300) for _ in range(len(folders) * processes)]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [error for error in errors if error] == []
+    assert [worker.exitcode for worker in workers] == [0] * processes
+    assert not list(tmp_path.glob(f"*/{DB_NAME}.corrupt-*"))
 
 
 def test_corrupt_entry_is_recomputed_with_a_warning(model, reference, tmp_path):

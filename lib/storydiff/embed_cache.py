@@ -57,6 +57,26 @@ def hash_texts(texts: list[str], namespace: str) -> list[bytes]:
     return keys
 
 
+def set_journal_wal(connection: sqlite3.Connection, timeout_s: float) -> None:
+    """Switch ``connection``'s database to WAL mode, retrying for up to ``timeout_s`` seconds.
+
+    The switch needs an exclusive lock; when two processes open a new file at once, SQLite answers
+    one of them "database is locked" at once rather than wait on its busy handler (it would
+    deadlock otherwise), so the wait happens here.
+    """
+    deadline = time.monotonic() + timeout_s
+    delay = 0.005
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(2 * delay, 0.25)
+
+
 class EmbeddingCache:
     """Vectors of one dimension ``dim`` in ``<cache_dir>/embeddings.sqlite3``; use as a context
     manager (the connection is closed on exit)."""
@@ -67,6 +87,8 @@ class EmbeddingCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.connection = self._connect()
+        except sqlite3.OperationalError:  # locked or unopenable: the file itself may be fine
+            raise
         except sqlite3.DatabaseError as err:  # not a database: a foreign or truncated file
             aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
             warnings.warn(f"embedding cache {self.path} is unreadable ({err}); moved to {aside.name}, starting empty")
@@ -79,7 +101,7 @@ class EmbeddingCache:
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT_S, isolation_level=None)
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
+            set_journal_wal(connection, LOCK_TIMEOUT_S)
             connection.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a killed process loses nothing committed
             connection.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             connection.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
