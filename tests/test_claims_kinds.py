@@ -1,10 +1,12 @@
-"""Claim kinds and check-worthiness, and the named entities a claim carries."""
+"""Claim kinds and check-worthiness, the named entities a claim carries, and claims counted by
+article and kind."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from storydiff.claims import load_nlp
+from storydiff.claims import count_claim_kinds, load_nlp
 from storydiff.claims.entities import extract_entities
 from storydiff.claims.kinds import KIND_BASE, classify_claim, score_checkworthiness
 
@@ -43,3 +45,16 @@ def test_entities_are_names_only(nlp):
     assert {"text": "Beijing", "label": "GPE"} in entities
     assert not labels & {"DATE", "PERCENT", "MONEY", "CARDINAL"}
     assert len(entities) == len({(e["text"], e["label"]) for e in entities})
+
+
+def test_claims_are_counted_by_article_and_kind_over_parts():
+    parts = [
+        pd.DataFrame({"article_id": ["b", "a", "a"], "kind": ["quote", "quote", "event"]}),
+        pd.DataFrame({"article_id": [], "kind": []}),
+        pd.DataFrame({"article_id": ["b"], "kind": ["quote"]}),
+    ]
+    counts = count_claim_kinds(parts)
+    assert list(counts.columns) == ["article_id", *KIND_BASE]
+    assert counts.set_index("article_id")[["quote", "event", "opinion"]].to_dict("index") == {
+        "a": {"quote": 1, "event": 1, "opinion": 0}, "b": {"quote": 2, "event": 0, "opinion": 0}}
+    assert count_claim_kinds([]).empty and list(count_claim_kinds([]).columns) == ["article_id", *KIND_BASE]

@@ -1,5 +1,6 @@
 """Tables written a part at a time (``runfolder.open_table_parts``): read back in part order, put
-in place only when complete, with a CSV copy up to the size limit."""
+in place only when complete, with a CSV copy up to the size limit, as one file when not
+partitioned; and tables read a part at a time (first rows, smallest rows)."""
 
 from __future__ import annotations
 
@@ -99,3 +100,34 @@ def test_batches_read_a_table_a_few_rows_at_a_time_in_order(tmp_path, frame):
         batches = list(runfolder.iterate_table_batches(tmp_path, name, ["n"], batch_rows=2))
         assert [b.num_rows for b in batches] == sizes and all(b.schema.names == ["n"] for b in batches)
         assert [n for b in batches for n in b.column("n").to_pylist()] == [1, 2, 3, 4, 5]
+
+
+def test_parts_not_partitioned_become_one_file(tmp_path, frame):
+    runfolder.write_table(tmp_path, "facts", frame, parts=[frame.iloc[:2], frame.iloc[2:]])
+    with open_table_parts(tmp_path, "facts", partitioned=False) as writer:
+        writer.write(1, frame.iloc[3:])
+        writer.write(0, frame.iloc[:3])
+    assert runfolder.list_table_files(tmp_path, "facts") == [runfolder.table_path(tmp_path, "facts")]
+    assert not (tmp_path / TABLES_DIR / "facts").exists()  # the partitioned table written before is gone
+    pd.testing.assert_frame_equal(read_table(tmp_path, "facts"), frame)
+    pd.testing.assert_frame_equal(pd.read_csv(runfolder.table_path(tmp_path, "facts", "csv")), frame)
+    with open_table_parts(tmp_path, "empty", partitioned=False) as writer:
+        writer.write(0, frame.iloc[:0])
+    assert list(read_table(tmp_path, "empty").columns) == ["article_id", "n"]
+
+
+def test_head_of_transformed_parts_counts_the_transformed_rows(tmp_path, frame):
+    runfolder.write_table(tmp_path, "facts", frame, parts=[frame.iloc[:2], frame.iloc[2:]])
+    def doubled(part: pd.DataFrame) -> pd.DataFrame:
+        return pd.concat([part, part], ignore_index=True)
+
+    head, total = runfolder.read_head(tmp_path, "facts", 5, transform=doubled)
+    assert head["n"].tolist() == [1, 2, 1, 2, 3] and total == 10
+
+
+def test_smallest_rows_are_found_a_part_at_a_time(tmp_path):
+    scores = pd.DataFrame({"id": list("abcdef"), "score": [0.5, 0.1, 0.9, 0.1, 0.0, 0.7]})
+    runfolder.write_table(tmp_path, "scores", scores, parts=[scores.iloc[:3], scores.iloc[3:5], scores.iloc[5:]])
+    smallest = runfolder.read_smallest(tmp_path, "scores", 3, ["score", "id"], ["id", "score"])
+    assert smallest["id"].tolist() == ["e", "b", "d"] and smallest.index.tolist() == [0, 1, 2]
+    assert runfolder.read_smallest(tmp_path, "scores", 10, ["score"])["id"].tolist() == list("ebdafc")

@@ -74,10 +74,11 @@ def write_table(run_dir: str | Path, name: str, df: pd.DataFrame, parts: list[pd
 
 
 class TableParts:
-    """Table ``name`` of ``run_dir`` being written a part at a time (``open_table_parts``)."""
+    """Table ``name`` of ``run_dir`` being written a part at a time (``open_table_parts``); with
+    ``partitioned`` False the parts become one file when committed."""
 
-    def __init__(self, run_dir: str | Path, name: str) -> None:
-        self.run_dir, self.name = Path(run_dir), name
+    def __init__(self, run_dir: str | Path, name: str, partitioned: bool = True) -> None:
+        self.run_dir, self.name, self.partitioned = Path(run_dir), name, partitioned
         tables = self.run_dir / TABLES_DIR
         tables.mkdir(parents=True, exist_ok=True)
         self.folder = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=tables))
@@ -103,10 +104,15 @@ class TableParts:
 
     def commit(self) -> None:
         """Put the parts in place of any earlier table ``name`` (either layout) and write the
-        CSV copy, part by part."""
+        CSV copy, part by part; when not ``partitioned``, write them as one file instead (read
+        back whole: for the in-process engine, whose tables are held whole anyway)."""
+        empty = self.empty if self.empty is not None else pd.DataFrame()
+        if not self.partitioned:
+            parts = [pd.read_parquet(self.folder / f"part-{number:05d}.parquet") for number in self.numbers()]
+            write_table(self.run_dir, self.name, concat_parts(parts) if parts else empty)
+            return
         if not self.numbers():
-            (self.empty if self.empty is not None else pd.DataFrame()).to_parquet(
-                self.folder / "part-00000.parquet", index=False)
+            empty.to_parquet(self.folder / "part-00000.parquet", index=False)
         tables = self.run_dir / TABLES_DIR
         old = tables / f".{self.name}.old-{os.getpid()}"
         if (tables / self.name).exists():
@@ -118,11 +124,11 @@ class TableParts:
 
 
 @contextlib.contextmanager
-def open_table_parts(run_dir: str | Path, name: str) -> Iterator[TableParts]:
+def open_table_parts(run_dir: str | Path, name: str, partitioned: bool = True) -> Iterator[TableParts]:
     """A ``TableParts`` writer of table ``name``: its parts go to a temporary folder and become
-    the table ``tables/<name>/`` when the block ends; on an error they are removed and the
-    table written before stays as it was."""
-    writer = TableParts(run_dir, name)
+    the table ``tables/<name>/`` (``tables/<name>.parquet`` when not ``partitioned``) when the
+    block ends; on an error they are removed and the table written before stays as it was."""
+    writer = TableParts(run_dir, name, partitioned)
     try:
         yield writer
         writer.commit()
@@ -252,16 +258,34 @@ def filter_in(column: str, values: Iterable[Any]) -> list[tuple[str, str, list[A
 
 
 def read_head(
-    run_dir: str | Path, name: str, n: int, columns: list[str] | None = None, filters: list[tuple] | None = None
+    run_dir: str | Path,
+    name: str,
+    n: int,
+    columns: list[str] | None = None,
+    filters: list[tuple] | None = None,
+    transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """(the first ``n`` rows of table ``name`` that pass ``filters``, how many pass in all),
-    reading one part at a time: what a notebook shows of a table too large to hold."""
+    reading one part at a time: what a notebook shows of a table too large to hold. With
+    ``transform``, the rows are those of ``transform(part)`` for each part read (e.g. one row per
+    item of a list column: ``claims.explode_items``)."""
     head, total = [], 0
     for part in iterate_table_parts(run_dir, name, columns, filters):
+        part = part if transform is None else transform(part)
         if total < n or not head:
             head.append(part.head(max(n - total, 0)))
         total += len(part)
     return concat_parts(head), total
+
+
+def read_smallest(run_dir: str | Path, name: str, n: int, by: list[str], columns: list[str] | None = None) -> pd.DataFrame:
+    """The first ``n`` rows of table ``name`` sorted by ``by`` (ascending; ties in table order),
+    index 0..n-1, reading one part at a time and keeping only ``n`` rows between parts."""
+    smallest = None
+    for part in iterate_table_parts(run_dir, name, columns):
+        candidates = part if smallest is None else concat_parts([smallest, part])
+        smallest = candidates.sort_values(by, kind="stable").head(n)
+    return pd.DataFrame(columns=columns) if smallest is None else smallest.reset_index(drop=True)
 
 
 def write_json(path: str | Path, data: Any) -> None:
@@ -296,16 +320,25 @@ def select_content_sentences(articles: pd.DataFrame, sentences: pd.DataFrame) ->
     return sentences[mask].reset_index(drop=True)
 
 
+def iterate_content_sentences(
+    run_dir: str | Path, filters: list[tuple] | None = None, columns: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """The run's content sentences (see ``select_content_sentences``) a part of the sentences
+    table at a time, in table order; only those that pass ``filters`` (``read_table``'s, e.g.
+    ``filter_in("article_id", ids)``) and only ``columns`` (all when None) when given."""
+    read = None if columns is None else list(dict.fromkeys([*columns, "article_id", "boilerplate"]))
+    articles = read_table(run_dir, "articles", ["article_id", "duplicate_of"])
+    for part in iterate_table_parts(run_dir, "sentences", read, filters):
+        sentences = select_content_sentences(articles, part)
+        yield sentences if columns is None else sentences[columns]
+
+
 def read_content_sentences(
     run_dir: str | Path, filters: list[tuple] | None = None, columns: list[str] | None = None
 ) -> pd.DataFrame:
-    """The run's content sentences (see ``select_content_sentences``), in table order; only those
-    that pass ``filters`` (``read_table``'s, e.g. ``filter_in("article_id", ids)``) and only
-    ``columns`` (all when None) when given."""
-    read = None if columns is None else list(dict.fromkeys([*columns, "article_id", "boilerplate"]))
-    sentences = select_content_sentences(
-        read_table(run_dir, "articles", ["article_id", "duplicate_of"]), read_table(run_dir, "sentences", read, filters))
-    return sentences if columns is None else sentences[columns]
+    """All of ``iterate_content_sentences`` in one frame, index 0..n-1."""
+    parts = list(iterate_content_sentences(run_dir, filters, columns))
+    return parts[0] if len(parts) == 1 else concat_parts(parts)
 
 
 def read_content_claims(run_dir: str | Path, sentence_ids: pd.Series, columns: list[str] | None = None) -> pd.DataFrame:

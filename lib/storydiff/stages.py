@@ -9,7 +9,7 @@ partitioned inside ``storydiff.embed.embed_texts`` (its ``engine`` argument).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,15 +78,19 @@ def extract_partition(sentences: pd.DataFrame, articles: pd.DataFrame, batch_siz
 
 def extract_claims_on(
     engine: Any,
-    sentences: pd.DataFrame,
+    sentence_parts: Iterable[pd.DataFrame],
     articles: pd.DataFrame,
     batch_size: int = 256,
     partition_size: int = DEFAULT_PARTITION_SIZE,
-) -> list[pd.DataFrame]:
-    """The claims table in partitions of whole articles (in article order), extracted on
-    ``engine``; ``articles`` needs ``article_id`` and ``published``. The sentences are split as
-    the workers take them: neither this process nor the cluster holds a second copy of all of
-    them."""
-    parts = split_by_article(sentences, partition_size_on(engine, partition_size))
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """``(number, claims)`` of each partition of whole articles, extracted on ``engine`` and
+    yielded as the partitions finish (parts numbered in sentence order; write them with
+    ``runfolder.open_table_parts``). ``sentence_parts``: the content sentences, a few articles'
+    whole sentences per part (``runfolder.iterate_content_sentences``), split further into
+    partitions of ``partition_size`` articles on dask; ``articles`` needs ``article_id`` and
+    ``published``. The parts are read and split as the workers take them: neither this process
+    nor the cluster holds all the sentences or all the claims."""
+    size = partition_size_on(engine, partition_size)
+    partitions = (partition for part in sentence_parts for partition in split_by_article(part, size))
     dates = articles[["article_id", "published"]].reset_index(drop=True)
-    return engine.map(extract_partition, parts, articles=dates, batch_size=batch_size)
+    yield from engine.imap(extract_partition, partitions, articles=dates, batch_size=batch_size)

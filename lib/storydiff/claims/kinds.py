@@ -14,6 +14,7 @@ import re
 from spacy.tokens import Doc, Span
 
 KIND_BASE = {"quantity": 0.9, "quote": 0.8, "event": 0.7, "statement": 0.4, "opinion": 0.1}
+CLAIM_KINDS = list(KIND_BASE)  # every kind a claim can have
 ENTITY_BONUS, MAX_ENTITY_BONUS = 0.025, 0.1
 OPINION_RE = re.compile(
     r"(?i)\b(?:well[- ]positioned|ahead of the curve|it[’']s clear|it is clear|clearly|"
