@@ -131,3 +131,19 @@ def test_smallest_rows_are_found_a_part_at_a_time(tmp_path):
     smallest = runfolder.read_smallest(tmp_path, "scores", 3, ["score", "id"], ["id", "score"])
     assert smallest["id"].tolist() == ["e", "b", "d"] and smallest.index.tolist() == [0, 1, 2]
     assert runfolder.read_smallest(tmp_path, "scores", 10, ["score"])["id"].tolist() == list("ebdafc")
+
+
+def test_content_sentences_are_read_a_part_at_a_time(tmp_path):
+    articles = pd.DataFrame({"article_id": ["a", "b", "c"], "duplicate_of": ["", "a", None]})
+    sentences = pd.DataFrame({
+        "sentence_id": ["a-0", "a-1", "b-0", "c-0", "c-1"],
+        "article_id": ["a", "a", "b", "c", "c"],
+        "boilerplate": [False, True, False, False, False],
+    })
+    runfolder.write_table(tmp_path, "articles", articles)
+    runfolder.write_table(tmp_path, "sentences", sentences, parts=[sentences.iloc[:3], sentences.iloc[3:]])
+    parts = list(runfolder.iterate_content_sentences(tmp_path, columns=["sentence_id"]))
+    assert [part["sentence_id"].tolist() for part in parts] == [["a-0"], ["c-0", "c-1"]]
+    content = runfolder.read_content_sentences(tmp_path)
+    assert content["sentence_id"].tolist() == ["a-0", "c-0", "c-1"] and content.index.tolist() == [0, 1, 2]
+    pd.testing.assert_frame_equal(content, runfolder.select_content_sentences(articles, sentences))

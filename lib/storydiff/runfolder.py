@@ -313,11 +313,22 @@ def add_notices(run_dir: str | Path, lines: list[str]) -> None:
     update_manifest(run_dir, notices=read_manifest(run_dir).get("notices", []) + list(lines))
 
 
+def index_kept_articles(articles: pd.DataFrame) -> pd.Index:
+    """Ids of the ``articles`` that are not duplicates; the index builds its lookup table once,
+    on its first use, so each part of the sentences is then selected in time of its own size."""
+    return pd.Index(articles.loc[articles["duplicate_of"].fillna("") == "", "article_id"]).unique()
+
+
+def select_kept_sentences(kept: pd.Index, sentences: pd.DataFrame) -> pd.DataFrame:
+    """The ``sentences`` that are not boilerplate and whose article is in ``kept``
+    (``index_kept_articles``), index 0..n-1."""
+    mask = ~sentences["boilerplate"].astype(bool) & (kept.get_indexer(sentences["article_id"]) >= 0)
+    return sentences[mask].reset_index(drop=True)
+
+
 def select_content_sentences(articles: pd.DataFrame, sentences: pd.DataFrame) -> pd.DataFrame:
     """Sentences later stages use: not boilerplate, in an article that is not a duplicate."""
-    kept = set(articles.loc[articles["duplicate_of"].fillna("") == "", "article_id"])
-    mask = ~sentences["boilerplate"].astype(bool) & sentences["article_id"].isin(kept)
-    return sentences[mask].reset_index(drop=True)
+    return select_kept_sentences(index_kept_articles(articles), sentences)
 
 
 def iterate_content_sentences(
@@ -327,9 +338,9 @@ def iterate_content_sentences(
     table at a time, in table order; only those that pass ``filters`` (``read_table``'s, e.g.
     ``filter_in("article_id", ids)``) and only ``columns`` (all when None) when given."""
     read = None if columns is None else list(dict.fromkeys([*columns, "article_id", "boilerplate"]))
-    articles = read_table(run_dir, "articles", ["article_id", "duplicate_of"])
+    kept = index_kept_articles(read_table(run_dir, "articles", ["article_id", "duplicate_of"]))
     for part in iterate_table_parts(run_dir, "sentences", read, filters):
-        sentences = select_content_sentences(articles, part)
+        sentences = select_kept_sentences(kept, part)
         yield sentences if columns is None else sentences[columns]
 
 
