@@ -1,4 +1,4 @@
-"""Comparison (embedding, figures) stage cost with corpus size (issue 8): notebook 04 (02, 05) alone
+"""Comparison (embedding, claims, figures) stage cost with corpus size (issue 8): notebook 04 (02, 03, 05) alone
 on a real run folder grown to k disjoint copies; prints figures, asserts nothing.
 
 ``bench/scale.py`` grows a corpus by edited copies of each article, so its stories grow with it
@@ -30,6 +30,11 @@ embeds the same distinct sentences and the rest come from the cache: what grows 
 kernel handles (vectors, ids, the article similarity), which is what this measures. The rows of
 ``article_similarity`` are printed, not checked against factor 1 (identical copies fill each
 other's nearest-neighbour lists).
+
+``--stage 03_claims`` runs the claims stage on the ``dask`` engine (a 2-worker ``LocalCluster``),
+with the grown run's sentences written in parts of ``partition_size`` (100) articles, as the reading
+stage writes them on ``dask``; the rows printed are the claims'. Copies share their texts, so every
+factor parses them again: x16 of all of BBC takes over half an hour.
 
 ``--stage 05_figures`` runs the comparison on the grown run first (not measured), then measures
 the figures stage; the rows printed are the claim map's (one per claim). With ``--keep``, a grown
@@ -72,6 +77,7 @@ ID_COLUMNS = {
     "article_similarity": ["article_a", "article_b"],
 }
 ROTATE_BLOCK = 50_000
+CLAIMS_PART_ARTICLES = 100  # the notebooks' default partition_size
 COUNTED = {  # the comparison tables checked, and the one column read to count their rows
     "stories": "story_id", "facts": "fact_id", "discrepancies": "kind", "reuse": "article_a", "reuse_alignments": "article_a",
 }
@@ -93,9 +99,16 @@ def rotation(dim: int, copy: int) -> np.ndarray:
     return (q * np.sign(np.diag(r))).astype(np.float32)
 
 
-def grow_run(source: Path, factor: int, target: Path) -> None:
+def split_articles(table: pd.DataFrame, size: int) -> list[pd.DataFrame]:
+    """``table``'s rows in parts of ``size`` whole articles, in the order the articles first appear."""
+    number = {article: i // size for i, article in enumerate(dict.fromkeys(table["article_id"]))}
+    return [part for _, part in table.groupby(table["article_id"].map(number), sort=True)]
+
+
+def grow_run(source: Path, factor: int, target: Path, sentence_part_articles: int | None = None) -> None:
     """Write to ``target`` the run folder of ``factor`` disjoint copies of ``source`` (module
-    docstring): its manifest, articles, sentences, claims, article similarity and sentence vectors."""
+    docstring): its manifest, articles, sentences, claims, article similarity and sentence vectors;
+    the sentences in parts of ``sentence_part_articles`` articles when given (else one file)."""
     (target / "tables").mkdir(parents=True)
     shutil.copy(source / "manifest.json", target / "manifest.json")
     for name, columns in ID_COLUMNS.items():
@@ -104,7 +117,9 @@ def grow_run(source: Path, factor: int, target: Path) -> None:
         if name == "articles":
             copies = [part.assign(published=(BASE_DATE + pd.Timedelta(days=WEEK_DAYS * copy)).date().isoformat(),
                                   published_from="meta", story_id="") for copy, part in enumerate(copies)]
-        write_table(target, name, pd.concat(copies, ignore_index=True))
+        grown = pd.concat(copies, ignore_index=True)
+        parted = name == "sentences" and sentence_part_articles
+        write_table(target, name, grown, parts=split_articles(grown, sentence_part_articles) if parted else None)
     ids, vectors = load_sentence_embeddings(source, mmap=True)
     all_ids = [i if copy == 0 else f"w{copy:02d}.{i}" for copy in range(factor) for i in ids]
     with open_sentence_embeddings(target, all_ids, vectors.shape[1]) as grown:
@@ -164,7 +179,8 @@ def measure(run: Path, stage: str, parameters: dict[str, str]) -> dict[str, floa
         start = time.perf_counter()
         execute_stage(run, stage, parameters)
         seconds = time.perf_counter() - start
-    counted = {"04_compare": COUNTED, "02_embed": {"article_similarity": "article_a"}, "05_figures": {"claim_map": "claim_id"}}[stage]
+    counted = {"04_compare": COUNTED, "02_embed": {"article_similarity": "article_a"}, "03_claims": {"claims": "claim_id"},
+               "05_figures": {"claim_map": "claim_id"}}[stage]
     return {"seconds": seconds, "rss": peaks.rss, "anon": peaks.anon, "cluster": peaks.cluster, **count_rows(run, counted)}
 
 
@@ -178,7 +194,7 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=SEEDS_RUN, help="a run folder that went through 03_claims (default: outputs/seeds)")
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--keep", type=Path, help="write the grown run folders here (default: a temporary folder)")
-    parser.add_argument("--stage", choices=["04_compare", "02_embed", "05_figures"], default="04_compare")
+    parser.add_argument("--stage", choices=["04_compare", "02_embed", "03_claims", "05_figures"], default="04_compare")
     args = parser.parse_args()
     if args.run == SEEDS_RUN and not (SEEDS_RUN / "manifest.json").exists():
         print(f"no {SEEDS_RUN}: running the pipeline on the seeds first")
@@ -190,15 +206,15 @@ def main() -> None:
             export = "from storydiff.embed import load_model; load_model(backend='onnx-int8', cache_dir=%r)"
             subprocess.run([sys.executable, "-c", export % str(work / "export")], check=True)
         print(f"{args.stage}: {'factor':>6} {'articles':>8} {'sentences':>9} {'wall_s':>7} {'rss_MiB':>8} {'anon_MiB':>8}"
-              + {"02_embed": f" {'cluster_MiB':>11}  article_similarity rows", "05_figures": "  claim_map rows"}.get(
-                  args.stage, "  rows / factor-1 rows x factor"))
+              + {"02_embed": f" {'cluster_MiB':>11}  article_similarity rows", "03_claims": f" {'cluster_MiB':>11}  claims rows",
+                 "05_figures": "  claim_map rows"}.get(args.stage, "  rows / factor-1 rows x factor"))
         results = []
         for factor in args.factors:
             run = work / f"x{factor}"
             kept = args.stage == "05_figures" and "compare_parameters" in read_manifest(run)
             if not kept:
                 shutil.rmtree(run, ignore_errors=True)  # a kept folder the comparison did not finish: grown again
-                grow_run(args.run.resolve(), factor, run)
+                grow_run(args.run.resolve(), factor, run, CLAIMS_PART_ARTICLES if args.stage == "03_claims" else None)
                 if args.stage == "05_figures":
                     execute_stage(run, "04_compare", {})
             n_articles = len(read_table(run, "articles", ["article_id"]))
@@ -207,6 +223,8 @@ def main() -> None:
             if embedding:  # a cold vector cache, the ONNX export reused
                 shutil.copytree(work / "export" / "onnx", work / f"cache-x{factor}" / "onnx")
                 parameters = {"engine": "dask", "backend": "onnx-int8", "cache_dir": str(work / f"cache-x{factor}")}
+            elif args.stage == "03_claims":
+                parameters = {"engine": "dask", "partition_size": CLAIMS_PART_ARTICLES}
             result = {"factor": factor, "articles": n_articles, "sentences": n_sentences, **measure(run, args.stage, parameters)}
             results.append(result)
             base = results[0]
@@ -214,6 +232,8 @@ def main() -> None:
                 rows = "  " + " ".join(f"{name} {result[name] / (base[name] * factor / base['factor']):.4f}" for name in COUNTED)
             elif embedding:
                 rows = f" {result['cluster'] / 2**20:>11.0f}  {result['article_similarity']}"
+            elif args.stage == "03_claims":
+                rows = f" {result['cluster'] / 2**20:>11.0f}  {result['claims']}"
             else:
                 rows = f"  {result['claim_map']}"
             print(f"{args.stage}: {factor:>6} {n_articles:>8} {n_sentences:>9} {result['seconds']:>7.1f} {result['rss'] / 2**20:>8.0f} "
