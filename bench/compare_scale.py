@@ -63,6 +63,7 @@ from _sampling import Sampler, is_kernel, read_status
 from storydiff.embed import load_sentence_embeddings, open_sentence_embeddings
 from storydiff.runfolder import read_manifest, read_table, write_table
 from storydiff.runner import KERNEL_ENVIRONMENT, run_pipeline, set_environment
+from storydiff.stages import split_by_article
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "data" / "corpora" / "seeds"
@@ -99,16 +100,10 @@ def rotation(dim: int, copy: int) -> np.ndarray:
     return (q * np.sign(np.diag(r))).astype(np.float32)
 
 
-def split_articles(table: pd.DataFrame, size: int) -> list[pd.DataFrame]:
-    """``table``'s rows in parts of ``size`` whole articles, in the order the articles first appear."""
-    number = {article: i // size for i, article in enumerate(dict.fromkeys(table["article_id"]))}
-    return [part for _, part in table.groupby(table["article_id"].map(number), sort=True)]
-
-
 def grow_run(source: Path, factor: int, target: Path, sentence_part_articles: int | None = None) -> None:
     """Write to ``target`` the run folder of ``factor`` disjoint copies of ``source`` (module
     docstring): its manifest, articles, sentences, claims, article similarity and sentence vectors;
-    the sentences in parts of ``sentence_part_articles`` articles when given (else one file)."""
+    the sentences in parts of ``sentence_part_articles`` articles (sorted ids) when given, else one file."""
     (target / "tables").mkdir(parents=True)
     shutil.copy(source / "manifest.json", target / "manifest.json")
     for name, columns in ID_COLUMNS.items():
@@ -119,7 +114,7 @@ def grow_run(source: Path, factor: int, target: Path, sentence_part_articles: in
                                   published_from="meta", story_id="") for copy, part in enumerate(copies)]
         grown = pd.concat(copies, ignore_index=True)
         parted = name == "sentences" and sentence_part_articles
-        write_table(target, name, grown, parts=split_articles(grown, sentence_part_articles) if parted else None)
+        write_table(target, name, grown, parts=list(split_by_article(grown, sentence_part_articles)) if parted else None)
     ids, vectors = load_sentence_embeddings(source, mmap=True)
     all_ids = [i if copy == 0 else f"w{copy:02d}.{i}" for copy in range(factor) for i in ids]
     with open_sentence_embeddings(target, all_ids, vectors.shape[1]) as grown:
