@@ -88,9 +88,13 @@ class TableParts:
         """Write part ``number`` (parts are read back in number order, whatever order they are
         written in). An empty part is not written; its columns are kept for a table with no rows."""
         if len(part):
-            part.reset_index(drop=True).to_parquet(self.folder / f"part-{number:05d}.parquet", index=False)
+            part.reset_index(drop=True).to_parquet(self.part_path(number), index=False)
         elif self.empty is None:
             self.empty = part
+
+    def part_path(self, number: int) -> Path:
+        """The file of part ``number`` in the temporary folder."""
+        return self.folder / f"part-{number:05d}.parquet"
 
     def numbers(self) -> list[int]:
         """Numbers of the parts written, ascending."""
@@ -99,7 +103,7 @@ class TableParts:
     def rewrite(self, change: Callable[[int, pd.DataFrame], pd.DataFrame]) -> None:
         """Replace each written part by ``change(number, part)``, one part in memory at a time."""
         for number in self.numbers():
-            path = self.folder / f"part-{number:05d}.parquet"
+            path = self.part_path(number)
             change(number, pd.read_parquet(path)).reset_index(drop=True).to_parquet(path, index=False)
 
     def commit(self) -> None:
@@ -108,11 +112,11 @@ class TableParts:
         back whole: for the in-process engine, whose tables are held whole anyway)."""
         empty = self.empty if self.empty is not None else pd.DataFrame()
         if not self.partitioned:
-            parts = [pd.read_parquet(self.folder / f"part-{number:05d}.parquet") for number in self.numbers()]
+            parts = [pd.read_parquet(self.part_path(number)) for number in self.numbers()]
             write_table(self.run_dir, self.name, concat_parts(parts) if parts else empty)
             return
         if not self.numbers():
-            empty.to_parquet(self.folder / "part-00000.parquet", index=False)
+            empty.to_parquet(self.part_path(0), index=False)
         tables = self.run_dir / TABLES_DIR
         old = tables / f".{self.name}.old-{os.getpid()}"
         if (tables / self.name).exists():
