@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import nbformat
@@ -123,6 +124,29 @@ def test_a_model_loaded_for_the_dask_engine_stays_on_the_workers(tmp_path, clust
         remote.encode_batch(texts[:1])
 
 
+def test_imap_in_order_yields_in_order_and_takes_parts_as_it_goes(cluster):
+    drawn: list[int] = []
+
+    def parts():
+        for part in range(12):
+            drawn.append(part)
+            yield part
+
+    results, ahead = [], []
+    with open_engine("dask", cluster.scheduler_address) as engine:
+        for number, result in engine.imap_in_order(_square_first_slowly, parts()):
+            results.append((number, result))
+            ahead.append(len(drawn) - number)
+    assert results == [(part, part * part) for part in range(12)]
+    assert max(ahead) <= 2 * 2 + 1  # two parts per worker thread in flight, plus the next one taken
+
+
+def _square_first_slowly(part: int) -> int:
+    """``part`` squared; part 0 takes longest, so later parts finish before it."""
+    time.sleep(1.0 if part == 0 else 0.05)
+    return part * part
+
+
 def _count_model_loads() -> int:
     """How many models this process has loaded through ``shared_embedding_model``."""
     return shared_embedding_model.cache_info().misses
@@ -188,9 +212,9 @@ def test_unknown_engine_is_refused_before_anything_runs(tmp_path):
 
 
 def test_split_evenly_keeps_order_and_sizes():
-    assert split_evenly([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
-    assert split_evenly([1, 2, 3], None) == [[1, 2, 3]]
-    assert split_evenly([], 4) == [[]]
+    assert list(split_evenly([1, 2, 3, 4, 5], 2)) == [[1, 2], [3, 4], [5]]
+    assert list(split_evenly(iter([1, 2, 3]), None)) == [[1, 2, 3]]
+    assert list(split_evenly([], 4)) == []
 
 
 def test_split_by_article_keeps_articles_whole():

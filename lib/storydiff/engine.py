@@ -1,11 +1,11 @@
 """Where the per-article work runs: in this process (``local``) or on a Dask cluster (``dask``).
 
 An engine maps a function over partitions: ``engine.map(func, parts, **shared)`` returns
-``[func(part, **shared) for part in parts]``, and ``engine.imap`` yields ``(index, result)`` as
-results arrive. The ``dask`` engine sends ``shared`` to each worker once (scattered, not once per
+``[func(part, **shared) for part in parts]``, ``engine.imap`` yields ``(index, result)`` as
+results arrive and ``engine.imap_in_order`` in the order of the parts. The ``dask`` engine sends ``shared`` to each worker once (scattered, not once per
 partition), each partition as data of its own, and runs partitions in parallel on the workers of
 an existing cluster (``scheduler="tcp://host:8786"``) or of a ``LocalCluster`` of ``workers``
-processes started for the run; ``map`` and ``imap`` keep two partitions per worker thread in
+processes started for the run; ``map`` and both ``imap`` keep two partitions per worker thread in
 flight and take the next as one finishes, so the cluster holds a few partitions at a time (and
 this process too, when the partitions come from a generator). Models are
 loaded once per worker process, not per partition: the task functions get them through
@@ -19,10 +19,11 @@ the articles into partitions of ``partition_size`` articles.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 ENGINES = ("local", "dask")
@@ -43,6 +44,8 @@ class LocalEngine:
         """``(i, func(i-th part, **shared))`` in order."""
         for i, part in enumerate(parts):
             yield i, func(part, **shared)
+
+    imap_in_order = imap
 
 
 class DaskEngine:
@@ -82,7 +85,6 @@ class DaskEngine:
 
         scattered = self._scatter_shared(shared)
         numbered = enumerate(parts)
-        window = 2 * max(sum(self.client.nthreads().values()), 1)
         index: dict[str, int] = {}
 
         def submit_next(count: int) -> list[Any]:
@@ -92,12 +94,32 @@ class DaskEngine:
                 index[futures[-1].key] = i
             return futures
 
-        pending = as_completed(submit_next(window))
+        pending = as_completed(submit_next(self._window()))
         for future in pending:
             for queued in submit_next(1):
                 pending.add(queued)
             yield index.pop(future.key), future.result()
             future.release()
+
+    def imap_in_order(self, func: Callable[..., Any], parts: Iterable[Any], **shared: Any) -> Iterator[tuple[int, Any]]:
+        """``(i, result of the i-th part)`` in the order of ``parts``, taken from ``parts`` as
+        ``imap`` takes them: two per worker thread in flight or finished and waiting for the ones
+        before them (a slow part holds the next ones back rather than letting results pile up)."""
+        scattered = self._scatter_shared(shared)
+        futures = (self._submit(func, part, scattered) for part in parts)
+        pending = collections.deque(itertools.islice(futures, self._window()))
+        number = 0
+        while pending:
+            future = pending.popleft()
+            result = future.result()
+            future.release()
+            pending.extend(itertools.islice(futures, 1))
+            yield number, result
+            number += 1
+
+    def _window(self) -> int:
+        """Parts in flight at once: two per worker thread."""
+        return 2 * max(sum(self.client.nthreads().values()), 1)
 
 
 @contextlib.contextmanager
@@ -142,12 +164,12 @@ def restart_workers(scheduler: str) -> None:
         client.restart()
 
 
-def split_evenly(items: Sequence[Any], size: int | None) -> list[list[Any]]:
-    """``items`` in consecutive chunks of ``size`` (one chunk when ``size`` is None or 0)."""
-    items = list(items)
-    if not size:
-        return [items]
-    return [items[start : start + size] for start in range(0, len(items), size)] or [[]]
+def split_evenly(items: Iterable[Any], size: int | None) -> Iterator[list[Any]]:
+    """``items`` in consecutive lists of ``size`` (one list of all when ``size`` is None or 0;
+    none when there are no items), each taken from ``items`` as it is asked for."""
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size or None)):
+        yield chunk
 
 
 @functools.lru_cache(maxsize=4)
