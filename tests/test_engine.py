@@ -87,8 +87,9 @@ def assert_same_tables(local: Path, dask: Path) -> None:
 def test_dask_engine_gives_the_local_tables_on_the_seeds(tmp_path, stage_notebooks, cluster):
     local, dask = run_both(SEEDS, tmp_path, stage_notebooks, cluster.scheduler_address, partition_size=2)
     assert_same_tables(local, dask)
-    assert (dask / TABLES_DIR / "claims").is_dir() and (local / TABLES_DIR / "claims.parquet").exists()
-    assert len(list((dask / TABLES_DIR / "claims").glob("part-*.parquet"))) == 3  # 5 articles, 2 per part
+    for name in ("articles", "sentences", "claims"):
+        assert (dask / TABLES_DIR / name).is_dir() and (local / TABLES_DIR / f"{name}.parquet").exists()
+        assert len(list((dask / TABLES_DIR / name).glob("part-*.parquet"))) == 3  # 5 articles, 2 per part
     assert read_manifest(dask)["model"] == read_manifest(local)["model"]
 
 

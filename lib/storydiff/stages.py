@@ -15,10 +15,12 @@ from typing import Any
 
 import pandas as pd
 
+from storydiff.corpus.duplicates import DuplicateFinder, key_contents
 from storydiff.corpus.readers import (
-    DEFAULT_MAX_FILE_MB, RawArticle, SkippedInput, finish_corpus, list_corpus_files, read_files,
+    DEFAULT_MAX_FILE_MB, RawArticle, SkippedInput, describe_no_articles, find_sidecar, finish_articles,
+    list_corpus_files, read_files,
 )
-from storydiff.corpus.tables import mark_duplicates, tabulate_articles
+from storydiff.corpus.tables import add_duplicate_marks, join_contents, tabulate_articles
 from storydiff.engine import DEFAULT_PARTITION_SIZE, shared_nlp, split_evenly
 
 
@@ -27,35 +29,59 @@ def partition_size_on(engine: Any, partition_size: int) -> int | None:
     return partition_size if engine.name == "dask" else None
 
 
-def read_corpus_on(
-    engine: Any,
-    corpus: str | Path,
-    *,
-    metadata: str | Path | None = None,
-    max_file_mb: float = DEFAULT_MAX_FILE_MB,
-    partition_size: int = DEFAULT_PARTITION_SIZE,
-) -> tuple[list[RawArticle], list[SkippedInput]]:
-    """``storydiff.corpus.readers.read_corpus`` with the files read in partitions on ``engine``."""
-    parts = split_evenly(list_corpus_files(corpus), partition_size_on(engine, partition_size))
-    results = engine.map(read_files, parts, max_file_mb=max_file_mb)
-    articles = [article for found, _ in results for article in found]
-    skipped = [problem for _, problems in results for problem in problems]
-    return finish_corpus(corpus, articles, skipped, metadata), skipped
+def tabulate_partition(raws: list[RawArticle]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``articles`` (without the duplicate columns), ``sentences`` and the articles' duplicate keys
+    (``key_contents``) of one partition of raw articles."""
+    articles, sentences = tabulate_articles(raws)
+    return articles, sentences, key_contents(join_contents(articles, sentences))
 
 
-def build_corpus_tables_on(
-    engine: Any,
-    raws: list[RawArticle],
-    duplicate_threshold: float = 0.8,
-    partition_size: int = DEFAULT_PARTITION_SIZE,
-) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.DataFrame]]:
-    """(``articles``, ``sentences``, the sentences of each partition): articles cleaned and split
-    in partitions on ``engine``, then duplicates marked across the whole corpus."""
-    results = engine.map(tabulate_articles, split_evenly(raws, partition_size_on(engine, partition_size)))
-    articles = pd.concat([a for a, _ in results], ignore_index=True)
-    sentences = pd.concat([s for _, s in results], ignore_index=True)
-    articles, sentences = mark_duplicates(articles, sentences, duplicate_threshold)
-    return articles, sentences, [s for _, s in results]
+class CorpusReading:
+    """The corpus read, cleaned and split a partition at a time on ``engine`` (see
+    ``storydiff.corpus.readers.read_corpus`` and ``storydiff.corpus.tables.build_corpus_tables``
+    for what each step does; the same tables, in parts).
+
+    Iterating yields ``(number, articles, sentences)`` for each partition of ``partition_size``
+    articles on dask (all of them at once locally), in corpus order, with duplicates marked
+    against every article before them; afterwards ``skipped`` lists the inputs that were not
+    read. Files are read and articles tabulated on the workers, a few partitions in flight at a
+    time; this process finishes them in order (sidecar metadata, unique ids, duplicates), holding
+    each article's id and duplicate key, not its text. ``CorpusError`` when the corpus path is
+    missing or, once every input was tried, no article was read.
+    """
+
+    def __init__(
+        self,
+        engine: Any,
+        corpus: str | Path,
+        *,
+        metadata: str | Path | None = None,
+        max_file_mb: float = DEFAULT_MAX_FILE_MB,
+        duplicate_threshold: float = 0.8,
+        partition_size: int = DEFAULT_PARTITION_SIZE,
+    ) -> None:
+        self.engine, self.corpus, self.metadata = engine, corpus, metadata
+        self.max_file_mb, self.duplicate_threshold, self.partition_size = max_file_mb, duplicate_threshold, partition_size
+        self.skipped: list[SkippedInput] = []
+
+    def __iter__(self) -> Iterator[tuple[int, pd.DataFrame, pd.DataFrame]]:
+        self.skipped = []
+        size = partition_size_on(self.engine, self.partition_size)
+        raws = self._read_articles(split_evenly(list_corpus_files(self.corpus), size))
+        finder = DuplicateFinder(self.duplicate_threshold)
+        read = 0
+        for number, (articles, sentences, keys) in self.engine.imap_in_order(tabulate_partition, split_evenly(raws, size)):
+            read += len(articles)
+            yield number, add_duplicate_marks(articles, finder.mark(keys)), sentences
+        if not read:
+            raise describe_no_articles(self.corpus, self.skipped)
+
+    def _read_articles(self, file_parts: Iterable[list[Path]]) -> Iterator[RawArticle]:
+        """The articles of the files, read in partitions on the engine and finished in order."""
+        sidecar, seen = find_sidecar(self.corpus, self.metadata), {}
+        for _, (found, problems) in self.engine.imap_in_order(read_files, file_parts, max_file_mb=self.max_file_mb):
+            self.skipped.extend(problems)
+            yield from finish_articles(found, sidecar, seen)
 
 
 def split_by_article(frame: pd.DataFrame, size: int | None) -> Iterator[pd.DataFrame]:

@@ -250,30 +250,44 @@ def list_corpus_files(corpus: str | Path) -> list[Path]:
     return list_input_files(corpus) if corpus.is_dir() else [corpus]
 
 
-def finish_corpus(
-    corpus: str | Path, articles: list[RawArticle], skipped: list[SkippedInput], metadata: str | Path | None = None
-) -> list[RawArticle]:
-    """``articles`` with sidecar metadata merged into ``meta`` and repeated ids made unique
-    (``id~2``...); ``CorpusError`` when there is no article at all."""
+def find_sidecar(corpus: str | Path, metadata: str | Path | None = None) -> dict[str, dict[str, str]]:
+    """The sidecar metadata of a corpus (``read_sidecar``): the file ``metadata`` when given, else
+    the corpus folder's ``metadata.csv``/``.yaml``/``.yml``; ``{}`` when there is none."""
     corpus = Path(corpus)
-    sidecar_path = Path(metadata) if metadata else next(
+    path = Path(metadata) if metadata else next(
         (corpus / n for n in SIDECAR_NAMES if corpus.is_dir() and (corpus / n).exists()), None
     )
-    if sidecar_path is not None:
-        sidecar = read_sidecar(sidecar_path)
-        for article in articles:
-            article.meta.update(sidecar.get(Path(article.path).name, {}))
-            article.meta.update(sidecar.get(article.article_id, {}))
-    seen: dict[str, int] = {}
+    return read_sidecar(path) if path is not None else {}
+
+
+def finish_articles(articles: list[RawArticle], sidecar: dict[str, dict[str, str]], seen: dict[str, int]) -> list[RawArticle]:
+    """``articles`` with ``sidecar`` metadata merged into ``meta`` (by file name, then by article
+    id) and each id seen before, in ``seen`` or earlier in ``articles``, made unique (``id~2``...);
+    ``seen`` (id: times read) is updated, so a corpus can be finished a part at a time, in order."""
     for article in articles:
+        article.meta.update(sidecar.get(Path(article.path).name, {}))
+        article.meta.update(sidecar.get(article.article_id, {}))
         count = seen.get(article.article_id, 0)
         seen[article.article_id] = count + 1
         if count:
             article.article_id = f"{article.article_id}~{count + 1}"
-    if not articles:
-        detail = "; ".join(s.message() for s in skipped[:5])
-        raise CorpusError(f"{corpus}: no readable articles" + (f" ({detail})" if detail else ""))
     return articles
+
+
+def describe_no_articles(corpus: str | Path, skipped: list[SkippedInput]) -> CorpusError:
+    """The error of a corpus that gave no article, naming the first inputs skipped."""
+    detail = "; ".join(s.message() for s in skipped[:5])
+    return CorpusError(f"{corpus}: no readable articles" + (f" ({detail})" if detail else ""))
+
+
+def finish_corpus(
+    corpus: str | Path, articles: list[RawArticle], skipped: list[SkippedInput], metadata: str | Path | None = None
+) -> list[RawArticle]:
+    """``articles`` with sidecar metadata merged into ``meta`` and repeated ids made unique
+    (``finish_articles``); ``CorpusError`` when there is no article at all."""
+    if not articles:
+        raise describe_no_articles(corpus, skipped)
+    return finish_articles(articles, find_sidecar(corpus, metadata), {})
 
 
 def read_corpus(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from storydiff.corpus.clean import normalize_text, split_blocks
@@ -99,16 +101,66 @@ def mark_duplicates(
     """``articles`` with ``duplicate_of`` and ``duplicate_similarity`` filled from the content
     sentences (exact and MinHash near-duplicates, across the whole corpus), and ``sentences``."""
     articles_df, sentences_df = articles.reset_index(drop=True), sentences.reset_index(drop=True)
-    content = (
-        sentences_df[~sentences_df["boilerplate"]]
+    marks = find_duplicates(join_contents(articles_df, sentences_df), duplicate_threshold)
+    return add_duplicate_marks(articles_df, marks), sentences_df
+
+
+def join_contents(articles: pd.DataFrame, sentences: pd.DataFrame) -> pd.Series:
+    """Each article's content sentences joined by spaces (what duplicate detection compares),
+    indexed by ``article_id`` in the order of ``articles``; ``""`` for an article without any."""
+    return (
+        sentences[~sentences["boilerplate"]]
         .groupby("article_id", sort=False)["text"]
         .agg(" ".join)
-        .reindex(articles_df["article_id"], fill_value="")
+        .reindex(articles["article_id"], fill_value="")
     )
-    dups = find_duplicates(content, duplicate_threshold)
-    articles_df["duplicate_of"] = dups["duplicate_of"].to_numpy()
-    articles_df["duplicate_similarity"] = dups["duplicate_similarity"].to_numpy()
-    return articles_df[ARTICLE_COLUMNS], sentences_df
+
+
+def add_duplicate_marks(articles: pd.DataFrame, marks: pd.DataFrame) -> pd.DataFrame:
+    """``articles`` (rows in the order of ``marks``, ``DuplicateFinder.mark``'s frame of them) with
+    its duplicate columns set, in ``ARTICLE_COLUMNS`` order."""
+    return articles.assign(
+        duplicate_of=marks["duplicate_of"].to_numpy(), duplicate_similarity=marks["duplicate_similarity"].to_numpy()
+    )[ARTICLE_COLUMNS]
+
+
+def count_articles(parts: Iterable[pd.DataFrame]) -> dict[str, int]:
+    """``articles read``, ``content sentences``, ``boilerplate sentences`` and ``duplicates`` of
+    the articles table's parts (each with ``n_sentences``, ``n_boilerplate`` and ``duplicate_of``)."""
+    counts = dict.fromkeys(["articles read", "content sentences", "boilerplate sentences", "duplicates"], 0)
+    for part in parts:
+        counts["articles read"] += len(part)
+        counts["content sentences"] += int(part["n_sentences"].sum())
+        counts["boilerplate sentences"] += int(part["n_boilerplate"].sum())
+        counts["duplicates"] += int((part["duplicate_of"] != "").sum())
+    return counts
+
+
+def count_boilerplate(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Boilerplate sentences by rule: ``boilerplate_reason``, ``sentences`` (how many) and
+    ``example`` (the first in table order), most frequent first. ``parts``: the boilerplate
+    sentences' ``boilerplate_reason`` and ``text``, a part at a time in table order."""
+    counts: list[pd.Series] = []
+    examples: dict[str, str] = {}
+    for part in parts:
+        by_reason = part.groupby("boilerplate_reason")["text"]
+        counts.append(by_reason.size())
+        for reason, text in by_reason.first().items():
+            examples.setdefault(reason, text)
+    totals = pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype=int)
+    frame = pd.DataFrame({
+        "boilerplate_reason": totals.index.astype(str),
+        "sentences": totals.to_numpy(dtype=int),
+        "example": [examples[reason] for reason in totals.index],
+    })
+    return frame.sort_values(["sentences", "boilerplate_reason"], ascending=[False, True], ignore_index=True)
+
+
+def count_misplaced_sentences(articles: pd.DataFrame, sentences: pd.DataFrame) -> int:
+    """How many of ``sentences`` do not read back out of their article's ``text`` at their
+    ``char_start``/``char_end`` (0 for well-formed tables; ``articles`` holds their articles)."""
+    texts = articles.set_index("article_id")["text"]
+    return sum(texts[row.article_id][row.char_start : row.char_end] != row.text for row in sentences.itertuples())
 
 
 def build_skipped_table(skipped: list[SkippedInput]) -> pd.DataFrame:
