@@ -1,5 +1,5 @@
-"""Comparison (embedding, claims, figures) stage cost with corpus size (issue 8): notebook 04 (02, 03, 05) alone
-on a real run folder grown to k disjoint copies; prints figures, asserts nothing.
+"""Comparison (reading, embedding, claims, figures) stage cost with corpus size (issue 8): notebook 04 (01, 02, 03,
+05) alone on a real run folder grown to k disjoint copies (01: on a grown corpus); prints figures, asserts nothing.
 
 ``bench/scale.py`` grows a corpus by edited copies of each article, so its stories grow with it
 (16 copies make a story of 16) and every stage runs again. Here the archive grows the way a
@@ -36,6 +36,13 @@ with the grown run's sentences written in parts of ``partition_size`` (100) arti
 stage writes them on ``dask``; the rows printed are the claims'. Copies share their texts, so every
 factor parses them again: x16 of all of BBC takes over half an hour.
 
+``--stage 01_corpus`` runs the reading stage on the ``dask`` engine (a 2-worker ``LocalCluster``)
+on all of BBC grown by ``bench/scale.py``'s edited copies (``grow_corpus``: each copy a rewrite
+of its original with one sentence dropped and a figure changed, so copies are new texts, not
+repeats) with ``duplicate_threshold=0.99`` as there, so the copies are read, split and checked
+for duplicates like any article and none is set aside; ``--run`` is not used, the rows printed
+are the sentences'.
+
 ``--stage 05_figures`` runs the comparison on the grown run first (not measured), then measures
 the figures stage; the rows printed are the claim map's (one per claim). With ``--keep``, a grown
 run already there that went through ``04_compare`` is measured again as it is, without growing it
@@ -64,6 +71,8 @@ from storydiff.embed import load_sentence_embeddings, open_sentence_embeddings
 from storydiff.runfolder import read_manifest, read_table, write_table
 from storydiff.runner import KERNEL_ENVIRONMENT, run_pipeline, set_environment
 from storydiff.stages import split_by_article
+
+from scale import grow_corpus, list_bbc_articles
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "data" / "corpora" / "seeds"
@@ -174,7 +183,7 @@ def measure(run: Path, stage: str, parameters: dict[str, str]) -> dict[str, floa
         start = time.perf_counter()
         execute_stage(run, stage, parameters)
         seconds = time.perf_counter() - start
-    counted = {"04_compare": COUNTED, "02_embed": {"article_similarity": "article_a"}, "03_claims": {"claims": "claim_id"},
+    counted = {"01_corpus": {"sentences": "sentence_id"}, "04_compare": COUNTED, "02_embed": {"article_similarity": "article_a"}, "03_claims": {"claims": "claim_id"},
                "05_figures": {"claim_map": "claim_id"}}[stage]
     return {"seconds": seconds, "rss": peaks.rss, "anon": peaks.anon, "cluster": peaks.cluster, **count_rows(run, counted)}
 
@@ -189,9 +198,9 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=SEEDS_RUN, help="a run folder that went through 03_claims (default: outputs/seeds)")
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--keep", type=Path, help="write the grown run folders here (default: a temporary folder)")
-    parser.add_argument("--stage", choices=["04_compare", "02_embed", "03_claims", "05_figures"], default="04_compare")
+    parser.add_argument("--stage", choices=["01_corpus", "02_embed", "03_claims", "04_compare", "05_figures"], default="04_compare")
     args = parser.parse_args()
-    if args.run == SEEDS_RUN and not (SEEDS_RUN / "manifest.json").exists():
+    if args.stage != "01_corpus" and args.run == SEEDS_RUN and not (SEEDS_RUN / "manifest.json").exists():
         print(f"no {SEEDS_RUN}: running the pipeline on the seeds first")
         run_pipeline(SEEDS, SEEDS_RUN, echo=print)
     with tempfile.TemporaryDirectory(prefix="compare-scale-") as scratch:
@@ -201,26 +210,33 @@ def main() -> None:
             export = "from storydiff.embed import load_model; load_model(backend='onnx-int8', cache_dir=%r)"
             subprocess.run([sys.executable, "-c", export % str(work / "export")], check=True)
         print(f"{args.stage}: {'factor':>6} {'articles':>8} {'sentences':>9} {'wall_s':>7} {'rss_MiB':>8} {'anon_MiB':>8}"
-              + {"02_embed": f" {'cluster_MiB':>11}  article_similarity rows", "03_claims": f" {'cluster_MiB':>11}  claims rows",
+              + {"01_corpus": f" {'cluster_MiB':>11}  sentences rows", "02_embed": f" {'cluster_MiB':>11}  article_similarity rows", "03_claims": f" {'cluster_MiB':>11}  claims rows",
                  "05_figures": "  claim_map rows"}.get(args.stage, "  rows / factor-1 rows x factor"))
         results = []
         for factor in args.factors:
             run = work / f"x{factor}"
             kept = args.stage == "05_figures" and "compare_parameters" in read_manifest(run)
-            if not kept:
+            if args.stage == "01_corpus":
+                shutil.rmtree(run, ignore_errors=True)
+                shutil.rmtree(work / f"corpus-x{factor}", ignore_errors=True)
+                grow_corpus(list_bbc_articles(), factor, work / f"corpus-x{factor}")
+                run.mkdir()
+            elif not kept:
                 shutil.rmtree(run, ignore_errors=True)  # a kept folder the comparison did not finish: grown again
                 grow_run(args.run.resolve(), factor, run, CLAIMS_PART_ARTICLES if args.stage == "03_claims" else None)
                 if args.stage == "05_figures":
                     execute_stage(run, "04_compare", {})
-            n_articles = len(read_table(run, "articles", ["article_id"]))
-            n_sentences = len(load_sentence_embeddings(run, mmap=True)[0])
             parameters = {}
-            if embedding:  # a cold vector cache, the ONNX export reused
+            if args.stage == "01_corpus":
+                parameters = {"corpus": str(work / f"corpus-x{factor}"), "engine": "dask", "duplicate_threshold": 0.99}
+            elif embedding:  # a cold vector cache, the ONNX export reused
                 shutil.copytree(work / "export" / "onnx", work / f"cache-x{factor}" / "onnx")
                 parameters = {"engine": "dask", "backend": "onnx-int8", "cache_dir": str(work / f"cache-x{factor}")}
             elif args.stage == "03_claims":
                 parameters = {"engine": "dask", "partition_size": CLAIMS_PART_ARTICLES}
-            result = {"factor": factor, "articles": n_articles, "sentences": n_sentences, **measure(run, args.stage, parameters)}
+            result = {"factor": factor, **measure(run, args.stage, parameters)}
+            n_articles = result["articles"] = len(read_table(run, "articles", ["article_id"]))
+            n_sentences = result["sentences"] if args.stage == "01_corpus" else len(load_sentence_embeddings(run, mmap=True)[0])
             results.append(result)
             base = results[0]
             if args.stage == "04_compare":
@@ -229,6 +245,8 @@ def main() -> None:
                 rows = f" {result['cluster'] / 2**20:>11.0f}  {result['article_similarity']}"
             elif args.stage == "03_claims":
                 rows = f" {result['cluster'] / 2**20:>11.0f}  {result['claims']}"
+            elif args.stage == "01_corpus":
+                rows = f" {result['cluster'] / 2**20:>11.0f}  {n_sentences}"
             else:
                 rows = f"  {result['claim_map']}"
             print(f"{args.stage}: {factor:>6} {n_articles:>8} {n_sentences:>9} {result['seconds']:>7.1f} {result['rss'] / 2**20:>8.0f} "
@@ -236,6 +254,7 @@ def main() -> None:
             if args.keep is None:
                 shutil.rmtree(run)
                 shutil.rmtree(work / f"cache-x{factor}", ignore_errors=True)
+                shutil.rmtree(work / f"corpus-x{factor}", ignore_errors=True)
     if len(results) > 1:
         articles = [r["articles"] for r in results]
         print(f"growth exponent between the two largest: time {slope(articles, [r['seconds'] for r in results]):.2f}, "

@@ -93,6 +93,11 @@ def copy_article(text: str, copy: int) -> tuple[str, bool]:
     return "\n".join(lines), altered
 
 
+def list_bbc_articles() -> list[Path]:
+    """The BBC corpus's article files, sorted (its README left out)."""
+    return sorted(p for p in BBC.rglob("*.txt") if p.name.lower() != "readme.txt")
+
+
 def grow_corpus(base: list[Path], factor: int, folder: Path) -> dict[str, dict]:
     """Write the base articles and their ``factor - 1`` copies to ``folder``; returns, per copy's
     file stem, its original's stem and whether a number was altered."""
@@ -233,7 +238,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
-    base = sorted(p for p in BBC.rglob("*.txt") if p.name.lower() != "readme.txt")[: args.base]
+    base = list_bbc_articles()[: args.base]
     results: dict[str, list[dict]] = {e: [] for e in args.engines}
     print(f"base: {len(base)} BBC articles; factors {args.factors}; engines {args.engines} (dask: {args.workers} workers); "
           f"embedding backend onnx-int8, cold cache per run")
