@@ -78,3 +78,12 @@ def test_unit_rows_are_checked_a_block_at_a_time():
     assert has_unit_rows(rows, block=2) and has_unit_rows(rows[:0])
     rows[3] *= 1.001
     assert not has_unit_rows(rows, block=2)
+
+
+def test_owners_as_an_arrow_series_give_the_same_table(sentences):
+    """The embed stage passes the sentences' article ids as a column (Arrow strings), not a list."""
+    vectors, owners = sentences
+    table, _ = compute_article_similarity(vectors, pd.Series(owners, dtype="str"), ["a", "b", "c"])
+    pd.testing.assert_frame_equal(table, compute_article_similarity(vectors, owners, ["a", "b", "c"])[0])
+    with pytest.raises(KeyError, match=r"sentences of articles not compared: \['c'\]"):
+        compute_article_similarity(vectors, pd.Series(owners, dtype="str"), ["a", "b"])

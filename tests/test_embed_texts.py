@@ -13,6 +13,7 @@ from storydiff.embed import (
     EmbedStats,
     ModelNotAvailableError,
     describe_model,
+    embed_text_parts,
     embed_texts,
     load_model,
     locate_model,
@@ -132,3 +133,16 @@ def test_vectors_go_into_the_array_given(model, tmp_path):
     np.testing.assert_array_equal(out, embed_texts(TEXTS, model=model, cache_dir=tmp_path))
     with pytest.raises(ValueError, match=r"out is float32 \(3, 384\), not float32 \(4, 384\)"):
         embed_texts(TEXTS, model=model, cache_dir=tmp_path, out=out[:3])
+
+
+def test_texts_given_a_part_at_a_time_fill_the_rows_one_call_would(model, tmp_path):
+    """Parts of uneven sizes, a text repeated in a later call, three texts a call."""
+    parts = [TEXTS[:1], [], TEXTS[1:4], [TEXTS[0], "Another sentence, said late."]]
+    texts = [text for part in parts for text in part]
+    out = np.zeros((len(texts), model.dim), dtype=np.float32)
+    stats = EmbedStats()
+    embed_text_parts(iter(parts), out, model=model, cache_dir=tmp_path / "parts", stats=stats, texts_per_call=3)
+    np.testing.assert_allclose(out, embed_texts(texts, model=model, cache_dir=tmp_path / "whole"), atol=1e-6)
+    assert (stats.texts, stats.hits, stats.computed) == (6, 1, 5)  # TEXTS[0] again, in the second call
+    with pytest.raises(ValueError, match="the parts hold 6 texts, but out has 7 rows"):
+        embed_text_parts(parts, np.zeros((7, model.dim), dtype=np.float32), model=model, cache_dir=tmp_path / "parts")

@@ -14,9 +14,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from tqdm import tqdm
 
 from storydiff.embed_cache import EmbeddingCache, hash_texts, resolve_cache_dir
 from storydiff.embed_onnx import OnnxEncoder, create_session, export_onnx
+from storydiff.engine import split_evenly
 from storydiff.runfolder import open_atomic_path, write_json
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -308,6 +310,33 @@ def embed_texts(
         for name, value in run.as_dict().items():
             setattr(stats, name, getattr(stats, name) + value)
     return out
+
+
+def embed_text_parts(
+    parts: Iterable[list[str]],
+    out: np.ndarray,
+    *,
+    model: EmbeddingModel | Any | str | None = None,
+    cache_dir: str | Path | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    normalize: bool = True,
+    stats: EmbedStats | None = None,
+    engine: Any = None,
+    texts_per_call: int = 20_000,
+) -> None:
+    """``embed_texts`` of texts given a part at a time (a run's sentences, read a part of the
+    table at a time), written into consecutive rows of ``out`` (float32 (all texts, dim)): the
+    vectors one call on all of them gives, without holding all the texts (a text repeated in a
+    later call comes from the cache). Each call embeds ``texts_per_call`` texts, whatever the
+    parts' sizes, so that on dask a call makes many tasks and the workers seldom wait for the
+    last of them."""
+    start = 0
+    for texts in split_evenly(itertools.chain.from_iterable(parts), texts_per_call):
+        embed_texts(texts, model=model, cache_dir=cache_dir, batch_size=batch_size, normalize=normalize,
+                    stats=stats, engine=engine, out=out[start : start + len(texts)])
+        start += len(texts)
+    if start != len(out):
+        raise ValueError(f"the parts hold {start} texts, but out has {len(out)} rows")
 
 
 def split_batches(lengths: np.ndarray, batch_size: int, max_chars: int = BATCH_CHARS) -> list[tuple[int, int]]:

@@ -14,6 +14,8 @@ and the square matrix, only readable for a few dozen articles anyway, is left ou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -43,14 +45,16 @@ def has_unit_rows(vectors: np.ndarray, block: int = 65_536, tolerance: float = 1
 
 
 def group_sentences(
-    vectors: np.ndarray, sentence_article_ids: list[str], article_ids: list[str]
+    vectors: np.ndarray, sentence_article_ids: Sequence[str], article_ids: list[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(unit vectors (n, dim) float32 sorted by article, start row (len(article_ids),), end row):
     article i's sentences are rows start[i]:end[i] (empty when it has none). Rows already in
     article order and of unit length (the embed stage's) are ``vectors`` itself, not a copy, so
-    a memory-mapped file stays on disk."""
-    position = {article_id: i for i, article_id in enumerate(article_ids)}
-    owners = np.array([position[a] for a in sentence_article_ids], dtype=np.int64)
+    a memory-mapped file stays on disk. ``sentence_article_ids`` (a list, array or Series) is
+    looked up as a whole, not a Python string per row; an id not in ``article_ids`` is a KeyError."""
+    owners = pd.Index(article_ids).get_indexer(pd.Index(sentence_article_ids)).astype(np.int64)
+    if np.any(owners < 0):
+        raise KeyError(f"sentences of articles not compared: {sorted(set(np.asarray(sentence_article_ids)[owners < 0]))[:5]}")
     rows = np.asarray(vectors, dtype=np.float32)
     if np.any(owners[1:] < owners[:-1]):
         rows = rows[np.argsort(owners, kind="stable")]
@@ -83,7 +87,7 @@ def compute_pair_similarity(
 
 def compute_article_similarity(
     vectors: np.ndarray,
-    sentence_article_ids: list[str],
+    sentence_article_ids: Sequence[str],
     article_ids: list[str] | None = None,
     exact_limit: int = EXACT_LIMIT,
     neighbours: int = NEIGHBOURS,
@@ -91,7 +95,8 @@ def compute_article_similarity(
     """Sentence-alignment similarity of article pairs: every pair up to ``exact_limit`` articles,
     above it each article with its ``neighbours`` nearest (module docstring).
 
-    ``vectors``: sentence embeddings (n, dim); ``sentence_article_ids``: the article of each row;
+    ``vectors``: sentence embeddings (n, dim); ``sentence_article_ids``: the article of each row
+    (a list, array or Series);
     ``article_ids``: the articles to compare, in output order (default: those of the sentences,
     sorted); an article without sentences gets NaN.
 
@@ -101,7 +106,6 @@ def compute_article_similarity(
     indexed and columned by article_id, 1.0 on the diagonal for articles with sentences; above
     ``exact_limit`` articles it has the index and no column.
     """
-    sentence_article_ids = list(sentence_article_ids)
     if len(sentence_article_ids) != len(vectors):
         raise ValueError(f"{len(vectors)} vectors but {len(sentence_article_ids)} article ids")
     article_ids = sorted(set(sentence_article_ids)) if article_ids is None else list(article_ids)
