@@ -326,8 +326,8 @@ def embed_text_parts(
 ) -> None:
     """``embed_texts`` of texts given a part at a time (a run's sentences, read a part of the
     table at a time), written into consecutive rows of ``out`` (float32 (all texts, dim)): the
-    vectors one call on all of them gives, without holding all the texts (a text repeated in a
-    later call comes from the cache). Each call embeds ``texts_per_call`` texts, whatever the
+    vectors of one call on all of them (but for the last bits, batches being cut elsewhere),
+    without holding all the texts (a text repeated in a later call comes from the cache). Each call embeds ``texts_per_call`` texts, whatever the
     parts' sizes, so that on dask a call makes many tasks and the workers seldom wait for the
     last of them."""
     start = 0
