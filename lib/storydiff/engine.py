@@ -2,8 +2,9 @@
 
 An engine maps a function over partitions: ``engine.map(func, parts, **shared)`` returns
 ``[func(part, **shared) for part in parts]``, ``engine.imap`` yields ``(index, result)`` as
-results arrive and ``engine.imap_in_order`` in the order of the parts. The ``dask`` engine sends ``shared`` to each worker once (scattered, not once per
-partition), each partition as data of its own, and runs partitions in parallel on the workers of
+results arrive and ``engine.imap_in_order`` in the order of the parts. The ``dask`` engine sends
+``shared`` to each worker once (scattered, not once per partition), each partition as data of its
+own, and runs partitions in parallel on the workers of
 an existing cluster (``scheduler="tcp://host:8786"``) or of a ``LocalCluster`` of ``workers``
 processes started for the run; ``map`` and both ``imap`` keep two partitions per worker thread in
 flight and take the next as one finishes, so the cluster holds a few partitions at a time (and
