@@ -327,9 +327,9 @@ def embed_text_parts(
     """``embed_texts`` of texts given a part at a time (a run's sentences, read a part of the
     table at a time), written into consecutive rows of ``out`` (float32 (all texts, dim)): the
     vectors of one call on all of them (but for the last bits, batches being cut elsewhere),
-    without holding all the texts (a text repeated in a later call comes from the cache). Each call embeds ``texts_per_call`` texts, whatever the
-    parts' sizes, so that on dask a call makes many tasks and the workers seldom wait for the
-    last of them."""
+    without holding all the texts (a text repeated in a later call comes from the cache). Each
+    call embeds ``texts_per_call`` texts, whatever the parts' sizes, so that on dask a call makes
+    many tasks and the workers seldom wait for the last of them."""
     start = 0
     for texts in split_evenly(itertools.chain.from_iterable(parts), texts_per_call):
         embed_texts(texts, model=model, cache_dir=cache_dir, batch_size=batch_size, normalize=normalize,

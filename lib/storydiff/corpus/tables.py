@@ -11,6 +11,7 @@ from storydiff.corpus.duplicates import find_duplicates
 from storydiff.corpus.metadata import infer_metadata, infer_title, parse_date
 from storydiff.corpus.readers import RawArticle, SkippedInput
 from storydiff.corpus.sentences import split_sentence_spans
+from storydiff.runfolder import sum_part_counts
 
 ARTICLE_COLUMNS = [
     "article_id", "path", "line", "title", "title_from", "outlet", "outlet_from", "author",
@@ -147,7 +148,7 @@ def count_boilerplate(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
         counts.append(by_reason.size())
         for reason, text in by_reason.first().items():
             examples.setdefault(reason, text)
-    totals = pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype=int)
+    totals = sum_part_counts(counts)
     frame = pd.DataFrame({
         "boilerplate_reason": totals.index.astype(str),
         "sentences": totals.to_numpy(dtype=int),
