@@ -12,10 +12,12 @@ from storydiff.claims import load_nlp
 from storydiff.compare.evaluate import load_fixture, prepare_corpus_inputs, score_stories
 from storydiff.compare import stories as stories_module
 from storydiff.compare.stories import (
-    choose_largest_stories, describe_articles, estimate_article_dates, group_stories, score_among,
+    choose_largest_stories, describe_articles, estimate_article_dates, group_stories, join_article_texts, score_among,
     score_article_pairs, score_listed_pairs,
 )
+from storydiff.compare.tables import read_article_texts
 from storydiff.embed import load_model
+from storydiff.runfolder import write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,6 +40,24 @@ def test_grouping_is_deterministic_and_order_free(seed_inputs):
     first = group_stories(articles, sentences, claims)
     shuffled = group_stories(articles.iloc[::-1], sentences.sample(frac=1, random_state=0), claims.iloc[::-1])
     pd.testing.assert_frame_equal(first, shuffled)
+
+
+def test_article_texts_read_a_part_at_a_time_give_the_stories_of_the_sentences(seed_inputs, tmp_path):
+    """The sentences table in three parts, the first article's sentences cut across the first two,
+    plus a sentence of an article marked a duplicate and a boilerplate one: neither is read."""
+    articles, sentences, claims = seed_inputs["articles"], seed_inputs["sentences"], seed_inputs["claims"]
+    first_id = articles["article_id"].iloc[0]
+    copy = articles.iloc[:1].assign(article_id="copy", duplicate_of=first_id)
+    write_table(tmp_path, "articles", pd.concat([articles, copy], ignore_index=True))
+    extra = sentences.iloc[:2].assign(article_id=["copy", first_id], boilerplate=[False, True], text="Subscribe now")
+    table = pd.concat([sentences, extra], ignore_index=True)
+    rows = np.flatnonzero(table["article_id"] == first_id)
+    cut = rows[len(rows) // 2]
+    write_table(tmp_path, "sentences", table, parts=[table.iloc[:cut], table.iloc[cut : cut + 3], table.iloc[cut + 3 :]])
+    texts = read_article_texts(tmp_path)
+    pd.testing.assert_series_equal(texts, join_article_texts(sentences))
+    assert "Subscribe now" not in " ".join(texts) and texts[first_id].startswith(sentences["text"].iloc[rows[0]])
+    pd.testing.assert_frame_equal(group_stories(articles, texts, claims), group_stories(articles, sentences, claims))
 
 
 def test_one_article_is_its_own_story(seed_inputs):

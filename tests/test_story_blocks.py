@@ -1,6 +1,7 @@
 """Facts, matches, coverage and discrepancies computed a block of whole stories at a time give the
 tables of the whole corpus at once, for any block size and on the dask engine, returned or
-written to a run folder a part per block."""
+written to a run folder a part per block, and with the claims read from a run folder a few blocks
+at a time."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ import pandas as pd
 import pytest
 
 from storydiff.claims import load_nlp
+from storydiff.compare import compare_facts, compare_run_facts
 from storydiff.compare.blocks import (
-    TABLE_ORDER, compare_blocks, gather_block_tables, number_facts, split_story_blocks, write_block_tables,
+    TABLE_ORDER, compare_blocks, compare_each_block, gather_block_tables, iterate_run_blocks, number_facts,
+    split_story_blocks, write_block_tables,
 )
 from storydiff.compare.evaluate import prepare_corpus_inputs
 from storydiff.compare.stories import group_stories
 from storydiff.embed import load_model
 from storydiff.engine import open_engine
-from storydiff.runfolder import TABLES_DIR, read_table
+from storydiff.runfolder import TABLES_DIR, read_table, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,6 +38,17 @@ def assert_same(tables: dict[str, pd.DataFrame], expected: dict[str, pd.DataFram
     assert tables.keys() == expected.keys()
     for name in expected:
         pd.testing.assert_frame_equal(tables[name], expected[name], obj=name)
+
+
+@pytest.fixture
+def claims_run(seeds, tmp_path):
+    """A run folder whose claims table is the seeds' claims in 3 parts, reversed, plus a claim of
+    a sentence that is not a content sentence (left out); returns (run_dir, content sentence ids)."""
+    claims = seeds[0]
+    stray = claims.iloc[:1].assign(claim_id="stray", sentence_id="not-content")
+    table = pd.concat([claims.iloc[::-1], stray], ignore_index=True)
+    write_table(tmp_path, "claims", table, parts=[table.iloc[:30], table.iloc[30:31], table.iloc[31:]])
+    return tmp_path, claims["sentence_id"]
 
 
 def read_written(run_dir: Path) -> dict[str, pd.DataFrame]:
@@ -87,13 +101,18 @@ def test_written_parts_hold_the_rows_of_the_returned_tables(seeds, tmp_path):
         assert part["fact_id"].is_monotonic_increasing and set(part["fact_id"]) <= set(whole["facts"]["fact_id"])
 
 
-def test_blocks_on_a_dask_cluster_give_the_local_tables(seeds, tmp_path):
+def test_blocks_on_a_dask_cluster_give_the_local_tables(seeds, claims_run):
+    """Blocks of claims in memory, returned and written, and blocks of claims read from a run."""
     claims, embeddings, stories = seeds
+    run_dir, sentence_ids = claims_run
     local = gather_block_tables(compare_blocks(claims, embeddings, stories, max_claims=20))
     with open_engine("dask", workers=2) as engine:
         assert_same(gather_block_tables(compare_blocks(claims, embeddings, stories, max_claims=20, engine=engine)), local)
-        write_block_tables(tmp_path, compare_blocks(claims, embeddings, stories, max_claims=20, engine=engine))
-    assert_same(read_written(tmp_path), local)
+        write_block_tables(run_dir, compare_blocks(claims, embeddings, stories, max_claims=20, engine=engine))
+        assert_same(read_written(run_dir), local)
+        blocks = iterate_run_blocks(run_dir, sentence_ids, embeddings, stories, max_claims=20, bucket_claims=45)
+        write_block_tables(run_dir, compare_each_block(blocks, engine=engine))
+    assert_same(read_written(run_dir), local)
 
 
 def test_no_claims_give_empty_tables_with_their_columns(seeds, tmp_path):
@@ -105,3 +124,30 @@ def test_no_claims_give_empty_tables_with_their_columns(seeds, tmp_path):
     write_block_tables(tmp_path, compare_blocks(claims.iloc[:0], embeddings[:0], stories))
     written = read_written(tmp_path)
     assert all(written[name].empty and list(written[name].columns) == list(tables[name].columns) for name in tables)
+
+
+@pytest.mark.parametrize(("max_claims", "bucket_claims"), [(7, 1), (20, 45), (5_000, 100_000)])
+def test_blocks_read_from_a_run_give_the_tables_of_the_claims_in_memory(seeds, claims_run, max_claims, bucket_claims):
+    """Blocks of 7 claims one per temporary file, of 20 two or more a file, and all in one block:
+    the claims never all read give the same tables, and the temporary files are gone after."""
+    claims, embeddings, stories = seeds
+    run_dir, sentence_ids = claims_run
+    blocks = list(iterate_run_blocks(run_dir, sentence_ids, embeddings, stories, max_claims, bucket_claims))
+    read = pd.concat([block[0] for block in blocks])
+    assert len(read) == len(claims) and "stray" not in read["claim_id"].tolist()
+    assert not list(run_dir.glob(".claim-blocks-*"))
+    assert_same(gather_block_tables(compare_each_block(blocks)), compare_facts(claims, embeddings, stories))
+
+
+def test_facts_of_a_run_are_written_as_those_of_the_claims_in_memory(seeds, claims_run):
+    claims, embeddings, stories = seeds
+    run_dir, sentence_ids = claims_run
+    compare_run_facts(run_dir, sentence_ids, embeddings, stories)
+    assert_same(read_written(run_dir), compare_facts(claims, embeddings, stories))
+
+
+def test_a_content_sentence_without_a_claim_is_an_error_naming_it(seeds, claims_run):
+    claims, embeddings, stories = seeds
+    run_dir, sentence_ids = claims_run
+    with pytest.raises(KeyError, match="1 content sentences have no claim .first: extra.; re-run 03_claims"):
+        next(iterate_run_blocks(run_dir, pd.concat([sentence_ids, pd.Series(["extra"])]), embeddings, stories))

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -234,6 +235,38 @@ def iterate_table_batches(
     for file in list_table_files(run_dir, name):
         for batch in pq.ParquetFile(file).iter_batches(batch_size=batch_rows, columns=columns):
             yield batch.replace_schema_metadata(None)
+
+
+def split_table_by_chunk(
+    run_dir: str | Path, name: str, columns: list[str] | None,
+    number_rows: Callable[[pa.RecordBatch, int], np.ndarray], folder: Path,
+) -> pd.DataFrame:
+    """Write the rows of table ``name`` (only ``columns`` when given) to
+    ``folder/<name>-<chunk>.parquet``, in table order, reading a record batch at a time; a
+    row's chunk is given by ``number_rows(batch, number of the batch's first row in the table)``,
+    a float per row of the batch (NaN: the row is left out). Returns the table's columns with no
+    rows, for a chunk that got none. One file is open per chunk: keep the chunks few."""
+    files = list_table_files(run_dir, name)
+    schema = pa.unify_schemas([pq.read_schema(file).remove_metadata() for file in files])  # a part may type an all-empty column as null
+    schema = pa.schema([schema.field(c) for c in columns]) if columns is not None else schema
+    writers: dict[int, pq.ParquetWriter] = {}
+    start = 0
+    try:
+        for batch in iterate_table_batches(run_dir, name, columns):
+            numbers = np.asarray(number_rows(batch, start), dtype=float)
+            start += batch.num_rows
+            rows = np.flatnonzero(~np.isnan(numbers))
+            order = rows[np.argsort(numbers[rows], kind="stable")]
+            grouped = batch.take(pa.array(order)).cast(schema)
+            chunk_numbers, starts = np.unique(numbers[order].astype(int), return_index=True)
+            for number, begin, stop in zip(chunk_numbers, starts, [*starts[1:], len(order)]):
+                if number not in writers:
+                    writers[number] = pq.ParquetWriter(folder / f"{name}-{number}.parquet", schema)
+                writers[number].write_batch(grouped.slice(begin, stop - begin))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return schema.empty_table().to_pandas()
 
 
 def concat_parts(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from html import escape
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from storydiff.export import CONTENT_SECURITY_POLICY
 from storydiff.report import (
     html_discrepancies, html_heading, html_list, html_table, html_text, summarise_story_coverage, wrap_view,
 )
-from storydiff.runfolder import atomic_write, iterate_table_batches, list_table_files, sum_part_counts
+from storydiff.runfolder import atomic_write, split_table_by_chunk, sum_part_counts
 
 STORIES_DIR = "stories"
 REPORT_FROM_STORY = "../report.html"  # a story page's link back, relative to stories/
@@ -232,32 +233,9 @@ def iterate_story_chunks(stories: pd.DataFrame, max_articles: int) -> Iterator[p
         yield ordered.iloc[begin : begin + count]
 
 
-def split_table_by_chunk(
-    run_dir: str | Path, name: str, columns: list[str] | None, key: str, chunk_of: dict[str, int], folder: Path
-) -> pd.DataFrame:
-    """Write the rows of table ``name`` (only ``columns`` when given) to
-    ``folder/<name>-<chunk>.parquet``, a row's chunk being ``chunk_of[row[key]]`` (rows of no
-    chunk left out), in table order, reading a record batch at a time. Returns the table's
-    columns with no rows, for a chunk that got none."""
-    files = list_table_files(run_dir, name)
-    schema = pa.unify_schemas([pq.read_schema(file).remove_metadata() for file in files])  # a part may type an all-empty column as null
-    schema = pa.schema([schema.field(c) for c in columns]) if columns is not None else schema
-    writers: dict[int, pq.ParquetWriter] = {}
-    try:
-        for batch in iterate_table_batches(run_dir, name, columns):
-            numbers = batch.column(key).to_pandas().map(chunk_of).to_numpy(dtype=float)
-            rows = np.flatnonzero(~np.isnan(numbers))
-            order = rows[np.argsort(numbers[rows], kind="stable")]
-            grouped = batch.take(pa.array(order)).cast(schema)
-            chunk_numbers, starts = np.unique(numbers[order].astype(int), return_index=True)
-            for number, begin, stop in zip(chunk_numbers, starts, [*starts[1:], len(order)]):
-                if number not in writers:
-                    writers[number] = pq.ParquetWriter(folder / f"{name}-{number}.parquet", schema)
-                writers[number].write_batch(grouped.slice(begin, stop - begin))
-    finally:
-        for writer in writers.values():
-            writer.close()
-    return schema.empty_table().to_pandas()
+def number_by_key(key: str, chunk_of: dict[str, int], batch: pa.RecordBatch, start: int) -> np.ndarray:
+    """The chunk number (float, NaN for none) of each row of ``batch``: ``chunk_of`` its ``key``."""
+    return batch.column(key).to_pandas().map(chunk_of).to_numpy(dtype=float)
 
 
 def iterate_run_stories(
@@ -280,7 +258,7 @@ def iterate_run_stories(
     }
     with tempfile.TemporaryDirectory(prefix=".story-chunks-", dir=run_dir) as folder:
         empty = {
-            name: split_table_by_chunk(run_dir, name, columns, key, chunk_of[kind], Path(folder))
+            name: split_table_by_chunk(run_dir, name, columns, partial(number_by_key, key, chunk_of[kind]), Path(folder))
             for name, (key, kind, columns) in CHUNK_READS.items()
         }
         for number, chunk in enumerate(chunks):

@@ -15,6 +15,7 @@ they are never all in memory (matches, the largest, are about 140 rows an articl
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -28,9 +29,11 @@ from storydiff.compare.discrepancies import EVENT_THRESHOLD, find_discrepancies
 from storydiff.compare.facts import link_facts
 from storydiff.compare.sameclaim import SAME_CLAIM_THRESHOLD
 from storydiff.engine import LocalEngine
-from storydiff.runfolder import concat_parts, open_table_parts
+from storydiff.memory import release_unused_memory
+from storydiff.runfolder import concat_parts, open_table_parts, read_table, split_table_by_chunk
 
 BLOCK_CLAIMS = 5_000
+BUCKET_CLAIMS = 100_000  # claims of consecutive blocks spilled to one temporary file, read back whole
 TABLE_ORDER = {  # the tables of a block and the columns each is sorted by
     "facts": ["fact_id"],
     "matches": ["story_id", "claim_id_a", "claim_id_b"],
@@ -106,9 +109,61 @@ def iterate_blocks(
     one empty block when there are no claims."""
     story_of = stories.set_index("article_id")["story_id"]
     for rows in split_story_blocks(claims, stories, max_claims) or [np.arange(0)]:
-        block_claims = claims.iloc[rows].reset_index(drop=True)
-        story_ids = set(block_claims["article_id"].map(story_of))
-        yield block_claims, embeddings[rows], stories[stories["story_id"].isin(story_ids)]
+        yield select_block_stories(claims.iloc[rows].reset_index(drop=True), embeddings[rows], stories, story_of)
+
+
+def select_block_stories(
+    claims: pd.DataFrame, embeddings: np.ndarray, stories: pd.DataFrame, story_of: pd.Series
+) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """A block ``(claims, embeddings, the rows of stories of the claims' stories)``; ``story_of``
+    maps article_id to story_id."""
+    return claims, embeddings, stories[stories["story_id"].isin(set(claims["article_id"].map(story_of)))]
+
+
+def iterate_run_blocks(
+    run_dir: str | Path, sentence_ids: pd.Series, embeddings: np.ndarray, stories: pd.DataFrame,
+    max_claims: int = BLOCK_CLAIMS, bucket_claims: int = BUCKET_CLAIMS,
+) -> Iterator[tuple[pd.DataFrame, np.ndarray, pd.DataFrame]]:
+    """As ``iterate_blocks`` for the claims of the content sentences ``sentence_ids`` (row i
+    embedded in ``embeddings`` row i; a claim is a whole sentence), read from ``run_dir``'s claims
+    table without ever holding all of them: their sentence and article ids are read to cut the
+    blocks, then the table is read once, a record batch at a time, each claim going to a temporary
+    file (in the run folder, removed when done) of consecutive blocks of about ``bucket_claims``
+    claims; the files are read back one at a time. A block's claims are in table order.
+    A content sentence without a claim is an error naming it (re-run the claims stage)."""
+    keys = read_table(run_dir, "claims", ["sentence_id", "article_id"])
+    wanted = pd.Index(sentence_ids, dtype="str")
+    vector_row = wanted.get_indexer(pd.Index(keys["sentence_id"], dtype="str"))
+    selected = np.flatnonzero(vector_row >= 0)
+    if len(selected) != len(wanted):
+        missing = wanted.difference(pd.Index(keys["sentence_id"], dtype="str"))
+        raise KeyError(f"{len(missing)} content sentences have no claim (first: {missing[0]}); re-run 03_claims")
+    blocks = [selected[rows] for rows in split_story_blocks(keys.iloc[selected], stories, max_claims)]
+    bucket_of_row = np.full(len(keys), np.nan)
+    buckets: list[list[np.ndarray]] = []
+    size = 0
+    for rows in blocks:
+        if not buckets or size + len(rows) > bucket_claims:
+            buckets.append([])
+            size = 0
+        buckets[-1].append(rows)
+        bucket_of_row[rows] = len(buckets) - 1
+        size += len(rows)
+    del keys
+    story_of = stories.set_index("article_id")["story_id"]
+    with tempfile.TemporaryDirectory(prefix=".claim-blocks-", dir=run_dir) as folder:
+        empty = split_table_by_chunk(
+            run_dir, "claims", None, lambda batch, start: bucket_of_row[start : start + batch.num_rows], Path(folder))
+        if not buckets:
+            yield select_block_stories(empty, embeddings[:0], stories, story_of)
+        for number, bucket in enumerate(buckets):
+            claims = pd.read_parquet(Path(folder) / f"claims-{number}.parquet")  # the bucket's rows in table order
+            table_rows = np.sort(np.concatenate(bucket))
+            for rows in bucket:
+                block_claims = claims.iloc[np.searchsorted(table_rows, rows)].reset_index(drop=True)
+                yield select_block_stories(block_claims, embeddings[vector_row[rows]], stories, story_of)
+            del claims
+            release_unused_memory()
 
 
 def compare_blocks(
@@ -121,12 +176,23 @@ def compare_blocks(
     engine: Any = None,
 ) -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
     """``(block number, compare_block's tables)`` for each block of ``claims`` (embeddings
-    (n, dim) L2-normalised, row i for claims row i) as the blocks finish, on ``engine``
-    (``storydiff.engine``; in this process when None), on its workers in parallel for ``dask``."""
+    (n, dim) L2-normalised, row i for claims row i) as the blocks finish (``compare_each_block``)."""
+    return compare_each_block(
+        iterate_blocks(claims, embeddings, stories, max_claims), same_claim_threshold, event_threshold, engine)
+
+
+def compare_each_block(
+    blocks: Iterable[tuple[pd.DataFrame, np.ndarray, pd.DataFrame]],
+    same_claim_threshold: float = SAME_CLAIM_THRESHOLD,
+    event_threshold: float = EVENT_THRESHOLD,
+    engine: Any = None,
+) -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
+    """``(block number, compare_block's tables)`` for each of ``blocks`` (``iterate_blocks``' or
+    ``iterate_run_blocks``'), as they finish, on ``engine`` (``storydiff.engine``; in this process
+    when None), on its workers in parallel for ``dask``."""
     engine = engine or LocalEngine()
     yield from engine.imap(
-        compare_block, iterate_blocks(claims, embeddings, stories, max_claims),
-        same_claim_threshold=same_claim_threshold, event_threshold=event_threshold,
+        compare_block, blocks, same_claim_threshold=same_claim_threshold, event_threshold=event_threshold,
     )
 
 

@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -106,7 +107,7 @@ def list_entity_keys(keys: list[str]) -> list[str]:
 
 
 def describe_articles(
-    texts: list[str], entities: list[list[str]], dates: list[dt.date | None]
+    texts: Sequence[str], entities: list[list[str]], dates: list[dt.date | None]
 ) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray, np.ndarray]:
     """What pair scores are made of: word TF-IDF (n, words), entity TF-IDF (n, entities), whether
     each article names an entity (n,) bool, and its date as a day number (n,), NaN when unknown."""
@@ -160,7 +161,7 @@ def score_listed_pairs(
 
 
 def score_article_pairs(
-    texts: list[str],
+    texts: Sequence[str],
     entities: list[list[str]],
     dates: list[dt.date | None],
     lexical_weight: float = LEXICAL_WEIGHT,
@@ -219,7 +220,7 @@ def find_story_candidates(
 
 
 def cluster_candidate_pairs(
-    texts: list[str], entities: list[list[str]], dates: list[dt.date | None],
+    texts: Sequence[str], entities: list[list[str]], dates: list[dt.date | None],
     threshold: float = STORY_THRESHOLD, window_days: int = WINDOW_DAYS, lexical_weight: float = LEXICAL_WEIGHT,
     neighbours: int = STORY_NEIGHBOURS, exact_limit: int = EXACT_LIMIT,
 ) -> np.ndarray:
@@ -250,7 +251,7 @@ def cluster_candidate_pairs(
 
 
 def label_stories(
-    ids: list[str], titles: dict[str, str], texts: list[str], clusters: np.ndarray, n_terms: int = 4
+    ids: list[str], titles: dict[str, str], texts: Sequence[str], clusters: np.ndarray, n_terms: int = 4
 ) -> dict[int, str]:
     """A label per cluster: the first title among its articles, else its top TF-IDF words (summed
     over its articles; ties alphabetical)."""
@@ -280,16 +281,24 @@ def label_stories(
     return labels
 
 
+def join_article_texts(sentences: pd.DataFrame) -> pd.Series:
+    """Each article's text as the stories see it: its ``sentences``' (article_id, position, text)
+    texts in position order, joined by spaces; indexed by article_id, sorted."""
+    ordered = sentences[["article_id", "position", "text"]].sort_values(["article_id", "position"])
+    return ordered.groupby("article_id")["text"].agg(" ".join)
+
+
 def group_stories(
     articles: pd.DataFrame,
-    sentences: pd.DataFrame,
+    sentences: pd.DataFrame | pd.Series,
     claims: pd.DataFrame | None = None,
     threshold: float = STORY_THRESHOLD,
     window_days: int = WINDOW_DAYS,
     lexical_weight: float = LEXICAL_WEIGHT,
     exact_limit: int = EXACT_LIMIT,
 ) -> pd.DataFrame:
-    """Stories of ``articles`` from their content ``sentences`` and ``claims`` (entities, dates).
+    """Stories of ``articles`` from their content ``sentences`` (or the texts
+    ``join_article_texts`` makes of them) and ``claims`` (entities, dates).
 
     Duplicates (``duplicate_of`` set) join the story of the article they duplicate. Returns
     STORY_COLUMNS, one row per article; story ids ``S001``... in the order of each story's
@@ -300,8 +309,8 @@ def group_stories(
     known = set(articles["article_id"])
     duplicate_of = {a: d for a, d in zip(articles["article_id"], given) if d in known and d != a}
     ids = sorted(a for a in articles["article_id"] if a not in duplicate_of)
-    text_of = sentences[["article_id", "position", "text"]].sort_values(["article_id", "position"]).groupby("article_id")["text"].agg(" ".join)
-    texts = [text_of.get(a, "") for a in ids]
+    text_of = sentences if isinstance(sentences, pd.Series) else join_article_texts(sentences)
+    texts = text_of if text_of.index.equals(pd.Index(ids)) else text_of.reindex(ids, fill_value="")  # no list of str
     entities = article_entities(claims, ids) if claims is not None else [[] for _ in ids]
     dates = estimate_article_dates(articles, claims)
     article_dates = [dates[a] for a in ids]

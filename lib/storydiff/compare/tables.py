@@ -9,14 +9,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from storydiff.compare.blocks import compare_blocks, gather_block_tables, write_block_tables
+from storydiff.compare.blocks import (
+    compare_blocks, compare_each_block, gather_block_tables, iterate_run_blocks, write_block_tables,
+)
 from storydiff.compare.discrepancies import EVENT_THRESHOLD
 from storydiff.compare.reuse import (
     align_blocks, count_alignments, find_similar_sentences, gather_alignments, summarise_reuse,
 )
 from storydiff.compare.sameclaim import REUSE_THRESHOLD, SAME_CLAIM_THRESHOLD
-from storydiff.compare.stories import STORY_THRESHOLD, WINDOW_DAYS, group_stories
-from storydiff.runfolder import filter_in, open_table_parts, read_table
+from storydiff.compare.stories import STORY_THRESHOLD, WINDOW_DAYS, group_stories, join_article_texts
+from storydiff.runfolder import (
+    filter_in, index_kept_articles, iterate_table_batches, open_table_parts, read_table,
+    select_kept_sentences,
+)
 
 
 def select_embeddings(ids: list[str], vectors: np.ndarray, wanted: pd.Series | list[str]) -> np.ndarray:
@@ -84,21 +89,32 @@ def compare_facts(
     same_claim_threshold: float = SAME_CLAIM_THRESHOLD,
     event_threshold: float = EVENT_THRESHOLD,
     engine: Any = None,
-    run_dir: str | Path | None = None,
 ) -> dict[str, pd.DataFrame]:
     """``facts``, ``matches``, ``coverage`` and ``discrepancies`` of ``claims`` (row i embedded in
     ``claim_embeddings`` row i) within the ``stories`` (``group_stories``'s): the claims' half of
-    ``compare_corpus``.
+    ``compare_corpus``, computed a block of stories at a time, on the workers of ``engine`` when
+    one is given (``storydiff.compare.blocks``). ``compare_run_facts`` does the same for a run
+    folder without holding the claims or the tables."""
+    return gather_block_tables(
+        compare_blocks(claims, claim_embeddings, stories, same_claim_threshold, event_threshold, engine=engine))
 
-    They are computed a block of stories at a time, on the workers of ``engine`` when one is given
-    (``storydiff.compare.blocks``); given ``run_dir``, they are written there a part per block as
-    they are made (``write_block_tables``), so they are never all in memory, and nothing is returned.
-    """
-    blocks = compare_blocks(claims, claim_embeddings, stories, same_claim_threshold, event_threshold, engine=engine)
-    if run_dir is None:
-        return gather_block_tables(blocks)
-    write_block_tables(run_dir, blocks)
-    return {}
+
+def compare_run_facts(
+    run_dir: str | Path,
+    sentence_ids: pd.Series,
+    sentence_embeddings: np.ndarray,
+    stories: pd.DataFrame,
+    same_claim_threshold: float = SAME_CLAIM_THRESHOLD,
+    event_threshold: float = EVENT_THRESHOLD,
+    engine: Any = None,
+) -> None:
+    """``compare_facts`` for the claims of ``run_dir``'s content sentences ``sentence_ids`` (row i
+    embedded in ``sentence_embeddings`` row i; a claim is a whole sentence), writing the tables to
+    ``run_dir``: the claims are read a few blocks at a time (``iterate_run_blocks``) and the
+    tables written a part per block as the blocks finish (``write_block_tables``), so neither is
+    ever all in memory."""
+    blocks = iterate_run_blocks(run_dir, sentence_ids, sentence_embeddings, stories)
+    write_block_tables(run_dir, compare_each_block(blocks, same_claim_threshold, event_threshold, engine))
 
 
 def compare_reuse(
@@ -131,6 +147,21 @@ def compare_reuse(
     else:
         counts = write_alignments(run_dir, alignments)
     return {**tables, "reuse": summarise_reuse(counts, sentences, articles, stories)}
+
+
+def read_article_texts(run_dir: str | Path) -> pd.Series:
+    """``join_article_texts`` of the run's content sentences, made a record batch of the sentences
+    table at a time, so the sentences' texts are never all held at once (an article whose
+    sentences two batches share gets its two halves joined in table order)."""
+    kept = index_kept_articles(read_table(run_dir, "articles", ["article_id", "duplicate_of"]))
+    columns = ["article_id", "position", "text", "boilerplate"]
+    parts = [
+        join_article_texts(select_kept_sentences(kept, batch.to_pandas()))
+        for batch in iterate_table_batches(run_dir, "sentences", columns)
+    ]
+    parts = [part for part in parts if len(part)]
+    texts = pd.concat(parts) if parts else pd.Series(dtype="str", index=pd.Index([], dtype="str", name="article_id"))
+    return texts if texts.index.is_unique else texts.groupby(level=0, sort=True).agg(" ".join)
 
 
 def read_paired_texts(run_dir: str | Path, sentences: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
