@@ -1,7 +1,7 @@
 """Blocking: candidate pairs by nearest neighbours give the all-pairs results (stories on 200 BBC
 articles, sentence reuse and article similarity on real embeddings), deterministically, also when
-the approximate search widens a single row or many rows are identical or its half-precision
-index rounds a pair below the floor; candidate pairs are scored in blocks."""
+the exact search widens a single row or many rows are identical; the cells of the search above a
+floor find every pair that shares a cell; candidate pairs are scored in blocks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 from storydiff.compare import candidates
-from storydiff.compare.candidates import PAIR_BLOCK, find_candidate_pairs, group_identical_rows, score_candidate_pairs
+from storydiff.compare.candidates import (
+    PAIR_BLOCK, find_candidate_pairs, group_identical_rows, score_candidate_pairs, search_cells,
+)
 from storydiff.compare.reuse import align_articles
 from storydiff.compare.stories import group_stories
 from storydiff.corpus.readers import read_corpus
@@ -64,9 +66,10 @@ def test_candidates_are_sorted_deterministic_and_complete_above_a_floor(reuse_in
     assert 3 * (len(vectors) - 1) / 2 <= len(nearest) <= 3 * (len(vectors) - 1) and 0 not in nearest
 
 
-def test_approximate_search_widens_a_single_row():
+def test_exact_search_widens_a_single_row():
     """Row 0 is the only one whose 2 nearest neighbours both reach 0.8 (rows 1 and 2, at cosines
-    0.95 and 0.90, on either side of it, 0.72 from each other), so it alone is searched again."""
+    0.95 and 0.90, on either side of it, 0.72 from each other), so it alone is searched again; the
+    approximate search (one cell here) finds the same pairs."""
     angles = np.arccos([1.0, 0.95]).tolist() + [-np.arccos(0.9)]
     plane = np.zeros((3, 16), dtype=np.float32)
     plane[:, 0], plane[:, 1] = np.cos(angles), np.sin(angles)
@@ -156,17 +159,25 @@ def test_article_similarity_above_the_limit_keeps_only_neighbour_pairs(reuse_inp
     assert best in nearest[key].values.tolist()
 
 
-def test_approximate_search_keeps_pairs_that_half_precision_rounds_below_the_floor():
-    """Rows 0 and 1 are at cosine 0.80001, which the index's half-precision vectors put at about
-    0.7999; rows 0 and 2 at 0.7999 in float32. Only (0, 1) reaches 0.8: the approximate search
-    looks a little below the floor and rescores what it found in float32."""
-    vectors = np.zeros((23, 16), dtype=np.float32)
-    vectors[0, 0] = 1.0
-    vectors[1, :2] = [0.80001, np.sqrt(1 - 0.80001**2)]
-    vectors[2, [0, 2]] = [0.7999, np.sqrt(1 - 0.7999**2)]
-    others = np.random.default_rng(0).standard_normal((20, 13)).astype(np.float32)
-    vectors[3:, 3:] = others / np.linalg.norm(others, axis=1, keepdims=True)
-    halves = vectors[:2].astype(np.float16).astype(np.float32)
-    assert halves[0] @ halves[1] / np.linalg.norm(halves[1]) < 0.8 <= vectors[0] @ vectors[1]
-    approximate = find_candidate_pairs(vectors, 2, min_similarity=0.8, exact_limit=0)
-    assert set(map(tuple, approximate.tolist())) == brute_force_pairs(vectors, 0.8) == {(0, 1)}
+def test_cells_find_every_pair_that_shares_a_cell(reuse_inputs):
+    """The real sentence vectors of REUSE_ARTICLES in cells of about 16: with every member in every
+    cell the cells are the exact search; with one cell each, every pair found is a true one; with
+    the default 3 cells each, nearly every pair above 0.6 is found, the same on every run; a pair
+    that shares several cells comes once."""
+    vectors = reuse_inputs[1]
+    members = np.arange(len(vectors))
+    expected = brute_force_pairs(vectors, 0.6)
+    n_cells = -(-len(vectors) // 16)
+    assert n_cells >= 10 and len(expected) >= 100
+
+    def found(**options) -> set[tuple[int, int]]:
+        pairs = search_cells(vectors, members, 0.6, cell_rows=16, **options)
+        assert (pairs[:, 0] < pairs[:, 1]).all() and len(np.unique(pairs, axis=0)) == len(pairs)  # once each
+        return set(map(tuple, pairs.tolist()))
+
+    assert found(probes=n_cells) == expected
+    single = found(probes=1)
+    assert single <= expected and len(single) < len(expected)
+    three = found()
+    assert three <= expected and len(three) >= 0.9 * len(expected) and three > single
+    assert found() == three

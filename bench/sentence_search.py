@@ -1,29 +1,30 @@
-"""How the sentence search's HNSW index trades memory for recall by the precision it stores vectors
-in (issue 8: the index is the largest thing the comparison kernel holds); prints figures, asserts
-nothing.
+"""How the search for similar sentences trades recall for time and memory by the size of its cells
+and the number of cells each vector goes to (issue 8: the search held an HNSW index of every
+distinct sentence, the largest thing the comparison kernel held); prints figures, asserts nothing.
 
 Takes ``--sample`` distinct sentence vectors of a run (drawn with ``--seed``; rows with identical
 vectors once), finds every pair at or above ``--threshold`` exactly (brute-force cosines), then
-with ``storydiff.compare.candidates.find_candidate_pairs`` forced onto its approximate path for
-each index precision (usearch's ``f32``, ``f16`` (what storydiff uses), ``i8``) and similarity
-tolerance (``INDEX_TOLERANCE``: how far below the threshold the index's own cosines may fall and
-still be rescored in float32), and prints the share of the exact pairs found, the pairs found that
-are not exact ones (0 by construction: every pair is rescored), seconds and the index's memory per
-vector (usearch's ``memory_usage`` over the vectors indexed).
+with ``storydiff.compare.candidates.search_cells`` for each (cell rows, probes) setting, the
+library's first, and prints the share of the exact pairs found, the pairs found that are not exact
+ones (0 by construction: cells are searched exactly), seconds, and the most memory numpy held at
+once during the search beyond the vectors (tracemalloc).
 
-    .venv/bin/python bench/index_dtype.py --run outputs/bbc --sample 40000
+    .venv/bin/python bench/sentence_search.py --run outputs/bbc --sample 40000
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 
 from storydiff.compare import candidates
 from storydiff.embed import load_sentence_embeddings
+
+SETTINGS = [(candidates.CELL_ROWS, candidates.CELL_PROBES), (2_048, 2), (1_024, 3), (4_096, 2), (4_096, 3)]
 
 
 def exact_pairs(vectors: np.ndarray, threshold: float) -> set[tuple[int, int]]:
@@ -48,26 +49,21 @@ def main() -> None:
     distinct = np.unique(np.asarray(mapped), axis=0)
     rows = np.sort(np.random.default_rng(args.seed).choice(len(distinct), min(args.sample, len(distinct)), replace=False))
     vectors = np.ascontiguousarray(distinct[rows], dtype=np.float32)
+    del distinct
     truth = exact_pairs(vectors, args.threshold)
     print(f"{len(vectors)} distinct vectors of {len(mapped)} sentences; {len(truth)} pairs >= {args.threshold} (exact)")
-    print(f"{'dtype':>5} {'tolerance':>9} {'found':>7} {'recall':>7} {'extra':>5} {'seconds':>7} {'bytes/vector':>12}")
-    build = candidates.build_index
-    for dtype, tolerance in (("f32", 0.01), ("f16", 0.01), ("i8", 0.01), ("i8", 0.03), ("i8", 0.05)):
-        sizes = []
-
-        def build_measured(*positional, dtype=dtype, **named):
-            index = build(*positional, dtype=dtype, **named)
-            sizes.append(index.memory_usage / len(index))
-            return index
-
-        candidates.build_index, candidates.INDEX_TOLERANCE = build_measured, tolerance
+    print(f"{'cell rows':>9} {'probes':>6} {'found':>7} {'recall':>7} {'extra':>5} {'seconds':>7} {'peak MiB':>8}")
+    members = np.arange(len(vectors))
+    for cell_rows, probes in SETTINGS:
+        tracemalloc.start()
         start = time.perf_counter()
-        pairs = candidates.find_candidate_pairs(vectors, 10, args.threshold, exact_limit=0)
+        pairs = candidates.search_cells(vectors, members, args.threshold, cell_rows=cell_rows, probes=probes)
         seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
         found = set(map(tuple, pairs.tolist()))
-        print(f"{dtype:>5} {tolerance:>9.2f} {len(found & truth):>7} {len(found & truth) / max(len(truth), 1):>7.4f} "
-              f"{len(found - truth):>5} {seconds:>7.1f} {sizes[0]:>12.0f}", flush=True)
-    candidates.build_index = build
+        print(f"{cell_rows:>9} {probes:>6} {len(found & truth):>7} {len(found & truth) / max(len(truth), 1):>7.4f} "
+              f"{len(found - truth):>5} {seconds:>7.1f} {peak:>8.0f}", flush=True)
 
 
 if __name__ == "__main__":
