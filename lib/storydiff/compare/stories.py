@@ -181,8 +181,9 @@ def reduce_articles(
 ) -> np.ndarray:
     """(n, <= dims) float32 L2-normalised article vectors whose cosines approximate the pair score:
     word and entity TF-IDF side by side, weighted so that their dot product is the blended score,
-    reduced by truncated SVD (fixed seed)."""
-    both = sparse.hstack([np.sqrt(lexical_weight) * words, np.sqrt(1 - lexical_weight) * names]).tocsr()
+    reduced by truncated SVD (fixed seed), in single precision (as the TF-IDF vectors are)."""
+    weights = np.sqrt([lexical_weight, 1 - lexical_weight]).astype(np.float32)  # a float64 weight doubles both
+    both = sparse.hstack([weights[0] * words, weights[1] * names], format="csr", dtype=np.float32)
     dims = min(dims, both.shape[0] - 1, both.shape[1] - 1)
     reduced = TruncatedSVD(dims, n_iter=2, random_state=0).fit_transform(both) if dims >= 1 else both.toarray()
     return normalize_rows(reduced)
