@@ -12,11 +12,13 @@ the graph, and so the answer, is the same on every run; it holds the vectors in 
 The pairs above a floor come from cells (``search_cells``, an inverted file): k-means, fitted on a
 sample with a fixed seed, cuts the vectors into cells of about ``CELL_ROWS``; each vector goes to
 the cells of its ``CELL_PROBES`` nearest centres, and each cell is searched exactly, one at a
-time. Two vectors that similar almost always share a cell, and only one cell's vectors are copied
-at a time, so memory does not grow with the corpus beyond a few integers a vector, and time grows
-with it about linearly (plus the centres: vectors x cells). On the 143,520 distinct sentence
-vectors of BBC grown x4 it found 99.67% of the 5,752 pairs above 0.8 in 17 s; the HNSW index it
-replaced found 98.77% in 73 s and held 1,300 bytes a vector (``bench/sentence_search.py``).
+time. Two vectors above the floor almost always share a cell, and only one cell's vectors are
+copied at a time, so memory does not grow with the corpus beyond a few integers a vector; time
+grows with it about linearly, but for placing each vector among the centres, which grows as
+vectors x cells. On the 143,520 distinct sentence vectors of BBC grown x4 it found 99.67% of the
+5,752 pairs above 0.8 in 18.7 s; the HNSW index it replaced found 98.77% in 73 s and held 1,300
+bytes a vector (``bench/sentence_search.py``). A cell is as large as k-means makes it: a corpus
+of many near-identical, not identical, sentences could make one large.
 
 When only the pairs above a similarity floor are wanted, identical vectors (the same sentence
 in several articles: wire copy, republished text) are searched once and their pairs given to

@@ -49,11 +49,11 @@ def find_similar_sentences(
 ) -> pd.DataFrame:
     """Pairs of sentences from different articles with cosine >= ``threshold``.
 
-    ``embeddings`` (n_sentences, dim) L2-normalised, row-aligned with ``sentences``. Each sentence
-    is compared with its nearest neighbours only (``find_candidate_pairs``, widened until every
-    neighbour reaching ``threshold`` is in): exactly every such pair up to ``exact_limit``
-    sentences, an approximate nearest-neighbour search above. Returns columns row_a, row_b
-    (row_a < row_b), similarity, sorted by row_a, row_b.
+    ``embeddings`` (n_sentences, dim) L2-normalised, row-aligned with ``sentences``. The pairs
+    come from ``find_candidate_pairs`` with ``threshold`` as its floor: exactly every such pair up
+    to ``exact_limit`` distinct sentences, above it those of sentences that share a k-means cell
+    (``search_cells``). Returns columns row_a, row_b (row_a < row_b), similarity, sorted by row_a,
+    row_b.
     """
     articles = sentences["article_id"].to_numpy()
     pairs = find_candidate_pairs(embeddings, SENTENCE_NEIGHBOURS, threshold, exact_limit)
