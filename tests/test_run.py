@@ -23,6 +23,16 @@ CONTRACT = {
 }
 
 
+def write_stage_notebook(path: Path, source: str) -> None:
+    """Write a one-stage notebook at ``path``: a ``parameters`` cell taking ``run_dir``, then ``source``."""
+    import nbformat
+
+    parameters = nbformat.v4.new_code_cell('run_dir = ""', metadata={"tags": ["parameters"]})
+    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = nbformat.v4.new_notebook(cells=[parameters, nbformat.v4.new_code_cell(source)], metadata={"kernelspec": kernelspec})
+    nbformat.write(notebook, path)
+
+
 @pytest.fixture
 def corpus_only_notebooks(tmp_path: Path) -> Path:
     """A notebooks folder holding just the corpus stage, to test the runner's mechanics quickly."""
@@ -95,6 +105,44 @@ def test_failing_stage_keeps_notebook_and_says_why(tmp_path: Path) -> None:
     assert (failed / "notebooks" / "01_corpus.ipynb").exists()
 
 
+@pytest.fixture
+def killed_kernel_notebooks(tmp_path: Path) -> Path:
+    """A notebooks folder of one stage that writes a table and a dot file of its own, then, as the
+    comparison does at scale, spills rows to a scratch folder and half-writes a table in parts,
+    and dies the way an out-of-memory kill ends a kernel (SIGKILL), mid-write."""
+    folder = tmp_path / "killed-notebooks"
+    folder.mkdir()
+    write_stage_notebook(
+        folder / "01_killed.ipynb",
+        "import os, pathlib, signal\n"
+        "import pandas as pd\n"
+        "from storydiff.runfolder import open_scratch_dir, open_table_parts, write_table\n"
+        "write_table(run_dir, 'done', pd.DataFrame({'x': [1, 2]}))\n"
+        "pathlib.Path(run_dir, '.notes').write_text('kept')\n"
+        "spill = open_scratch_dir(run_dir, 'claim-blocks')\n"
+        "pathlib.Path(spill.name, 'claims-0.parquet').write_bytes(b'rows')\n"
+        "with open_table_parts(run_dir, 'matches') as parts:\n"
+        "    parts.write(0, pd.DataFrame({'x': [1]}))\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)",
+    )
+    return folder
+
+
+def test_a_killed_kernel_leaves_its_tables_but_not_its_scratch(
+    tmp_path: Path, seeds_dir: Path, killed_kernel_notebooks: Path
+) -> None:
+    with pytest.raises(RunError, match="stage 01_killed failed"):
+        run_pipeline(seeds_dir, tmp_path / "out", notebooks_dir=killed_kernel_notebooks, echo=lambda s: None)
+    (failed,) = tmp_path.glob("out.failed-*")
+    assert read_table(failed, "done")["x"].tolist() == [1, 2]
+    assert (failed / ".notes").read_text() == "kept"
+    assert (failed / "notebooks" / "01_killed.ipynb").exists()
+    assert read_manifest(failed)["failed_stage"] == "01_killed"
+    left = sorted(p.relative_to(failed).as_posix() for p in failed.rglob("*") if p.name.startswith("."))
+    assert left == [".notes"], left
+    assert not (failed / "tables" / "matches").exists()
+
+
 def test_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("--corpus", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))
     assert result.returncode == 1
@@ -119,18 +167,13 @@ def test_bad_inputs_are_reported_and_the_rest_runs(tmp_path: Path, seeds_dir: Pa
 def pool_probe_notebooks(tmp_path: Path) -> Path:
     """A notebooks folder of one stage that writes which allocator pyarrow uses in its kernel to
     ``<run>/pool.txt``."""
-    import nbformat
-
     folder = tmp_path / "probe-notebooks"
     folder.mkdir()
-    parameters = nbformat.v4.new_code_cell('run_dir = ""', metadata={"tags": ["parameters"]})
-    probe = nbformat.v4.new_code_cell(
+    write_stage_notebook(
+        folder / "01_probe.ipynb",
         "import pathlib, pyarrow\n"
-        "pathlib.Path(run_dir, 'pool.txt').write_text(pyarrow.default_memory_pool().backend_name)"
+        "pathlib.Path(run_dir, 'pool.txt').write_text(pyarrow.default_memory_pool().backend_name)",
     )
-    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    notebook = nbformat.v4.new_notebook(cells=[parameters, probe], metadata={"kernelspec": kernelspec})
-    nbformat.write(notebook, folder / "01_probe.ipynb")
     return folder
 
 

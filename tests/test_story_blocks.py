@@ -135,7 +135,7 @@ def test_blocks_read_from_a_run_give_the_tables_of_the_claims_in_memory(seeds, c
     blocks = list(iterate_run_blocks(run_dir, sentence_ids, embeddings, stories, max_claims, bucket_claims))
     read = pd.concat([block[0] for block in blocks])
     assert len(read) == len(claims) and "stray" not in read["claim_id"].tolist()
-    assert not list(run_dir.glob(".claim-blocks-*"))
+    assert not list(run_dir.glob(".claim-blocks-*.tmp"))
     assert_same(gather_block_tables(compare_each_block(blocks)), compare_facts(claims, embeddings, stories))
 
 

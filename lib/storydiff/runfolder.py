@@ -30,6 +30,31 @@ TABLES_DIR = "tables"
 MANIFEST = "manifest.json"
 CSV_MAX_ROWS = 500_000  # a bigger table is Parquet only: spreadsheets stop near a million rows
 BATCH_ROWS = 65_536  # rows a record batch of iterate_table_batches holds at most
+SCRATCH_SUFFIX = ".tmp"  # every temporary file and folder in a run folder: a dot name ending so
+
+
+def open_scratch_dir(run_dir: str | Path, purpose: str) -> tempfile.TemporaryDirectory:
+    """A temporary folder ``.<purpose>-*.tmp`` in ``run_dir`` for rows spilled while a stage
+    works, removed when its block ends; one a killed kernel leaves is ``remove_scratch``'s."""
+    return tempfile.TemporaryDirectory(prefix=f".{purpose}-", suffix=SCRATCH_SUFFIX, dir=run_dir)
+
+
+def remove_scratch(run_dir: str | Path) -> list[Path]:
+    """Remove the temporary files and folders a stage left in ``run_dir`` (a dot name ending in
+    ``SCRATCH_SUFFIX``: half-written tables, spilled rows), as a kernel killed mid-stage leaves
+    them; returns what was removed. Everything else is kept."""
+    removed = []
+    for folder, subfolders, files in os.walk(run_dir):
+        for name in [*subfolders, *files]:
+            if name.startswith(".") and name.endswith(SCRATCH_SUFFIX):
+                path = Path(folder) / name
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+                removed.append(path)
+        subfolders[:] = [name for name in subfolders if (Path(folder) / name).exists()]  # not into removed ones
+    return removed
 
 
 @contextlib.contextmanager
@@ -37,7 +62,7 @@ def open_atomic_path(path: Path) -> Iterator[Path]:
     """A temporary file beside ``path`` to write in the block; renamed onto ``path`` when the
     block ends, removed on an error (``path`` then stays as it was)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=SCRATCH_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -82,7 +107,7 @@ class TableParts:
         self.run_dir, self.name, self.partitioned = Path(run_dir), name, partitioned
         tables = self.run_dir / TABLES_DIR
         tables.mkdir(parents=True, exist_ok=True)
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=tables))
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=SCRATCH_SUFFIX, dir=tables))
         self.empty: pd.DataFrame | None = None
 
     def write(self, number: int, part: pd.DataFrame) -> None:
@@ -145,7 +170,7 @@ def write_csv_copy(run_dir: str | Path, name: str, parts: Iterable[pd.DataFrame]
     """Write the rows of ``parts`` (in order) as ``tables/<name>.csv``, atomically, unless they
     number more than ``CSV_MAX_ROWS`` (then any old copy is removed)."""
     path = table_path(run_dir, name, "csv")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=SCRATCH_SUFFIX, dir=path.parent)
     os.close(fd)
     rows = 0
     try:

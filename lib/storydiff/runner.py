@@ -3,8 +3,9 @@
 Stages are the notebooks ``notebooks/NN_name.ipynb``, found and ordered by their number, so a new
 stage plugs in without editing this module. The run is written under a temporary name beside its
 destination and moved into place only when every stage succeeded; a failed run is moved to
-``<name>.failed-<time>`` with the executed notebook that failed, and nothing already in place is
-touched.
+``<name>.failed-<time>`` with the executed notebook that failed and the tables written so far,
+without the temporary files a killed kernel leaves (``remove_scratch``), and nothing already in
+place is touched.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import yaml
 from storydiff.corpus.readers import SIDECAR_NAMES, list_input_files
 from storydiff.engine import DEFAULT_WORKERS, ENGINES, restart_workers, start_local_cluster
 from storydiff.export import export_html
-from storydiff.runfolder import read_manifest, update_manifest
+from storydiff.runfolder import read_manifest, remove_scratch, update_manifest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KERNEL_ENVIRONMENT = {
@@ -281,6 +282,7 @@ def _run_stages(
         if executed.exists():
             export_html(executed, work / "html" / f"{stage.name}.html")
         if error:
+            remove_scratch(work)  # what a killed kernel spilled: copies of whole tables at scale
             failed = final.parent / f"{final.name}.failed-{stamp}"
             error = error.replace(str(work), str(failed))  # name paths where the user will find them
             update_manifest(

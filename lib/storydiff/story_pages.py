@@ -11,7 +11,6 @@ a time, so the report holds one chunk's rows, not the corpus's.
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -28,7 +27,7 @@ from storydiff.export import CONTENT_SECURITY_POLICY
 from storydiff.report import (
     html_discrepancies, html_heading, html_list, html_table, html_text, summarise_story_coverage, wrap_view,
 )
-from storydiff.runfolder import atomic_write, split_table_by_chunk, sum_part_counts
+from storydiff.runfolder import atomic_write, open_scratch_dir, split_table_by_chunk, sum_part_counts
 
 STORIES_DIR = "stories"
 REPORT_FROM_STORY = "../report.html"  # a story page's link back, relative to stories/
@@ -256,7 +255,7 @@ def iterate_run_stories(
         "story": {story_id: n for n, chunk in enumerate(chunks) for story_id in chunk["story_id"]},
         "article": {article_id: n for n, chunk in enumerate(chunks) for article_id in chunk["article_id"]},
     }
-    with tempfile.TemporaryDirectory(prefix=".story-chunks-", dir=run_dir) as folder:
+    with open_scratch_dir(run_dir, "story-chunks") as folder:
         empty = {
             name: split_table_by_chunk(run_dir, name, columns, partial(number_by_key, key, chunk_of[kind]), Path(folder))
             for name, (key, kind, columns) in CHUNK_READS.items()

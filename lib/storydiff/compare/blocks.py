@@ -15,7 +15,6 @@ they are never all in memory (matches, the largest, are about 140 rows an articl
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -30,7 +29,7 @@ from storydiff.compare.facts import link_facts
 from storydiff.compare.sameclaim import SAME_CLAIM_THRESHOLD
 from storydiff.engine import LocalEngine
 from storydiff.memory import release_unused_memory
-from storydiff.runfolder import concat_parts, open_table_parts, read_table, split_table_by_chunk
+from storydiff.runfolder import concat_parts, open_scratch_dir, open_table_parts, read_table, split_table_by_chunk
 
 BLOCK_CLAIMS = 5_000
 BUCKET_CLAIMS = 100_000  # claims of consecutive blocks spilled to one temporary file, read back whole
@@ -151,7 +150,7 @@ def iterate_run_blocks(
         size += len(rows)
     del keys
     story_of = stories.set_index("article_id")["story_id"]
-    with tempfile.TemporaryDirectory(prefix=".claim-blocks-", dir=run_dir) as folder:
+    with open_scratch_dir(run_dir, "claim-blocks") as folder:
         empty = split_table_by_chunk(
             run_dir, "claims", None, lambda batch, start: bucket_of_row[start : start + batch.num_rows], Path(folder))
         if not buckets:
