@@ -6,8 +6,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -142,6 +144,47 @@ def test_a_killed_kernel_leaves_its_tables_but_not_its_scratch(
     assert left == [".notes"], left
     assert not (failed / "tables" / "matches").exists()
 
+
+
+@pytest.fixture
+def sleeping_notebooks(tmp_path: Path) -> Path:
+    """A notebooks folder of one stage that writes a table and ``<run>/started``, then sleeps a
+    minute: a stage to stop with Ctrl-C once ``started`` is there."""
+    folder = tmp_path / "sleeping-notebooks"
+    folder.mkdir()
+    write_stage_notebook(
+        folder / "01_sleep.ipynb",
+        "import pathlib, time\n"
+        "import pandas as pd\n"
+        "from storydiff.runfolder import write_table\n"
+        "write_table(run_dir, 'done', pd.DataFrame({'x': [1, 2]}))\n"
+        "pathlib.Path(run_dir, 'started').write_text('')\n"
+        "time.sleep(60)",
+    )
+    return folder
+
+
+def test_ctrl_c_moves_the_run_so_far_aside_and_says_where(tmp_path: Path, seeds_dir: Path, sleeping_notebooks: Path) -> None:
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "storydiff", "run", "--corpus", str(seeds_dir), "--out", str(out)]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "STORYDIFF_NOTEBOOKS": str(sleeping_notebooks)},
+    )
+    for _ in range(240):
+        if list(tmp_path.glob(".out.tmp-*/started")) or process.poll() is not None:
+            break
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    (failed,) = tmp_path.glob("out.failed-*")
+    assert process.returncode == 130, stderr
+    assert "[1/1] 01_sleep       INTERRUPTED after" in stdout
+    assert stderr.strip().splitlines()[-1] == f"storydiff: run interrupted in stage 01_sleep; the run so far: {failed}", stderr
+    assert not out.exists() and not list(tmp_path.glob(".out.tmp-*"))
+    assert read_table(failed, "done")["x"].tolist() == [1, 2]
+    manifest = read_manifest(failed)
+    assert manifest["status"] == "failed" and manifest["error"] == "KeyboardInterrupt: interrupted by the user"
 
 def test_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("--corpus", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from storydiff.batch import INDEX, BatchError, describe_counts, run_batch
 from storydiff.engine import DEFAULT_WORKERS, ENGINES
-from storydiff.runner import PROJECT_ROOT, RunError, run_pipeline
+from storydiff.runner import PROJECT_ROOT, RunError, RunInterrupted, run_pipeline
 
 DEFAULT_CORPUS = PROJECT_ROOT / "data" / "corpora" / "seeds"
 
@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     except RunError as err:
         print(f"storydiff: error: {err}", file=sys.stderr)
         return 1
+    except RunInterrupted as err:
+        print(f"storydiff: {err}", file=sys.stderr)
+        return 130  # the shell's code for a process stopped by Ctrl-C
     print(f"storydiff: report: {final / 'report.html'}")
     return 0
 

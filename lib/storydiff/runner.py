@@ -5,7 +5,7 @@ stage plugs in without editing this module. The run is written under a temporary
 destination and moved into place only when every stage succeeded; a failed run is moved to
 ``<name>.failed-<time>`` with the executed notebook that failed and the tables written so far,
 without the temporary files a killed kernel leaves (``remove_scratch``), and nothing already in
-place is touched.
+place is touched. A run stopped with Ctrl-C during a stage is moved there too.
 """
 
 from __future__ import annotations
@@ -51,6 +51,11 @@ REPORTED_PACKAGES = (
 
 class RunError(Exception):
     """A run could not start or a stage failed; the message is meant for the user."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The user stopped a run (Ctrl-C) during a stage; the message, meant for the user, says where
+    the run so far was moved. A KeyboardInterrupt still, so whatever runs the run stops too."""
 
 
 @dataclass(frozen=True)
@@ -272,6 +277,8 @@ def _run_stages(
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport warnings
             )
             error = None
+        except KeyboardInterrupt:  # papermill has shut the kernel down
+            error = "KeyboardInterrupt: interrupted by the user"
         except papermill.PapermillExecutionError as err:
             error = _error_line(err)
         except Exception as err:  # kernel died, notebook unreadable: still a failed stage
@@ -290,6 +297,9 @@ def _run_stages(
                 ended_at=_now(), duration_s=round(time.perf_counter() - started, 2),
             )
             os.replace(work, failed)
+            if error.startswith("KeyboardInterrupt"):
+                echo(f"{echo_prefix} INTERRUPTED after {record['duration_s']:.1f} s")
+                raise RunInterrupted(f"run interrupted in stage {stage.name}; the run so far: {failed}")
             echo(f"{echo_prefix} FAILED after {record['duration_s']:.1f} s")
             raise RunError(
                 f"stage {stage.name} failed: {error}\n"
