@@ -145,7 +145,6 @@ def test_a_killed_kernel_leaves_its_tables_but_not_its_scratch(
     assert not (failed / "tables" / "matches").exists()
 
 
-
 @pytest.fixture
 def sleeping_notebooks(tmp_path: Path) -> Path:
     """A notebooks folder of one stage that writes a table and ``<run>/started``, then sleeps a
@@ -185,6 +184,7 @@ def test_ctrl_c_moves_the_run_so_far_aside_and_says_where(tmp_path: Path, seeds_
     assert read_table(failed, "done")["x"].tolist() == [1, 2]
     manifest = read_manifest(failed)
     assert manifest["status"] == "failed" and manifest["error"] == "KeyboardInterrupt: interrupted by the user"
+
 
 def test_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("--corpus", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))

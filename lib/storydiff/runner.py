@@ -266,6 +266,7 @@ def _run_stages(
         record = {"stage": stage.name, "started_at": _now()}
         seen_notices = len(read_manifest(work).get("notices", []))
         t0 = time.perf_counter()
+        interrupted = False
         try:
             papermill.execute_notebook(
                 str(stage.path),
@@ -278,7 +279,7 @@ def _run_stages(
             )
             error = None
         except KeyboardInterrupt:  # papermill has shut the kernel down
-            error = "KeyboardInterrupt: interrupted by the user"
+            interrupted, error = True, "KeyboardInterrupt: interrupted by the user"
         except papermill.PapermillExecutionError as err:
             error = _error_line(err)
         except Exception as err:  # kernel died, notebook unreadable: still a failed stage
@@ -297,7 +298,7 @@ def _run_stages(
                 ended_at=_now(), duration_s=round(time.perf_counter() - started, 2),
             )
             os.replace(work, failed)
-            if error.startswith("KeyboardInterrupt"):
+            if interrupted:
                 echo(f"{echo_prefix} INTERRUPTED after {record['duration_s']:.1f} s")
                 raise RunInterrupted(f"run interrupted in stage {stage.name}; the run so far: {failed}")
             echo(f"{echo_prefix} FAILED after {record['duration_s']:.1f} s")
