@@ -1,5 +1,5 @@
-"""Shared fixtures: the seed corpus, one real pipeline run on it per test session, and a real
-browser (headless Chromium) to open reports in."""
+"""Shared fixtures: the seed corpus, one real pipeline run on it per test session, a real
+browser (headless Chromium) to open reports in, and one-cell stages to test the runner with."""
 
 from __future__ import annotations
 
@@ -89,3 +89,31 @@ def open_page(browser, report: Path, screenshot: Path | None = None) -> dict[str
 def open_report(browser) -> Callable[..., dict[str, Any]]:
     """``open_report(report, screenshot=None)``: ``open_page`` in the module's browser."""
     return functools.partial(open_page, browser)
+
+
+def write_stage_notebook(path: Path, source: str) -> None:
+    """Write a one-stage notebook at ``path``: a ``parameters`` cell taking ``run_dir``, then ``source``."""
+    import nbformat
+
+    parameters = nbformat.v4.new_code_cell('run_dir = ""', metadata={"tags": ["parameters"]})
+    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = nbformat.v4.new_notebook(cells=[parameters, nbformat.v4.new_code_cell(source)], metadata={"kernelspec": kernelspec})
+    nbformat.write(notebook, path)
+
+
+@pytest.fixture
+def sleeping_notebooks(tmp_path: Path) -> Path:
+    """A notebooks folder of one stage that writes a table and ``<run>/started``, then sleeps a
+    minute: a stage to stop with Ctrl-C once ``started`` is there."""
+    folder = tmp_path / "sleeping-notebooks"
+    folder.mkdir()
+    write_stage_notebook(
+        folder / "01_sleep.ipynb",
+        "import pathlib, time\n"
+        "import pandas as pd\n"
+        "from storydiff.runfolder import write_table\n"
+        "write_table(run_dir, 'done', pd.DataFrame({'x': [1, 2]}))\n"
+        "pathlib.Path(run_dir, 'started').write_text('')\n"
+        "time.sleep(60)",
+    )
+    return folder

@@ -14,25 +14,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import write_stage_notebook
 
+import storydiff.runner
 from storydiff.runfolder import read_manifest, read_table
-from storydiff.runner import RunError, run_pipeline
+from storydiff.runner import INTERRUPTED, RunError, RunInterrupted, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = {
     "articles": ["article_id", "path", "title", "outlet", "published", "published_from", "story_id", "n_sentences", "sha256", "duplicate_of"],
     "sentences": ["sentence_id", "article_id", "position", "text", "char_start", "char_end", "boilerplate"],
 }
-
-
-def write_stage_notebook(path: Path, source: str) -> None:
-    """Write a one-stage notebook at ``path``: a ``parameters`` cell taking ``run_dir``, then ``source``."""
-    import nbformat
-
-    parameters = nbformat.v4.new_code_cell('run_dir = ""', metadata={"tags": ["parameters"]})
-    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    notebook = nbformat.v4.new_notebook(cells=[parameters, nbformat.v4.new_code_cell(source)], metadata={"kernelspec": kernelspec})
-    nbformat.write(notebook, path)
 
 
 @pytest.fixture
@@ -145,24 +137,6 @@ def test_a_killed_kernel_leaves_its_tables_but_not_its_scratch(
     assert not (failed / "tables" / "matches").exists()
 
 
-@pytest.fixture
-def sleeping_notebooks(tmp_path: Path) -> Path:
-    """A notebooks folder of one stage that writes a table and ``<run>/started``, then sleeps a
-    minute: a stage to stop with Ctrl-C once ``started`` is there."""
-    folder = tmp_path / "sleeping-notebooks"
-    folder.mkdir()
-    write_stage_notebook(
-        folder / "01_sleep.ipynb",
-        "import pathlib, time\n"
-        "import pandas as pd\n"
-        "from storydiff.runfolder import write_table\n"
-        "write_table(run_dir, 'done', pd.DataFrame({'x': [1, 2]}))\n"
-        "pathlib.Path(run_dir, 'started').write_text('')\n"
-        "time.sleep(60)",
-    )
-    return folder
-
-
 def test_ctrl_c_moves_the_run_so_far_aside_and_says_where(tmp_path: Path, seeds_dir: Path, sleeping_notebooks: Path) -> None:
     out = tmp_path / "out"
     command = [sys.executable, "-m", "storydiff", "run", "--corpus", str(seeds_dir), "--out", str(out)]
@@ -183,7 +157,26 @@ def test_ctrl_c_moves_the_run_so_far_aside_and_says_where(tmp_path: Path, seeds_
     assert not out.exists() and not list(tmp_path.glob(".out.tmp-*"))
     assert read_table(failed, "done")["x"].tolist() == [1, 2]
     manifest = read_manifest(failed)
-    assert manifest["status"] == "failed" and manifest["error"] == "KeyboardInterrupt: interrupted by the user"
+    assert manifest["status"] == "failed" and manifest["error"] == INTERRUPTED
+
+
+def test_ctrl_c_outside_a_notebook_moves_the_run_aside_too(
+    tmp_path: Path, seeds_dir: Path, pool_probe_notebooks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C that lands while the runner itself works (here: exporting a finished stage's
+    notebook to HTML) stops the run as one inside a notebook does."""
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(storydiff.runner, "export_html", interrupt)
+    with pytest.raises(RunInterrupted) as caught:
+        run_pipeline(seeds_dir, tmp_path / "out", notebooks_dir=pool_probe_notebooks, echo=lambda line: None)
+    (failed,) = tmp_path.glob("out.failed-*")
+    assert str(caught.value) == f"run interrupted in stage 01_probe; the run so far: {failed}"
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.tmp-*"))
+    assert (failed / "pool.txt").exists()
+    manifest = read_manifest(failed)
+    assert (manifest["status"], manifest["failed_stage"], manifest["error"]) == ("failed", "01_probe", INTERRUPTED)
 
 
 def test_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:

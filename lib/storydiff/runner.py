@@ -54,8 +54,11 @@ class RunError(Exception):
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """The user stopped a run (Ctrl-C) during a stage; the message, meant for the user, says where
-    the run so far was moved. A KeyboardInterrupt still, so whatever runs the run stops too."""
+    """The user stopped a run (Ctrl-C); the message, meant for the user, says where the run so far
+    was moved. A KeyboardInterrupt still, so whatever runs the run stops too."""
+
+
+INTERRUPTED = "KeyboardInterrupt: interrupted by the user"  # a stopped run's error in its manifest
 
 
 @dataclass(frozen=True)
@@ -246,83 +249,106 @@ def _run_stages(
     for sub in ("notebooks", "html", "figures", "tables"):
         (work / sub).mkdir(parents=True)
     started = time.perf_counter()
-    update_manifest(
-        work,
-        run_name=final.name,
-        corpus=str(corpus),
-        parameters=user,
-        engine=placement,
-        seeds={k: v for k, v in user.items() if "random_state" in k or k == "seed"},
-        inputs=hash_inputs(corpus),
-        environment=describe_environment(),
-        started_at=_now(),
-        status="running",
-        stages=[],
-    )
     records: list[dict[str, Any]] = []
-    for number, stage in enumerate(stages, start=1):
-        echo_prefix = f"[{number}/{len(stages)}] {stage.name:<14}"
-        executed = work / "notebooks" / stage.path.name
-        record = {"stage": stage.name, "started_at": _now()}
-        seen_notices = len(read_manifest(work).get("notices", []))
-        t0 = time.perf_counter()
-        interrupted = False
-        try:
-            papermill.execute_notebook(
-                str(stage.path),
-                str(executed),
-                parameters=_stage_parameters(stage, {"run_dir": str(work), "corpus": str(corpus), **placement, **user}),
-                cwd=str(notebooks_dir),
-                progress_bar=False,
-                kernel_name="python3",
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport warnings
-            )
-            error = None
-        except KeyboardInterrupt:  # papermill has shut the kernel down
-            interrupted, error = True, "KeyboardInterrupt: interrupted by the user"
-        except papermill.PapermillExecutionError as err:
-            error = _error_line(err)
-        except Exception as err:  # kernel died, notebook unreadable: still a failed stage
-            error = f"{type(err).__name__}: {err}".splitlines()[0]
-        record.update(ended_at=_now(), duration_s=round(time.perf_counter() - t0, 2))
-        record["status"] = "failed" if error else "ok"
-        records.append(record)
-        if executed.exists():
-            export_html(executed, work / "html" / f"{stage.name}.html")
-        if error:
-            remove_scratch(work)  # what a killed kernel spilled: copies of whole tables at scale
-            failed = final.parent / f"{final.name}.failed-{stamp}"
-            error = error.replace(str(work), str(failed))  # name paths where the user will find them
-            update_manifest(
-                work, stages=records, status="failed", failed_stage=stage.name, error=error,
-                ended_at=_now(), duration_s=round(time.perf_counter() - started, 2),
-            )
-            os.replace(work, failed)
-            if interrupted:
-                echo(f"{echo_prefix} INTERRUPTED after {record['duration_s']:.1f} s")
-                raise RunInterrupted(f"run interrupted in stage {stage.name}; the run so far: {failed}")
-            echo(f"{echo_prefix} FAILED after {record['duration_s']:.1f} s")
-            raise RunError(
-                f"stage {stage.name} failed: {error}\n"
-                f"  executed notebook: {failed / 'notebooks' / stage.path.name}"
-            )
-        echo(f"{echo_prefix} ok  {record['duration_s']:6.1f} s")
-        if release_workers and "engine" in stage.parameters and number < len(stages):
+    where, current = "before its first stage", ""  # what a Ctrl-C outside a stage's notebook stops
+    try:
+        update_manifest(
+            work,
+            run_name=final.name,
+            corpus=str(corpus),
+            parameters=user,
+            engine=placement,
+            seeds={k: v for k, v in user.items() if "random_state" in k or k == "seed"},
+            inputs=hash_inputs(corpus),
+            environment=describe_environment(),
+            started_at=_now(),
+            status="running",
+            stages=[],
+        )
+        for number, stage in enumerate(stages, start=1):
+            echo_prefix = f"[{number}/{len(stages)}] {stage.name:<14}"
+            where, current = f"in stage {stage.name}", stage.name
+            executed = work / "notebooks" / stage.path.name
+            record = {"stage": stage.name, "started_at": _now()}
+            seen_notices = len(read_manifest(work).get("notices", []))
+            t0 = time.perf_counter()
+            interrupted = False
             try:
-                release_workers()
-            except Exception as err:  # the run can go on; the workers only keep their memory
-                echo(f"    could not restart the workers ({type(err).__name__}: {err}); they keep this stage's models")
-        for line in read_manifest(work).get("notices", [])[seen_notices:]:
-            echo(f"    {line}")
-    report_stage = [s for s in stages if s.name.endswith("_report")]
-    if report_stage:
-        export_html(work / "notebooks" / report_stage[-1].path.name, work / "report.html", exclude_code=True)
-    update_manifest(
-        work, stages=records, status="ok", ended_at=_now(),
-        duration_s=round(time.perf_counter() - started, 2),
-    )
-    _move_into_place(work, final)
+                papermill.execute_notebook(
+                    str(stage.path),
+                    str(executed),
+                    parameters=_stage_parameters(stage, {"run_dir": str(work), "corpus": str(corpus), **placement, **user}),
+                    cwd=str(notebooks_dir),
+                    progress_bar=False,
+                    kernel_name="python3",
+                    extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport warnings
+                )
+                error = None
+            except KeyboardInterrupt:  # papermill has shut the kernel down
+                interrupted, error = True, INTERRUPTED
+            except papermill.PapermillExecutionError as err:
+                error = _error_line(err)
+            except Exception as err:  # kernel died, notebook unreadable: still a failed stage
+                error = f"{type(err).__name__}: {err}".splitlines()[0]
+            record.update(ended_at=_now(), duration_s=round(time.perf_counter() - t0, 2))
+            record["status"] = "failed" if error else "ok"
+            records.append(record)
+            if executed.exists():
+                export_html(executed, work / "html" / f"{stage.name}.html")
+            if error:
+                failed = _set_aside(work, final, stamp, started, records, stage.name, error)
+                if interrupted:
+                    echo(f"{echo_prefix} INTERRUPTED after {record['duration_s']:.1f} s")
+                    raise RunInterrupted(f"run interrupted {where}; the run so far: {failed}")
+                echo(f"{echo_prefix} FAILED after {record['duration_s']:.1f} s")
+                raise RunError(
+                    f"stage {stage.name} failed: {error.replace(str(work), str(failed))}\n"
+                    f"  executed notebook: {failed / 'notebooks' / stage.path.name}"
+                )
+            echo(f"{echo_prefix} ok  {record['duration_s']:6.1f} s")
+            where, current = f"after stage {stage.name}", ""
+            if release_workers and "engine" in stage.parameters and number < len(stages):
+                try:
+                    release_workers()
+                except Exception as err:  # the run can go on; the workers only keep their memory
+                    echo(f"    could not restart the workers ({type(err).__name__}: {err}); they keep this stage's models")
+            for line in read_manifest(work).get("notices", [])[seen_notices:]:
+                echo(f"    {line}")
+        report_stage = [s for s in stages if s.name.endswith("_report")]
+        if report_stage:
+            where = "while exporting the report"
+            export_html(work / "notebooks" / report_stage[-1].path.name, work / "report.html", exclude_code=True)
+        update_manifest(
+            work, stages=records, status="ok", ended_at=_now(),
+            duration_s=round(time.perf_counter() - started, 2),
+        )
+        where = "while moving the run into place"
+        _move_into_place(work, final)
+    except RunInterrupted:
+        raise
+    except KeyboardInterrupt:
+        if not work.exists():  # the run was already in place
+            raise
+        failed = _set_aside(work, final, stamp, started, records, current, INTERRUPTED)
+        raise RunInterrupted(f"run interrupted {where}; the run so far: {failed}") from None
     return final
+
+
+def _set_aside(
+    work: Path, final: Path, stamp: str, started: float, records: list[dict[str, Any]], stage: str, error: str
+) -> Path:
+    """Move the failed or interrupted run ``work`` to ``<final>.failed-<stamp>`` without the
+    temporary files a killed kernel leaves, its manifest saying ``error`` in ``stage`` ("" when
+    between stages); the new path."""
+    remove_scratch(work)  # what a killed kernel spilled: copies of whole tables at scale
+    failed = final.parent / f"{final.name}.failed-{stamp}"
+    update_manifest(
+        work, stages=records, status="failed", failed_stage=stage,
+        error=error.replace(str(work), str(failed)),  # name paths where the user will find them
+        ended_at=_now(), duration_s=round(time.perf_counter() - started, 2),
+    )
+    os.replace(work, failed)
+    return failed
 
 
 def _move_into_place(work: Path, final: Path) -> None:
