@@ -6,8 +6,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -153,7 +155,7 @@ def test_second_invocation_skips_unchanged_runs(example_batch: dict, monkeypatch
     monkeypatch.setenv("STORYDIFF_CACHE_DIR", example_batch["env"]["STORYDIFF_CACHE_DIR"])
     second = run_batch(EXAMPLE, out, jobs=2, echo=lambda s: None)
     assert describe_counts(second.counts) == "2 runs: 0 rendered, 2 unchanged"
-    assert json.loads((out / "batch.json").read_text())["counts"] == {"runs": 2, "rendered": 0, "unchanged": 2, "failed": 0}
+    assert json.loads((out / "batch.json").read_text())["counts"] == {"runs": 2, "rendered": 0, "unchanged": 2, "failed": 0, "interrupted": 0, "not_run": 0}
     assert {name: read_manifest(out / name)["started_at"] for name in started} == started
     index = (out / "index.html").read_text(encoding="utf-8")
     assert index.count("unchanged, not re-rendered") == 2
@@ -190,7 +192,7 @@ def test_adding_a_run_renders_only_that_run(
     runs_file.write_text(yaml.safe_dump(spec))
     pin_code_version(monkeypatch, broken_batch["out"])
     result = run_batch(runs_file, broken_batch["out"], jobs=2, notebooks_dir=probe_notebooks, echo=lambda s: None)
-    assert result.counts == {"runs": 2, "rendered": 1, "unchanged": 1, "failed": 0}
+    assert result.counts == {"runs": 2, "rendered": 1, "unchanged": 1, "failed": 0, "interrupted": 0, "not_run": 0}
     assert [(o.name, o.skipped) for o in result.outcomes] == [("seeds", True), ("seeds-no-dedup", False)]
 
 
@@ -261,3 +263,40 @@ def test_index_escapes_every_value(tmp_path: Path) -> None:
     assert "img" not in links.tags and "script" not in links.tags and hostile not in page
     assert links.hrefs == ["r1.failed-1/html/01_corpus.html"]
     assert page.count("&lt;img src=x onerror=alert(1)&gt;") == 7
+
+
+def test_ctrl_c_stops_the_batch_and_says_what_became_of_each_run(
+    tmp_path: Path, seeds_dir: Path, sleeping_notebooks: Path
+) -> None:
+    """Ctrl-C as a terminal sends it (to the whole process group) while the first of two runs is in
+    a stage: that run is moved aside as ``storydiff run`` moves it, the second is not started, and
+    the batch's record and index say so."""
+    runs_file = tmp_path / "runs.yaml"
+    runs_file.write_text(yaml.safe_dump({"defaults": {"corpus": str(seeds_dir)}, "runs": [{"name": "first"}, {"name": "second"}]}))
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "storydiff", "batch", str(runs_file), "--out", str(out)], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "STORYDIFF_NOTEBOOKS": str(sleeping_notebooks)},
+    )
+    for _ in range(240):
+        if list(out.glob(".first.tmp-*/started")) or process.poll() is not None:
+            break
+        time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    (failed,) = out.glob("first.failed-*")
+    assert process.returncode == 130, stderr
+    lines = stderr.strip().splitlines()
+    assert lines[-1] == "storydiff batch: interrupted by the user; runs not started are marked 'not run'", stderr
+    assert lines[-2] == f"storydiff batch: first: run interrupted in stage 01_sleep; the run so far: {failed}", stderr
+    assert "storydiff batch: 2 runs: 0 rendered, 0 unchanged, 1 interrupted, 1 not run" in stdout
+    assert not list(out.glob(".first.tmp-*")) and not list(out.glob("second*"))
+    assert read_table(failed, "done")["x"].tolist() == [1, 2]
+    batch = json.loads((out / "batch.json").read_text())
+    assert batch["interrupted"] is True
+    assert [(r["name"], r["status"]) for r in batch["runs"]] == [("first", "interrupted"), ("second", "not run")]
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "interrupted notebook (01_sleep)" in index and "<span class='muted'>not run</span>" in index
+    assert parse_links(index).hrefs == [f"{failed.name}/html/01_sleep.html"]
+    assert (failed / "html" / "01_sleep.html").is_file()

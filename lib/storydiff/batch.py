@@ -23,21 +23,25 @@ counts; ``<out>/index.html`` shows them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import signal
+import threading
 import time
 import uuid
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from html import escape
 from importlib import metadata
 from multiprocessing import get_context
+from multiprocessing.synchronize import Event
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import quote
 
 import yaml
@@ -52,6 +56,7 @@ from storydiff.runner import (
     REPORTED_PACKAGES,
     RESERVED,
     RunError,
+    RunInterrupted,
     Stage,
     discover_stages,
     find_notebooks_dir,
@@ -108,7 +113,7 @@ class RunOutcome:
     """What became of one run in this invocation (the row of the index, minus the figures)."""
 
     name: str
-    status: str  # ok | failed
+    status: str  # ok | failed | interrupted (stopped by Ctrl-C) | not run (the batch was stopped first)
     skipped: bool
     duration_s: float
     error: str = ""
@@ -125,6 +130,7 @@ class BatchResult:
     out_dir: Path
     outcomes: list[RunOutcome]
     counts: dict[str, int]
+    interrupted: bool = False
 
 
 def format_parameter(value: Any) -> str:
@@ -286,40 +292,96 @@ def use_ipc_kernels() -> None:
         papermill_engines.register(None, _IpcEngine)
 
 
+_stop: Event | None = None  # a batch worker's: set by the batch when the user stops it
+
+
+def prepare_worker(stop: Event) -> None:
+    """Initialise a batch worker process: IPC kernels; Ctrl-C is left to the batch, which sets
+    ``stop`` and so stops the run in progress here (``render_run``) exactly once."""
+    global _stop
+    _stop = stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    use_ipc_kernels()
+
+
+@contextlib.contextmanager
+def stop_when_set(stop: Event | None) -> Iterator[None]:
+    """Raise KeyboardInterrupt in this (main) thread if ``stop`` is set while the block runs, as a
+    Ctrl-C would (checked every 0.2 s)."""
+    if stop is None:
+        yield
+        return
+    running = threading.Event()
+
+    def interrupt(signum: int, frame: object) -> None:
+        if running.is_set():
+            raise KeyboardInterrupt
+
+    def watch() -> None:
+        while running.is_set():
+            if stop.wait(0.2):
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGUSR1)
+                return
+
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    running.set()
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        running.clear()
+        watcher.join()
+        signal.signal(signal.SIGUSR1, previous)
+
+
 def render_run(name: str, corpus: str, run_dir: str, pairs: list[str], key: str, notebooks_dir: str) -> RunOutcome:
     """Run the pipeline into ``run_dir`` (replacing it) and stamp ``batch_key`` in its manifest.
 
-    Runs in a worker process; progress lines are printed prefixed with ``[name]``.
+    Runs in a worker process; progress lines are printed prefixed with ``[name]``. Not started when
+    the batch was stopped; stopped (outcome ``interrupted``) when the batch is stopped meanwhile.
     """
+    if _stop is not None and _stop.is_set():
+        return RunOutcome(name, "not run", False, 0.0, "the batch was stopped before this run started")
     folder = Path(run_dir)
     failed_before = set(folder.parent.glob(f"{name}.failed-*"))
     started = time.perf_counter()
     try:
-        run_pipeline(
-            corpus, folder, pairs, force=True,
-            notebooks_dir=Path(notebooks_dir),
-            echo=lambda line: print(f"[{name}] {line}", flush=True),
-        )
-    except RunError as err:
+        with stop_when_set(_stop):
+            run_pipeline(
+                corpus, folder, pairs, force=True,
+                notebooks_dir=Path(notebooks_dir),
+                echo=lambda line: print(f"[{name}] {line}", flush=True),
+            )
+    except (RunError, RunInterrupted) as err:
         failed = sorted(set(folder.parent.glob(f"{name}.failed-*")) - failed_before)
         error = str(err).splitlines()[0]
-        print(f"[{name}] failed: {error}", flush=True)
-        return RunOutcome(name, "failed", False, round(time.perf_counter() - started, 2), error, str(failed[-1]) if failed else "")
+        status = "interrupted" if isinstance(err, RunInterrupted) else "failed"
+        print(f"[{name}] {status}: {error}", flush=True)
+        return RunOutcome(name, status, False, round(time.perf_counter() - started, 2), error, str(failed[-1]) if failed else "")
     update_manifest(folder, batch_key=key)
     return RunOutcome(name, "ok", False, read_manifest(folder).get("duration_s", 0.0))
 
 
-def execute_runs(planned: list[PlannedRun], jobs: int, notebooks_dir: Path) -> dict[str, RunOutcome]:
-    """Render the runs planned ``render``, ``jobs`` at a time in worker processes; name -> outcome.
+def execute_runs(
+    planned: list[PlannedRun], jobs: int, notebooks_dir: Path, echo: Callable[[str], None] = print
+) -> tuple[dict[str, RunOutcome], bool]:
+    """Render the runs planned ``render``, ``jobs`` at a time in worker processes; name -> outcome,
+    and whether the user stopped the batch (Ctrl-C).
 
-    A run that fails, or whose worker dies, is a failed outcome; the other runs go on.
+    A run that fails, or whose worker dies, is a failed outcome; the other runs go on. On Ctrl-C
+    the runs in progress are stopped (each moved aside as ``storydiff run`` does) and the others
+    are not started; a second Ctrl-C while they stop is ignored.
     """
     todo = [p for p in planned if p.action == "render"]
     if not todo:
-        return {}
+        return {}, False
     outcomes: dict[str, RunOutcome] = {}
     context = get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context, initializer=use_ipc_kernels) as pool:
+    stop = context.Event()
+    interrupted = False
+    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context,
+                             initializer=prepare_worker, initargs=(stop,)) as pool:
         futures = {
             pool.submit(
                 render_run, p.spec.name, str(p.spec.corpus), str(p.run_dir),
@@ -328,15 +390,32 @@ def execute_runs(planned: list[PlannedRun], jobs: int, notebooks_dir: Path) -> d
             ): p
             for p in todo
         }
-        for future in as_completed(futures):
-            name = futures[future].spec.name
-            try:
-                outcomes[name] = future.result()
-            except BrokenProcessPool:
-                outcomes[name] = RunOutcome(name, "failed", False, 0.0, "the worker process died (out of memory?)")
-            except Exception as err:  # a bug outside the pipeline: this run fails, the others go on
-                outcomes[name] = RunOutcome(name, "failed", False, 0.0, f"{type(err).__name__}: {err}".splitlines()[0])
-    return outcomes
+        try:
+            for future in as_completed(futures):
+                outcomes[futures[future].spec.name] = collect_outcome(future, futures[future].spec.name)
+        except KeyboardInterrupt:
+            interrupted = True
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            echo("storydiff batch: stopping the runs in progress")
+            stop.set()
+            for future, plan in futures.items():
+                name = plan.spec.name
+                if future.cancel():
+                    outcomes[name] = RunOutcome(name, "not run", False, 0.0, "the batch was stopped before this run started")
+                elif name not in outcomes:
+                    outcomes[name] = collect_outcome(future, name)
+            signal.signal(signal.SIGINT, previous)
+    return outcomes, interrupted
+
+
+def collect_outcome(future: Future, name: str) -> RunOutcome:
+    """The outcome of run ``name`` from its finished (or finishing) ``future``."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return RunOutcome(name, "failed", False, 0.0, "the worker process died (out of memory?)")
+    except Exception as err:  # a bug outside the pipeline: this run fails, the others go on
+        return RunOutcome(name, "failed", False, 0.0, f"{type(err).__name__}: {err}".splitlines()[0])
 
 
 def read_headline_figures(run_dir: Path) -> dict[str, int | None]:
@@ -352,19 +431,20 @@ def read_headline_figures(run_dir: Path) -> dict[str, int | None]:
 
 
 def count_outcomes(outcomes: list[RunOutcome]) -> dict[str, int]:
-    """Runs in all, rendered (successfully), unchanged (skipped) and failed."""
+    """Runs in all, rendered (successfully), unchanged (skipped), failed, interrupted and not run."""
     return {
         "runs": len(outcomes),
         "rendered": sum(o.status == "ok" and not o.skipped for o in outcomes),
         "unchanged": sum(o.skipped for o in outcomes),
-        "failed": sum(o.status == "failed" for o in outcomes),
+        **{status.replace(" ", "_"): sum(o.status == status for o in outcomes) for status in ("failed", "interrupted", "not run")},
     }
 
 
 def describe_counts(counts: dict[str, int]) -> str:
-    """``2 runs: 1 rendered, 1 unchanged`` (and ``, N failed`` when some failed)."""
+    """``2 runs: 1 rendered, 1 unchanged`` (and ``, N failed``, ``, N interrupted``, ``, N not
+    run`` when there are such runs)."""
     text = f"{counts['runs']} run{'s' if counts['runs'] != 1 else ''}: {counts['rendered']} rendered, {counts['unchanged']} unchanged"
-    return text + (f", {counts['failed']} failed" if counts["failed"] else "")
+    return text + "".join(f", {counts[key]} {key.replace('_', ' ')}" for key in ("failed", "interrupted", "not_run") if counts.get(key))
 
 
 def _format_parameters(parameters: dict[str, Any]) -> str:
@@ -373,7 +453,8 @@ def _format_parameters(parameters: dict[str, Any]) -> str:
 
 def locate_run_page(out_dir: Path, outcome: RunOutcome) -> tuple[str, str]:
     """The page a run's row links to, relative to ``out_dir``, and its label: the report of a
-    successful run, the executed notebook that failed of a failed one; ``("", "")`` if none exists."""
+    successful run, the executed notebook that failed (or was interrupted) of a failed
+    (interrupted) one; ``("", "")`` if none exists."""
     if outcome.status == "ok":
         target, label = out_dir / outcome.name / "report.html", "report"
     else:
@@ -381,7 +462,7 @@ def locate_run_page(out_dir: Path, outcome: RunOutcome) -> tuple[str, str]:
         stage = read_manifest(failed).get("failed_stage", "") if failed else ""
         if not (failed and stage):
             return "", ""
-        target, label = failed / "html" / f"{stage}.html", f"failed notebook ({stage})"
+        target, label = failed / "html" / f"{stage}.html", f"{outcome.status} notebook ({stage})"
     return (target.relative_to(out_dir).as_posix(), label) if target.exists() else ("", "")
 
 
@@ -414,8 +495,10 @@ def build_index_html(batch: Batch, planned: list[PlannedRun], outcomes: list[Run
         if outcome.status == "ok":
             marker = "<br><span class='muted'>unchanged, not re-rendered</span>" if outcome.skipped else ""
             status = f"<span class='ok'>ok</span>{marker}"
+        elif outcome.status == "not run":
+            status = f"<span class='muted'>not run</span><div class='muted'>{escape(outcome.error)}</div>"
         else:
-            status = f"<span class='failed'>failed</span><div class='error'>{escape(outcome.error)}</div>"
+            status = f"<span class='failed'>{escape(outcome.status)}</span><div class='error'>{escape(outcome.error)}</div>"
         link = f"<a href='{escape(quote(outcome.link))}'>{escape(outcome.link_label)}</a>" if outcome.link else ""
         cells += [f"<td>{status}</td>", f"<td class='num'>{outcome.duration_s:.1f} s</td>", f"<td>{link}</td>"]
         rows.append(f"<tr>{''.join(cells)}</tr>")
@@ -490,7 +573,7 @@ def run_batch(
         planned = plan_runs(batch, out_dir, code_version, force=force)
         for plan in planned:
             echo(f"{plan.spec.name}: {'unchanged, skipped' if plan.action == 'unchanged' else 'to render'}")
-        rendered = execute_runs(planned, jobs, notebooks_dir)
+        rendered, interrupted = execute_runs(planned, jobs, notebooks_dir, echo)
         outcomes = []
         for plan in planned:
             outcome = rendered.get(plan.spec.name) or RunOutcome(
@@ -502,7 +585,7 @@ def run_batch(
         counts = count_outcomes(outcomes)
         write_json(out_dir / BATCH_MANIFEST, {
             "batch_file": str(batch.path), "started_at": started_at, "ended_at": _now(),
-            "duration_s": round(time.perf_counter() - started, 2), "jobs": jobs, "force": force,
+            "duration_s": round(time.perf_counter() - started, 2), "jobs": jobs, "force": force, "interrupted": interrupted,
             "code_version": code_version, "defaults": batch.defaults, "counts": counts,
             "runs": [
                 {**asdict(o), "corpus": str(p.spec.corpus), "parameters": p.spec.parameters,
@@ -514,4 +597,4 @@ def run_batch(
         (out_dir / INDEX).write_text(index, encoding="utf-8")
     finally:
         lock.release()
-    return BatchResult(out_dir, outcomes, counts)
+    return BatchResult(out_dir, outcomes, counts, interrupted)

@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def main_batch(args: argparse.Namespace) -> int:
-    """``storydiff batch``: render the runs, print the counts; 1 when the file is invalid or a run failed."""
+    """``storydiff batch``: render the runs, print the counts; 1 when the file is invalid or a run
+    failed, 130 when the user stopped the batch (Ctrl-C)."""
     out = args.out if args.out is not None else PROJECT_ROOT / "outputs" / args.runs_file.stem
     print(f"storydiff batch: {args.runs_file} -> {out}", flush=True)
     try:
@@ -76,4 +77,10 @@ def main_batch(args: argparse.Namespace) -> int:
     failed = [o for o in result.outcomes if o.status == "failed"]
     for outcome in failed:
         print(f"storydiff batch: run {outcome.name} failed: {outcome.error}", file=sys.stderr)
+    if result.interrupted:
+        for outcome in result.outcomes:
+            if outcome.status == "interrupted":
+                print(f"storydiff batch: {outcome.name}: {outcome.error}", file=sys.stderr)
+        print("storydiff batch: interrupted by the user; runs not started are marked 'not run'", file=sys.stderr)
+        return 130  # the shell's code for a process stopped by Ctrl-C
     return 1 if failed else 0
