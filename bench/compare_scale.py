@@ -1,5 +1,5 @@
-"""Comparison (reading, embedding, claims, figures) stage cost with corpus size (issue 8): notebook 04 (01, 02, 03,
-05) alone on a real run folder grown to k disjoint copies (01: on a grown corpus); prints figures, asserts nothing.
+"""Comparison (reading, embedding, claims, figures, report) stage cost with corpus size (issue 8): notebook 04 (01, 02, 03,
+05, 06) alone on a real run folder grown to k disjoint copies (01: on a grown corpus); prints figures, asserts nothing.
 
 ``bench/scale.py`` grows a corpus by edited copies of each article, so its stories grow with it
 (16 copies make a story of 16) and every stage runs again. Here the archive grows the way a
@@ -48,6 +48,10 @@ the figures stage; the rows printed are the claim map's (one per claim). With ``
 run already there that went through ``04_compare`` is measured again as it is, without growing it
 or comparing it again (to measure a change of the figures stage on the same tables); any other
 folder of that name there is removed and grown again.
+
+``--stage 06_report`` does the same for the report stage, running the figures stage first (not
+measured) where the grown run has no ``figures`` table yet; the rows printed are the story pages
+it wrote (one per story past ``max_stories_inline``).
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ import psutil
 
 from _sampling import Sampler, is_kernel, read_status
 from storydiff.embed import load_sentence_embeddings, open_sentence_embeddings
-from storydiff.runfolder import read_manifest, read_table, write_table
+from storydiff.runfolder import list_tables, read_manifest, read_table, write_table
 from storydiff.runner import KERNEL_ENVIRONMENT, run_pipeline, set_environment
 from storydiff.stages import split_by_article
 
@@ -112,9 +116,11 @@ def rotation(dim: int, copy: int) -> np.ndarray:
 def grow_run(source: Path, factor: int, target: Path, sentence_part_articles: int | None = None) -> None:
     """Write to ``target`` the run folder of ``factor`` disjoint copies of ``source`` (module
     docstring): its manifest, articles, sentences, claims, article similarity and sentence vectors;
-    the sentences in parts of ``sentence_part_articles`` articles (sorted ids) when given, else one file."""
+    the sentences in parts of ``sentence_part_articles`` articles (sorted ids) when given, else one
+    file; the files the reading stage skipped (``skipped``, which the report lists) as they are."""
     (target / "tables").mkdir(parents=True)
     shutil.copy(source / "manifest.json", target / "manifest.json")
+    write_table(target, "skipped", read_table(source, "skipped"))
     for name, columns in ID_COLUMNS.items():
         table = read_table(source, name)
         copies = [rename_copy(table, columns, copy) for copy in range(factor)]
@@ -184,7 +190,7 @@ def measure(run: Path, stage: str, parameters: dict[str, str]) -> dict[str, floa
         execute_stage(run, stage, parameters)
         seconds = time.perf_counter() - start
     counted = {"01_corpus": {"sentences": "sentence_id"}, "04_compare": COUNTED, "02_embed": {"article_similarity": "article_a"}, "03_claims": {"claims": "claim_id"},
-               "05_figures": {"claim_map": "claim_id"}}[stage]
+               "05_figures": {"claim_map": "claim_id"}, "06_report": {}}[stage]
     return {"seconds": seconds, "rss": peaks.rss, "anon": peaks.anon, "cluster": peaks.cluster, **count_rows(run, counted)}
 
 
@@ -198,7 +204,7 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=SEEDS_RUN, help="a run folder that went through 03_claims (default: outputs/seeds)")
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--keep", type=Path, help="write the grown run folders here (default: a temporary folder)")
-    parser.add_argument("--stage", choices=["01_corpus", "02_embed", "03_claims", "04_compare", "05_figures"], default="04_compare")
+    parser.add_argument("--stage", choices=["01_corpus", "02_embed", "03_claims", "04_compare", "05_figures", "06_report"], default="04_compare")
     args = parser.parse_args()
     if args.stage != "01_corpus" and args.run == SEEDS_RUN and not (SEEDS_RUN / "manifest.json").exists():
         print(f"no {SEEDS_RUN}: running the pipeline on the seeds first")
@@ -211,11 +217,12 @@ def main() -> None:
             subprocess.run([sys.executable, "-c", export % str(work / "export")], check=True)
         print(f"{args.stage}: {'factor':>6} {'articles':>8} {'sentences':>9} {'wall_s':>7} {'rss_MiB':>8} {'anon_MiB':>8}"
               + {"01_corpus": f" {'cluster_MiB':>11}  sentences rows", "02_embed": f" {'cluster_MiB':>11}  article_similarity rows", "03_claims": f" {'cluster_MiB':>11}  claims rows",
-                 "05_figures": "  claim_map rows"}.get(args.stage, "  rows / factor-1 rows x factor"))
+                 "05_figures": "  claim_map rows", "06_report": "  story pages"}.get(args.stage, "  rows / factor-1 rows x factor"))
         results = []
         for factor in args.factors:
             run = work / f"x{factor}"
-            kept = args.stage == "05_figures" and "compare_parameters" in read_manifest(run)
+            after_comparison = args.stage in ("05_figures", "06_report")
+            kept = after_comparison and "compare_parameters" in read_manifest(run)
             if args.stage == "01_corpus":
                 shutil.rmtree(run, ignore_errors=True)
                 shutil.rmtree(work / f"corpus-x{factor}", ignore_errors=True)
@@ -224,8 +231,10 @@ def main() -> None:
             elif not kept:
                 shutil.rmtree(run, ignore_errors=True)  # a kept folder the comparison did not finish: grown again
                 grow_run(args.run.resolve(), factor, run, CLAIMS_PART_ARTICLES if args.stage == "03_claims" else None)
-                if args.stage == "05_figures":
+                if after_comparison:
                     execute_stage(run, "04_compare", {})
+            if args.stage == "06_report" and "figures" not in list_tables(run):
+                execute_stage(run, "05_figures", {})
             parameters = {}
             if args.stage == "01_corpus":
                 parameters = {"corpus": str(work / f"corpus-x{factor}"), "engine": "dask", "duplicate_threshold": 0.99}
@@ -247,6 +256,8 @@ def main() -> None:
                 rows = f" {result['cluster'] / 2**20:>11.0f}  {result['claims']}"
             elif args.stage == "01_corpus":
                 rows = f" {result['cluster'] / 2**20:>11.0f}  {n_sentences}"
+            elif args.stage == "06_report":
+                rows = f"  {len(list((run / 'stories').glob('*.html')))}"
             else:
                 rows = f"  {result['claim_map']}"
             print(f"{args.stage}: {factor:>6} {n_articles:>8} {n_sentences:>9} {result['seconds']:>7.1f} {result['rss'] / 2**20:>8.0f} "

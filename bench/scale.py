@@ -274,9 +274,9 @@ def main() -> None:
     for engine, rows in results.items():
         sizes, seconds = [r["n"] for r in rows], [r["seconds"] for r in rows]
         per_stage = {s: exponent(sizes, [max(r["stages"].get(s, 0), 1e-3) for r in rows]) for s in STAGES}
-        print(f"{engine}: time ~ articles^{exponent(sizes, seconds):.2f} (per stage: "
-              + ", ".join(f"{s} {e:.2f}" for s, e in per_stage.items())
-              + "); peak memory " + " -> ".join(f"{r['peak'] / 2**30:.2f}" for r in rows) + " GiB, anonymous "
+        growth = (f"time ~ articles^{exponent(sizes, seconds):.2f} (per stage: "
+                  + ", ".join(f"{s} {e:.2f}" for s, e in per_stage.items()) + "); ") if len(rows) > 1 else ""
+        print(f"{engine}: {growth}peak memory " + " -> ".join(f"{r['peak'] / 2**30:.2f}" for r in rows) + " GiB, anonymous "
               + " -> ".join(f"{r['peak_anon'] / 2**30:.2f}" for r in rows) + " GiB")
     rows = results.get("dask", [])
     if len(rows) > 1:
