@@ -132,6 +132,13 @@ def html_story_index(summary: pd.DataFrame) -> HTML:
     return html_story_links(summary, INDEX_COLUMNS, link="page", empty="No story.")
 
 
+def name_articles(article_ids: pd.Series, labels: dict[str, str]) -> list[str]:
+    """The label of each of ``article_ids`` (the id itself when it has none), looked up one at a
+    time: ``Series.map`` of a dict makes a Series of the whole dict, every article of the corpus,
+    at each call, which made the report stage's time grow with stories x articles."""
+    return [labels.get(a, a) for a in article_ids]
+
+
 def html_story(
     tables: StoryTables, story_id: str, *, max_only_per_article: int = 6, max_rows: int | None = None, level: int = 4
 ) -> list[HTML]:
@@ -159,14 +166,14 @@ def html_story(
         html_heading("Discrepancies", level), html_discrepancies(story_discrepancies, labels, max_rows=max_rows),
         html_heading("Facts every article carries", level), html_list(shared[:max_rows] + more_shared),
         html_heading("What one article alone reports", level),
-        html_table(only.assign(article=only["article_id"].map(labels))[["article", "kind", "text"]], max_rows=max_rows,
+        html_table(only.assign(article=name_articles(only["article_id"], labels))[["article", "kind", "text"]], max_rows=max_rows,
                    empty="Nothing checkable that only one article reports."),
     ]
     if len(ids) >= 3:
         omitted = coverage["omitted"]
         pieces += [
             html_heading("What most articles report and one leaves out", level),
-            html_table(omitted.assign(article=omitted["article_id"].map(labels))[["article", "n_covering", "text"]],
+            html_table(omitted.assign(article=name_articles(omitted["article_id"], labels))[["article", "n_covering", "text"]],
                        max_rows=max_rows, empty="No article leaves out a widely reported fact."),
         ]
     reuse = tables.reuse
@@ -174,8 +181,8 @@ def html_story(
         ["score", "article_a", "article_b"], ascending=[False, True, True], kind="stable")
     return pieces + [
         html_heading("Text reuse", level),
-        html_table(pairs.assign(article_a=pairs["article_a"].map(labels), article_b=pairs["article_b"].map(labels),
-                                likely_source=pairs["likely_source"].map(lambda s: labels.get(s, s))), max_rows=max_rows),
+        html_table(pairs.assign(**{c: name_articles(pairs[c], labels) for c in ("article_a", "article_b", "likely_source")}),
+                   max_rows=max_rows),
     ]
 
 
