@@ -35,6 +35,18 @@ def test_column_set_in_place_and_the_rest_kept(tmp_path, articles, monkeypatch):
     assert (tmp_path / TABLES_DIR / "articles.parquet").exists() and not (tmp_path / TABLES_DIR / "articles").exists()
 
 
+def test_a_table_of_long_texts_is_rewritten_a_few_rows_at_a_time(tmp_path, articles, monkeypatch):
+    """The batches (and so the rewritten file's row groups) are cut by size: the articles' texts
+    of a large corpus are not all held at once."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(runfolder, "BATCH_BYTES", 60)
+    runfolder.write_table(tmp_path, "articles", articles.assign(text=[c * 50 for c in "wxyz"]))
+    map_table_column(tmp_path, "articles", "story_id", "article_id", STORY_OF)
+    assert pq.ParquetFile(runfolder.table_path(tmp_path, "articles")).metadata.num_row_groups > 1
+    assert read_table(tmp_path, "articles")["story_id"].tolist() == ["S1", "S1", "S2", ""]
+
+
 def test_partitioned_table_keeps_its_parts(tmp_path, articles):
     runfolder.write_table(tmp_path, "articles", articles, parts=[articles.iloc[:1], articles.iloc[1:]])
     map_table_column(tmp_path, "articles", "story_id", "article_id", STORY_OF)

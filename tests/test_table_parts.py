@@ -102,6 +102,31 @@ def test_batches_read_a_table_a_few_rows_at_a_time_in_order(tmp_path, frame):
         assert [n for b in batches for n in b.column("n").to_pylist()] == [1, 2, 3, 4, 5]
 
 
+def test_batches_of_long_texts_are_cut_by_size_not_only_by_rows(tmp_path, monkeypatch):
+    texts = pd.DataFrame({"article_id": [f"a{i:02d}" for i in range(40)], "text": [f"word{i} " * 150 for i in range(40)]})  # 1 KB a row, distinct
+    runfolder.write_table(tmp_path, "articles", texts)
+    monkeypatch.setattr(runfolder, "BATCH_BYTES", 10_000)
+    batches = list(runfolder.iterate_table_batches(tmp_path, "articles"))
+    assert len(batches) >= 4 and max(b.num_rows for b in batches) <= 10
+    assert [a for b in batches for a in b.column("article_id").to_pylist()] == texts["article_id"].tolist()
+    ids_only = list(runfolder.iterate_table_batches(tmp_path, "articles", ["article_id"]))
+    assert [b.num_rows for b in ids_only] == [40]  # the short column alone fits one batch
+
+
+def test_no_csv_copy_is_made_past_the_limit_when_the_rows_are_known(tmp_path, monkeypatch):
+    path = runfolder.table_path(tmp_path, "facts", "csv")
+    path.parent.mkdir(parents=True)
+    path.write_text("old copy")
+
+    def parts():
+        raise AssertionError("the parts were read")
+        yield  # a generator
+
+    monkeypatch.setattr(runfolder, "CSV_MAX_ROWS", 10)
+    runfolder.write_csv_copy(tmp_path, "facts", parts(), n_rows=11)
+    assert not path.exists()
+
+
 def test_parts_not_partitioned_become_one_file(tmp_path, frame):
     runfolder.write_table(tmp_path, "facts", frame, parts=[frame.iloc[:2], frame.iloc[2:]])
     with open_table_parts(tmp_path, "facts", partitioned=False) as writer:

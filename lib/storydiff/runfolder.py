@@ -30,6 +30,7 @@ TABLES_DIR = "tables"
 MANIFEST = "manifest.json"
 CSV_MAX_ROWS = 500_000  # a bigger table is Parquet only: spreadsheets stop near a million rows
 BATCH_ROWS = 65_536  # rows a record batch of iterate_table_batches holds at most
+BATCH_BYTES = 16 * 2**20  # and uncompressed bytes, about: 35,600 articles' texts are 80 MB
 SCRATCH_SUFFIX = ".tmp"  # every temporary file and folder in a run folder: a dot name ending so
 
 
@@ -150,7 +151,8 @@ class TableParts:
         os.replace(self.folder, tables / self.name)
         shutil.rmtree(old, ignore_errors=True)
         table_path(self.run_dir, self.name).unlink(missing_ok=True)
-        write_csv_copy(self.run_dir, self.name, iterate_table_parts(self.run_dir, self.name))
+        write_csv_copy(self.run_dir, self.name, iterate_table_parts(self.run_dir, self.name),
+                       count_table_rows(self.run_dir, self.name))
 
 
 @contextlib.contextmanager
@@ -166,10 +168,14 @@ def open_table_parts(run_dir: str | Path, name: str, partitioned: bool = True) -
         shutil.rmtree(writer.folder, ignore_errors=True)
 
 
-def write_csv_copy(run_dir: str | Path, name: str, parts: Iterable[pd.DataFrame]) -> None:
+def write_csv_copy(run_dir: str | Path, name: str, parts: Iterable[pd.DataFrame], n_rows: int | None = None) -> None:
     """Write the rows of ``parts`` (in order) as ``tables/<name>.csv``, atomically, unless they
-    number more than ``CSV_MAX_ROWS`` (then any old copy is removed)."""
+    number more than ``CSV_MAX_ROWS`` (then any old copy is removed); ``n_rows``, when the caller
+    knows it, says so before any part is made."""
     path = table_path(run_dir, name, "csv")
+    if n_rows is not None and n_rows > CSV_MAX_ROWS:
+        path.unlink(missing_ok=True)
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=SCRATCH_SUFFIX, dir=path.parent)
     os.close(fd)
     rows = 0
@@ -199,12 +205,30 @@ def map_table_column(run_dir: str | Path, name: str, column: str, key: str, valu
             schema = pa.schema([source.schema_arrow.field(n) if n != column else pa.field(column, pa.large_string())
                                 for n in names], metadata=source.schema_arrow.metadata)
             writer = stack.enter_context(pq.ParquetWriter(stack.enter_context(open_atomic_path(file)), schema))
-            for batch in source.iter_batches(batch_size=BATCH_ROWS):
+            for batch in source.iter_batches(batch_size=count_batch_rows(source)):
                 mapped = pa.array(batch.column(key).to_pandas().map(values).fillna("").astype(str), pa.large_string())
                 writer.write_batch(pa.record_batch([mapped if n == column else batch.column(n) for n in names], schema=schema))
             if not source.metadata.num_rows:
                 writer.write_table(schema.empty_table())
-    write_csv_copy(run_dir, name, (batch.to_pandas() for batch in iterate_table_batches(run_dir, name)))
+    write_csv_copy(run_dir, name, (batch.to_pandas() for batch in iterate_table_batches(run_dir, name)),
+                   count_table_rows(run_dir, name))
+
+
+def count_table_rows(run_dir: str | Path, name: str) -> int:
+    """Rows of table ``name``, from its files' Parquet footers (nothing else is read)."""
+    return sum(pq.ParquetFile(file).metadata.num_rows for file in list_table_files(run_dir, name))
+
+
+def count_batch_rows(source: pq.ParquetFile, columns: list[str] | None = None) -> int:
+    """Rows of ``source`` (only ``columns`` when given) a record batch holds: ``BATCH_ROWS``, fewer
+    when that would pass ``BATCH_BYTES`` uncompressed (from the file's footer: a table of long
+    texts is read and rewritten some MB at a time, not a row group at a time)."""
+    meta = source.metadata
+    wanted = set(columns) if columns is not None else None
+    size = sum(meta.row_group(g).column(c).total_uncompressed_size
+               for g in range(meta.num_row_groups) for c in range(meta.num_columns)
+               if wanted is None or meta.row_group(g).column(c).path_in_schema in wanted)
+    return max(1, min(BATCH_ROWS, BATCH_BYTES * meta.num_rows // max(size, 1)))
 
 
 def list_tables(run_dir: str | Path) -> list[str]:
@@ -252,13 +276,14 @@ def iterate_table_parts(
 
 
 def iterate_table_batches(
-    run_dir: str | Path, name: str, columns: list[str] | None = None, batch_rows: int = BATCH_ROWS
+    run_dir: str | Path, name: str, columns: list[str] | None = None, batch_rows: int | None = None
 ) -> Iterator[pa.RecordBatch]:
     """The rows of table ``name`` (only ``columns`` when given) in table order, ``batch_rows`` at
-    most at a time, as Arrow record batches without pandas metadata: a single-file table too is
-    never read whole."""
+    most at a time (default ``count_batch_rows``), as Arrow record batches without pandas
+    metadata: a single-file table too is never read whole."""
     for file in list_table_files(run_dir, name):
-        for batch in pq.ParquetFile(file).iter_batches(batch_size=batch_rows, columns=columns):
+        source = pq.ParquetFile(file)
+        for batch in source.iter_batches(batch_size=batch_rows or count_batch_rows(source, columns), columns=columns):
             yield batch.replace_schema_metadata(None)
 
 
