@@ -56,7 +56,6 @@ from storydiff.runner import (
     REPORTED_PACKAGES,
     RESERVED,
     RunError,
-    RunInterrupted,
     Stage,
     discover_stages,
     find_notebooks_dir,
@@ -293,6 +292,7 @@ def use_ipc_kernels() -> None:
 
 
 _stop: Event | None = None  # a batch worker's: set by the batch when the user stops it
+NOT_STARTED = "the batch was stopped before this run started"
 
 
 def prepare_worker(stop: Event) -> None:
@@ -342,7 +342,7 @@ def render_run(name: str, corpus: str, run_dir: str, pairs: list[str], key: str,
     the batch was stopped; stopped (outcome ``interrupted``) when the batch is stopped meanwhile.
     """
     if _stop is not None and _stop.is_set():
-        return RunOutcome(name, "not run", False, 0.0, "the batch was stopped before this run started")
+        return RunOutcome(name, "not run", False, 0.0, NOT_STARTED)
     folder = Path(run_dir)
     failed_before = set(folder.parent.glob(f"{name}.failed-*"))
     started = time.perf_counter()
@@ -353,10 +353,10 @@ def render_run(name: str, corpus: str, run_dir: str, pairs: list[str], key: str,
                 notebooks_dir=Path(notebooks_dir),
                 echo=lambda line: print(f"[{name}] {line}", flush=True),
             )
-    except (RunError, RunInterrupted) as err:
+    except (RunError, KeyboardInterrupt) as err:  # a RunInterrupted, or the stop landing as the run ended
         failed = sorted(set(folder.parent.glob(f"{name}.failed-*")) - failed_before)
-        error = str(err).splitlines()[0]
-        status = "interrupted" if isinstance(err, RunInterrupted) else "failed"
+        error = (str(err) or "interrupted by the user").splitlines()[0]
+        status = "failed" if isinstance(err, RunError) else "interrupted"
         print(f"[{name}] {status}: {error}", flush=True)
         return RunOutcome(name, status, False, round(time.perf_counter() - started, 2), error, str(failed[-1]) if failed else "")
     update_manifest(folder, batch_key=key)
@@ -401,7 +401,7 @@ def execute_runs(
             for future, plan in futures.items():
                 name = plan.spec.name
                 if future.cancel():
-                    outcomes[name] = RunOutcome(name, "not run", False, 0.0, "the batch was stopped before this run started")
+                    outcomes[name] = RunOutcome(name, "not run", False, 0.0, NOT_STARTED)
                 elif name not in outcomes:
                     outcomes[name] = collect_outcome(future, name)
             signal.signal(signal.SIGINT, previous)
