@@ -152,7 +152,9 @@ def compare_reuse(
 def read_article_texts(run_dir: str | Path) -> pd.Series:
     """``join_article_texts`` of the run's content sentences, made a record batch of the sentences
     table at a time, so the sentences' texts are never all held at once (an article whose
-    sentences two batches share gets its two halves joined in table order)."""
+    sentences two batches share gets its two halves joined in table order); indexed by every
+    article that is not a duplicate, sorted, "" for one without content sentences: the index
+    ``group_stories`` works in, so it takes the texts as they are instead of a copy."""
     kept = index_kept_articles(read_table(run_dir, "articles", ["article_id", "duplicate_of"]))
     columns = ["article_id", "position", "text", "boilerplate"]
     parts = [
@@ -161,7 +163,8 @@ def read_article_texts(run_dir: str | Path) -> pd.Series:
     ]
     parts = [part for part in parts if len(part)]
     texts = pd.concat(parts) if parts else pd.Series(dtype="str", index=pd.Index([], dtype="str", name="article_id"))
-    return texts if texts.index.is_unique else texts.groupby(level=0, sort=True).agg(" ".join)
+    texts = texts if texts.index.is_unique else texts.groupby(level=0, sort=True).agg(" ".join)
+    return texts.reindex(kept.sort_values(), fill_value="")
 
 
 def read_paired_texts(run_dir: str | Path, sentences: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
