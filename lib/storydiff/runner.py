@@ -295,11 +295,11 @@ def _run_stages(
             records.append(record)
             if executed.exists():
                 export_html(executed, work / "html" / f"{stage.name}.html")
+            if interrupted:
+                echo(f"{echo_prefix} INTERRUPTED after {record['duration_s']:.1f} s")
+                raise KeyboardInterrupt  # set aside below, as a Ctrl-C outside the notebook is
             if error:
                 failed = _set_aside(work, final, stamp, started, records, stage.name, error)
-                if interrupted:
-                    echo(f"{echo_prefix} INTERRUPTED after {record['duration_s']:.1f} s")
-                    raise RunInterrupted(f"run interrupted {where}; the run so far: {failed}")
                 echo(f"{echo_prefix} FAILED after {record['duration_s']:.1f} s")
                 raise RunError(
                     f"stage {stage.name} failed: {error.replace(str(work), str(failed))}\n"
@@ -324,8 +324,6 @@ def _run_stages(
         )
         where = "while moving the run into place"
         _move_into_place(work, final)
-    except RunInterrupted:
-        raise
     except KeyboardInterrupt:
         if not work.exists():  # the run was already in place
             raise
