@@ -72,7 +72,7 @@ import psutil
 
 from _sampling import Sampler, is_kernel, read_status
 from storydiff.embed import load_sentence_embeddings, open_sentence_embeddings
-from storydiff.runfolder import list_tables, read_manifest, read_table, write_table
+from storydiff.runfolder import list_tables, read_table, write_table
 from storydiff.runner import KERNEL_ENVIRONMENT, run_pipeline, set_environment
 from storydiff.stages import split_by_article
 
@@ -222,7 +222,7 @@ def main() -> None:
         for factor in args.factors:
             run = work / f"x{factor}"
             after_comparison = args.stage in ("05_figures", "06_report")
-            kept = after_comparison and "compare_parameters" in read_manifest(run)
+            kept = after_comparison and "stories" in list_tables(run)  # not the manifest: it is the source run's
             if args.stage == "01_corpus":
                 shutil.rmtree(run, ignore_errors=True)
                 shutil.rmtree(work / f"corpus-x{factor}", ignore_errors=True)
