@@ -12,10 +12,10 @@ from storydiff.claims import load_nlp
 from storydiff.compare.evaluate import load_fixture, prepare_corpus_inputs, score_stories
 from storydiff.compare import stories as stories_module
 from storydiff.compare.stories import (
-    choose_largest_stories, describe_articles, estimate_article_dates, group_stories, join_article_texts, score_among,
-    score_article_pairs, score_listed_pairs,
+    STOP_WORDS, choose_largest_stories, count_article_words, count_words, describe_articles, estimate_article_dates,
+    group_stories, join_article_texts, score_among, score_article_pairs, score_listed_pairs,
 )
-from storydiff.compare.tables import read_article_texts
+from storydiff.compare.tables import read_article_words
 from storydiff.embed import load_model
 from storydiff.runfolder import write_table
 
@@ -42,9 +42,9 @@ def test_grouping_is_deterministic_and_order_free(seed_inputs):
     pd.testing.assert_frame_equal(first, shuffled)
 
 
-def test_article_texts_read_a_part_at_a_time_give_the_stories_of_the_sentences(seed_inputs, tmp_path):
+def test_article_words_read_a_part_at_a_time_give_the_stories_of_the_sentences(seed_inputs, tmp_path):
     """The sentences table in three parts, the first article's sentences cut across the first two,
-    plus a sentence of an article marked a duplicate and a boilerplate one: neither is read."""
+    plus a sentence of an article marked a duplicate and a boilerplate one: neither is counted."""
     articles, sentences, claims = seed_inputs["articles"], seed_inputs["sentences"], seed_inputs["claims"]
     first_id = articles["article_id"].iloc[0]
     copy = articles.iloc[:1].assign(article_id="copy", duplicate_of=first_id)
@@ -54,10 +54,38 @@ def test_article_texts_read_a_part_at_a_time_give_the_stories_of_the_sentences(s
     rows = np.flatnonzero(table["article_id"] == first_id)
     cut = rows[len(rows) // 2]
     write_table(tmp_path, "sentences", table, parts=[table.iloc[:cut], table.iloc[cut : cut + 3], table.iloc[cut + 3 :]])
-    texts = read_article_texts(tmp_path)
-    pd.testing.assert_series_equal(texts, join_article_texts(sentences))
-    assert "Subscribe now" not in " ".join(texts) and texts[first_id].startswith(sentences["text"].iloc[rows[0]])
-    pd.testing.assert_frame_equal(group_stories(articles, texts, claims), group_stories(articles, sentences, claims))
+    words = read_article_words(tmp_path)
+    texts = join_article_texts(sentences)
+    counts, terms = count_words(texts.to_list())
+    assert words.ids.tolist() == texts.index.tolist() and words.terms.tolist() == terms.tolist()
+    assert (words.counts != counts).nnz == 0 and "subscribe" not in set(terms)
+    pd.testing.assert_frame_equal(group_stories(articles, words, claims), group_stories(articles, sentences, claims))
+
+
+def test_words_counted_batch_by_batch_weigh_as_tfidf_of_the_whole_texts():
+    """Texts in batches of every size, an article cut across two batches (its halves add up), one
+    batch of stop words only, and an id no batch names (a zero row): the same sorted terms and,
+    once weighed, the same float32 matrix as scikit-learn's TfidfVectorizer on the whole texts."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = pd.Series({
+        "a": "Floods hit the northern valley town; 300 homes were lost.",
+        "b": "The central bank raised interest rates by 0.25 points.",
+        "c": "Floods again: the valley town counts 300 lost homes and a closed bank.",
+        "d": "the and of",
+    })
+    ids = pd.Index(["a", "b", "c", "d", "e"])
+    whole = TfidfVectorizer(sublinear_tf=True, stop_words=STOP_WORDS, dtype=np.float32)
+    expected = whole.fit_transform(texts.reindex(ids, fill_value="").to_list())
+    halves = pd.Series({"c": "Floods again: the valley town", "b": texts["b"]})
+    rest = pd.Series({"c": "counts 300 lost homes and a closed bank."})
+    for batches in ([texts], [texts.iloc[:1], texts.iloc[1:]], [texts[["a"]], halves, texts[["d"]], rest]):
+        words = count_article_words(batches, ids)
+        assert words.terms.tolist() == whole.get_feature_names_out().tolist()
+        weighed = describe_articles(words.counts, [[]] * len(ids), [None] * len(ids))[0]
+        assert weighed.dtype == np.float32 and (weighed != expected).nnz == 0
+    assert count_article_words([texts[["d"]]], ids).counts.shape == (5, 0)
+    assert count_article_words([], ids).counts.shape == (5, 0)
 
 
 def test_one_article_is_its_own_story(seed_inputs):
@@ -128,7 +156,7 @@ def test_candidate_pairs_are_scored_a_block_at_a_time_as_every_pair_is(monkeypat
     texts = [f"the council approved the {topic} budget" for topic in ("school", "road", "park", "water")] * 3
     entities = [["Leeds"], [], ["Leeds", "Ann Smith"], []] * 3
     dates = [dt.date(2024, 1, 1)] * 9 + [dt.date(2024, 2, 1)] * 3
-    described = describe_articles(texts, entities, dates)
+    described = describe_articles(count_words(texts)[0], entities, dates)
     pairs = np.random.default_rng(0).integers(0, 12, size=(40, 2))
     monkeypatch.setattr(stories_module, "PAIR_BLOCK", 7)
     listed = score_listed_pairs(*described, pairs)

@@ -24,7 +24,8 @@ import datetime as dt
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer, TfidfVectorizer
 
 from storydiff.compare.candidates import find_candidate_pairs
 from storydiff.embed import normalize_rows
@@ -49,6 +50,15 @@ ENTITY_LABELS = {"PERSON", "ORG", "GPE", "NORP", "FAC", "LOC", "EVENT", "LAW", "
                  "WORK_OF_ART"}
 STOP_WORDS = sorted(ENGLISH_STOP_WORDS | {"said", "says", "according"})
 STORY_COLUMNS = ["story_id", "article_id", "label", "n_articles", "first_date", "last_date"]
+
+
+class WordCounts(NamedTuple):
+    """How often each article uses each word: ``counts`` (len(ids), len(terms)) float32, a row per
+    article id of ``ids``; ``terms`` (terms,) sorted, stop words left out."""
+
+    ids: pd.Index
+    counts: sparse.csr_matrix
+    terms: np.ndarray
 
 
 def normalise_entity(text: str) -> str:
@@ -92,13 +102,67 @@ def estimate_article_dates(
     return pd.Series(result, dtype=object)
 
 
-def tfidf_vectors(documents: list, analyzer: str | object = "word") -> sparse.csr_matrix:
-    """(n, terms) sublinear TF-IDF vectors, rows L2-normalised; (n, 0) when no document has a term."""
-    options = {"stop_words": STOP_WORDS} if analyzer == "word" else {"analyzer": analyzer}
+def count_words(texts: Sequence[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """(n, terms) float32 word counts of ``texts`` and the terms (terms,), sorted, as the word
+    TF-IDF counts them; (n, 0) when no text has a term."""
+    vectorizer = CountVectorizer(stop_words=STOP_WORDS, dtype=np.float32)
     try:
-        return TfidfVectorizer(sublinear_tf=True, dtype=np.float32, **options).fit_transform(documents)
-    except ValueError:  # no document has a usable term
-        return sparse.csr_matrix((len(documents), 0), dtype=np.float32)
+        return vectorizer.fit_transform(texts), vectorizer.get_feature_names_out()
+    except ValueError:  # no text has a usable term
+        return sparse.csr_matrix((len(texts), 0), dtype=np.float32), np.array([], dtype=object)
+
+
+def sum_rows_by_id(row_ids: Sequence[str], counts: sparse.csr_matrix, ids: pd.Index) -> sparse.csr_matrix:
+    """(len(ids), terms) sums of the rows of ``counts`` (len(row_ids), terms) that each of the
+    unique ``ids`` labels; a zero row for an id no row has, rows of other ids dropped."""
+    rows = ids.get_indexer(row_ids)
+    given = np.flatnonzero(rows >= 0)
+    membership = sparse.csr_matrix(
+        (np.ones(len(given), dtype=counts.dtype), (rows[given], given)), shape=(len(ids), counts.shape[0])
+    )
+    summed = (membership @ counts).tocsr()
+    summed.sort_indices()  # as CountVectorizer leaves them: sums over a row then run in the same order
+    return summed
+
+
+def count_article_words(batches: Iterable[pd.Series], ids: pd.Index) -> WordCounts:
+    """``WordCounts`` of the articles ``ids`` (unique) from ``batches`` of their texts (each indexed
+    by article id; an article's text may be cut across batches, whose counts add up): the counts
+    ``count_words`` gives on every article's whole text at once, but holding one batch of texts
+    at a time. An article no batch names has a zero row."""
+    vocabulary: dict[str, int] = {}  # term -> column, in the order the batches bring them
+    row_ids, blocks = [], []
+    for texts in batches:
+        counts, terms = count_words(texts.to_list())
+        columns = np.array([vocabulary.setdefault(term, len(vocabulary)) for term in terms], dtype=np.int64)
+        row_ids.append(texts.index.to_numpy())
+        blocks.append((counts.data, columns[counts.indices], counts.indptr, counts.shape[0]))
+    terms = sorted(vocabulary)
+    column_of = np.empty(len(terms), dtype=np.int64)
+    column_of[[vocabulary[term] for term in terms]] = np.arange(len(terms))
+    stacked = sparse.vstack(
+        [sparse.csr_matrix((data, column_of[indices], indptr), shape=(n, len(terms))) for data, indices, indptr, n in blocks]
+        or [sparse.csr_matrix((0, 0), dtype=np.float32)], format="csr", dtype=np.float32,
+    )
+    row_ids = np.concatenate(row_ids) if row_ids else np.array([], dtype=object)
+    return WordCounts(ids, sum_rows_by_id(row_ids, stacked, ids), np.array(terms, dtype=object))
+
+
+def weigh_words(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+    """(n, terms) float32 sublinear TF-IDF of word ``counts`` (``count_words``'s), rows
+    L2-normalised: what ``TfidfVectorizer`` gives on the texts."""
+    if counts.shape[1] == 0:
+        return counts
+    return TfidfTransformer(sublinear_tf=True).fit(counts).transform(counts)
+
+
+def weigh_entities(entities: list[list[str]]) -> sparse.csr_matrix:
+    """(n, entities) float32 sublinear TF-IDF of each article's entity keys, rows L2-normalised;
+    (n, 0) when no article names one."""
+    try:
+        return TfidfVectorizer(analyzer=list_entity_keys, sublinear_tf=True, dtype=np.float32).fit_transform(entities)
+    except ValueError:  # no article names an entity
+        return sparse.csr_matrix((len(entities), 0), dtype=np.float32)
 
 
 def list_entity_keys(keys: list[str]) -> list[str]:
@@ -107,13 +171,13 @@ def list_entity_keys(keys: list[str]) -> list[str]:
 
 
 def describe_articles(
-    texts: Sequence[str], entities: list[list[str]], dates: list[dt.date | None]
+    counts: sparse.csr_matrix, entities: list[list[str]], dates: list[dt.date | None]
 ) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray, np.ndarray]:
-    """What pair scores are made of: word TF-IDF (n, words), entity TF-IDF (n, entities), whether
-    each article names an entity (n,) bool, and its date as a day number (n,), NaN when unknown."""
+    """What pair scores are made of, from each article's word ``counts`` (n, terms), entities and
+    date: word TF-IDF (n, terms), entity TF-IDF (n, entities), whether each article names an
+    entity (n,) bool, and its date as a day number (n,), NaN when unknown."""
     ordinal = np.array([d.toordinal() if d else np.nan for d in dates], dtype=float)
-    return (tfidf_vectors(texts), tfidf_vectors(entities, analyzer=list_entity_keys),
-            np.array([bool(e) for e in entities], dtype=bool), ordinal)
+    return weigh_words(counts), weigh_entities(entities), np.array([bool(e) for e in entities], dtype=bool), ordinal
 
 
 def blend_scores(
@@ -171,7 +235,7 @@ def score_article_pairs(
 
     A pair where either article names no entity is scored on its words alone.
     """
-    described = describe_articles(texts, entities, dates)
+    described = describe_articles(count_words(texts)[0], entities, dates)
     return score_among(*described, np.arange(len(texts)), lexical_weight, window_days)
 
 
@@ -221,12 +285,12 @@ def find_story_candidates(
 
 
 def cluster_candidate_pairs(
-    texts: Sequence[str], entities: list[list[str]], dates: list[dt.date | None],
+    words: sparse.csr_matrix, names: sparse.csr_matrix, named: np.ndarray, ordinal: np.ndarray,
     threshold: float = STORY_THRESHOLD, window_days: int = WINDOW_DAYS, lexical_weight: float = LEXICAL_WEIGHT,
     neighbours: int = STORY_NEIGHBOURS, exact_limit: int = EXACT_LIMIT,
 ) -> np.ndarray:
-    """Cluster number of each article (as ``cluster_articles`` on ``score_article_pairs``) without
-    scoring every pair.
+    """Cluster number of each article of the ``describe_articles`` arrays (as ``cluster_articles``
+    on ``score_among`` of them all) without scoring every pair.
 
     Candidate pairs are each article's ``neighbours`` nearest in ``reduce_articles`` space,
     overall and among the articles of its date window (``find_story_candidates``); the candidates scoring
@@ -235,14 +299,14 @@ def cluster_candidate_pairs(
     groups, so the result is the all-pairs one whenever the candidates hold every pair scoring at
     least ``threshold``; the cost is that of the largest group squared.
     """
-    words, names, named, ordinal = describe_articles(texts, entities, dates)
+    n = words.shape[0]
     vectors = reduce_articles(words, names, lexical_weight)
     pairs = find_story_candidates(vectors, ordinal, window_days, neighbours, exact_limit)
     scores = score_listed_pairs(words, names, named, ordinal, pairs, lexical_weight, window_days)
     linked = pairs[scores >= threshold - SCORE_SLACK]
-    graph = sparse.coo_matrix((np.ones(len(linked)), (linked[:, 0], linked[:, 1])), shape=(len(texts),) * 2)
+    graph = sparse.coo_matrix((np.ones(len(linked)), (linked[:, 0], linked[:, 1])), shape=(n, n))
     _, groups = connected_components(graph, directed=False)
-    clusters = groups.astype(np.int64) * len(texts)  # group x n + cluster within the group: unique
+    clusters = groups.astype(np.int64) * n  # group x n + cluster within the group: unique
     order = np.argsort(groups, kind="stable")
     for rows in np.split(order, np.flatnonzero(np.diff(groups[order])) + 1):
         if len(rows) > 1:
@@ -252,33 +316,26 @@ def cluster_candidate_pairs(
 
 
 def label_stories(
-    ids: list[str], titles: dict[str, str], texts: Sequence[str], clusters: np.ndarray, n_terms: int = 4
+    ids: list[str], titles: dict[str, str], words: sparse.csr_matrix, terms: np.ndarray, clusters: np.ndarray,
+    n_terms: int = 4,
 ) -> dict[int, str]:
-    """A label per cluster: the first title among its articles, else its top TF-IDF words (summed
-    over its articles; ties alphabetical)."""
+    """A label per cluster: the first title among its articles, else its top ``terms`` by the word
+    TF-IDF ``words`` (len(ids), terms) summed over its articles (ties alphabetical)."""
     first_title: dict[int, str] = {}
     for article_id, cluster in zip(ids, clusters):
         if titles.get(article_id) and cluster not in first_title:
             first_title[cluster] = titles[article_id]
     labels = {cluster: first_title.get(cluster, "") for cluster in dict.fromkeys(clusters)}
     untitled = [cluster for cluster, label in labels.items() if not label]
-    if not untitled:
-        return labels
-    vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words=STOP_WORDS)
-    try:
-        vectors = vectorizer.fit_transform(texts)
-    except ValueError:  # no text has a usable term
-        return labels
-    terms = vectorizer.get_feature_names_out()
     row_of = {cluster: row for row, cluster in enumerate(untitled)}
     rows = np.array([row_of.get(c, -1) for c in clusters])
     kept = np.flatnonzero(rows >= 0)
     membership = sparse.csr_matrix((np.ones(len(kept)), (rows[kept], kept)), shape=(len(untitled), len(ids)))
-    summed = (membership @ vectors).tocsr()  # (untitled clusters, terms): summed TF-IDF, sparse
+    summed = (membership @ words).tocsr()  # (untitled clusters, terms): summed TF-IDF, sparse
     for cluster, row in row_of.items():
         start, end = summed.indptr[row], summed.indptr[row + 1]
-        words, weights = terms[summed.indices[start:end]], summed.data[start:end]
-        labels[cluster] = ", ".join(words[np.lexsort((words, -weights))[:n_terms]])
+        top, weights = terms[summed.indices[start:end]], summed.data[start:end]
+        labels[cluster] = ", ".join(top[np.lexsort((top, -weights))[:n_terms]])
     return labels
 
 
@@ -291,7 +348,7 @@ def join_article_texts(sentences: pd.DataFrame) -> pd.Series:
 
 def group_stories(
     articles: pd.DataFrame,
-    sentences: pd.DataFrame | pd.Series,
+    sentences: pd.DataFrame | pd.Series | WordCounts,
     claims: pd.DataFrame | None = None,
     threshold: float = STORY_THRESHOLD,
     window_days: int = WINDOW_DAYS,
@@ -299,7 +356,8 @@ def group_stories(
     exact_limit: int = EXACT_LIMIT,
 ) -> pd.DataFrame:
     """Stories of ``articles`` from their content ``sentences`` (or the texts
-    ``join_article_texts`` makes of them) and ``claims`` (entities, dates).
+    ``join_article_texts`` makes of them, or the ``WordCounts`` of those) and ``claims``
+    (entities, dates).
 
     Duplicates (``duplicate_of`` set) join the story of the article they duplicate. Returns
     STORY_COLUMNS, one row per article; story ids ``S001``... in the order of each story's
@@ -310,18 +368,23 @@ def group_stories(
     known = set(articles["article_id"])
     duplicate_of = {a: d for a, d in zip(articles["article_id"], given) if d in known and d != a}
     ids = sorted(a for a in articles["article_id"] if a not in duplicate_of)
-    text_of = sentences if isinstance(sentences, pd.Series) else join_article_texts(sentences)
-    texts = text_of if text_of.index.equals(pd.Index(ids)) else text_of.reindex(ids, fill_value="")  # no list of str
+    if not isinstance(sentences, WordCounts):
+        texts = sentences if isinstance(sentences, pd.Series) else join_article_texts(sentences)
+        sentences = count_article_words([texts], pd.Index(ids))
+    words, terms = sentences.counts, sentences.terms
+    if not sentences.ids.equals(pd.Index(ids)):
+        words = sum_rows_by_id(sentences.ids, words, pd.Index(ids))
+    del sentences
     entities = article_entities(claims, ids) if claims is not None else [[] for _ in ids]
     dates = estimate_article_dates(articles, claims)
-    article_dates = [dates[a] for a in ids]
+    described = describe_articles(words, entities, [dates[a] for a in ids])
+    del words, entities  # the weighted words are what is used from here on
     if len(ids) <= exact_limit:
-        clusters = cluster_articles(score_article_pairs(texts, entities, article_dates, lexical_weight, window_days), threshold)
+        clusters = cluster_articles(score_among(*described, np.arange(len(ids)), lexical_weight, window_days), threshold)
     else:
-        clusters = cluster_candidate_pairs(texts, entities, article_dates, threshold, window_days, lexical_weight,
-                                           exact_limit=exact_limit)
+        clusters = cluster_candidate_pairs(*described, threshold, window_days, lexical_weight, exact_limit=exact_limit)
     titles = dict(zip(articles["article_id"], articles.get("title", pd.Series("", index=articles.index)).fillna("")))
-    labels = label_stories(ids, titles, texts, clusters)
+    labels = label_stories(ids, titles, described[0], terms, clusters)
     ranked = list(dict.fromkeys(clusters))  # clusters in the order of their first article
     width = max(3, len(str(len(ranked))))
     story_ids = {c: f"S{rank:0{width}d}" for rank, c in enumerate(ranked, start=1)}

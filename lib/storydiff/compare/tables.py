@@ -17,7 +17,9 @@ from storydiff.compare.reuse import (
     align_blocks, count_alignments, find_similar_sentences, gather_alignments, summarise_reuse,
 )
 from storydiff.compare.sameclaim import REUSE_THRESHOLD, SAME_CLAIM_THRESHOLD
-from storydiff.compare.stories import STORY_THRESHOLD, WINDOW_DAYS, group_stories, join_article_texts
+from storydiff.compare.stories import (
+    STORY_THRESHOLD, WINDOW_DAYS, WordCounts, count_article_words, group_stories, join_article_texts,
+)
 from storydiff.runfolder import (
     filter_in, index_kept_articles, iterate_table_batches, open_table_parts, read_table,
     select_kept_sentences,
@@ -149,22 +151,18 @@ def compare_reuse(
     return {**tables, "reuse": summarise_reuse(counts, sentences, articles, stories)}
 
 
-def read_article_texts(run_dir: str | Path) -> pd.Series:
-    """``join_article_texts`` of the run's content sentences, made a record batch of the sentences
-    table at a time, so the sentences' texts are never all held at once (an article whose
-    sentences two batches share gets its two halves joined in table order); indexed by every
-    article that is not a duplicate, sorted, "" for one without content sentences: the index
-    ``group_stories`` works in, so it takes the texts as they are instead of a copy."""
+def read_article_words(run_dir: str | Path) -> WordCounts:
+    """``WordCounts`` of every article of the run that is not a duplicate (sorted ids; a zero row
+    for one without content sentences) from its content sentences, counted a record batch of the
+    sentences table at a time, so the texts are never all held at once: those of
+    ``join_article_texts``, counted as ``group_stories`` counts them."""
     kept = index_kept_articles(read_table(run_dir, "articles", ["article_id", "duplicate_of"]))
     columns = ["article_id", "position", "text", "boilerplate"]
-    parts = [
+    batches = (
         join_article_texts(select_kept_sentences(kept, batch.to_pandas()))
         for batch in iterate_table_batches(run_dir, "sentences", columns)
-    ]
-    parts = [part for part in parts if len(part)]
-    texts = pd.concat(parts) if parts else pd.Series(dtype="str", index=pd.Index([], dtype="str", name="article_id"))
-    texts = texts if texts.index.is_unique else texts.groupby(level=0, sort=True).agg(" ".join)
-    return texts.reindex(kept.sort_values(), fill_value="")
+    )
+    return count_article_words(batches, kept.sort_values())
 
 
 def read_paired_texts(run_dir: str | Path, sentences: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
