@@ -5,6 +5,7 @@ partitioned; and tables read a part at a time (first rows, smallest rows)."""
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from storydiff import runfolder
@@ -111,6 +112,21 @@ def test_batches_of_long_texts_are_cut_by_size_not_only_by_rows(tmp_path, monkey
     assert [a for b in batches for a in b.column("article_id").to_pylist()] == texts["article_id"].tolist()
     ids_only = list(runfolder.iterate_table_batches(tmp_path, "articles", ["article_id"]))
     assert [b.num_rows for b in ids_only] == [40]  # the short column alone fits one batch
+
+
+def test_tables_of_long_texts_are_written_in_row_groups_of_bounded_size(tmp_path, monkeypatch):
+    """A reader decompresses a row group's column whole: one table and one part of 40 texts of
+    1 KB, written with 10 KB row groups, hold 10 rows or fewer per group and read back the same."""
+    texts = pd.DataFrame({"article_id": [f"a{i:02d}" for i in range(40)], "text": [f"word{i} " * 150 for i in range(40)]})
+    monkeypatch.setattr(runfolder, "ROW_GROUP_BYTES", 10_000)
+    runfolder.write_table(tmp_path, "whole", texts)
+    runfolder.write_table(tmp_path, "parted", texts, parts=[texts.iloc[:5], texts.iloc[5:]])
+    for name in ("whole", "parted"):
+        files = runfolder.list_table_files(tmp_path, name)
+        groups = [meta.row_group(g).num_rows for meta in (pq.ParquetFile(f).metadata for f in files)
+                  for g in range(meta.num_row_groups)]
+        assert len(groups) >= 5 and max(groups) <= 10 and sum(groups) == 40
+        pd.testing.assert_frame_equal(runfolder.read_table(tmp_path, name), texts)
 
 
 def test_no_csv_copy_is_made_past_the_limit_when_the_rows_are_known(tmp_path, monkeypatch):

@@ -30,7 +30,9 @@ TABLES_DIR = "tables"
 MANIFEST = "manifest.json"
 CSV_MAX_ROWS = 500_000  # a bigger table is Parquet only: spreadsheets stop near a million rows
 BATCH_ROWS = 65_536  # rows a record batch of iterate_table_batches holds at most
-BATCH_BYTES = 16 * 2**20  # and uncompressed bytes, about: 35,600 articles' texts are 80 MB
+BATCH_BYTES = 2 * 2**20  # and uncompressed bytes, about: pyarrow takes some 7x a batch's size to decode it
+ROW_GROUP_ROWS = 1_048_576  # rows a Parquet row group holds at most,
+ROW_GROUP_BYTES = 16 * 2**20  # and uncompressed bytes, about: 35,600 articles' texts are 80 MB
 SCRATCH_SUFFIX = ".tmp"  # every temporary file and folder in a run folder: a dot name ending so
 
 
@@ -83,6 +85,16 @@ def table_path(run_dir: str | Path, name: str, fmt: str = "parquet") -> Path:
     return Path(run_dir) / TABLES_DIR / f"{name}.{fmt}"
 
 
+def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
+    """Write ``df`` (its index left out) as the Parquet file ``path`` in row groups of about
+    ``ROW_GROUP_BYTES`` uncompressed at most: a reader holds a column's compressed bytes a row
+    group at a time, so a table of long texts written as one group (pyarrow's default is a
+    million rows) costs a reader all its texts at once however small its batches."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    rows = max(1, min(ROW_GROUP_ROWS, ROW_GROUP_BYTES * table.num_rows // max(table.nbytes, 1)))
+    pq.write_table(table, path, row_group_size=rows)
+
+
 def write_table(run_dir: str | Path, name: str, df: pd.DataFrame, parts: list[pd.DataFrame] | None = None) -> None:
     """Write ``df`` as ``tables/<name>.parquet`` (or, given ``parts`` whose rows in order are
     ``df``'s, as the folder ``tables/<name>/`` of one file per part) and, up to ``CSV_MAX_ROWS``
@@ -91,7 +103,7 @@ def write_table(run_dir: str | Path, name: str, df: pd.DataFrame, parts: list[pd
     if parts is None:
         tables = Path(run_dir) / TABLES_DIR
         tables.mkdir(parents=True, exist_ok=True)
-        atomic_write(table_path(run_dir, name), lambda p: df.to_parquet(p, index=False))
+        atomic_write(table_path(run_dir, name), lambda p: write_parquet(df, p))
         shutil.rmtree(tables / name, ignore_errors=True)
         write_csv_copy(run_dir, name, [df])
         return
@@ -115,7 +127,7 @@ class TableParts:
         """Write part ``number`` (parts are read back in number order, whatever order they are
         written in). An empty part is not written; its columns are kept for a table with no rows."""
         if len(part):
-            part.reset_index(drop=True).to_parquet(self.part_path(number), index=False)
+            write_parquet(part, self.part_path(number))
         elif self.empty is None:
             self.empty = part
 
@@ -131,7 +143,7 @@ class TableParts:
         """Replace each written part by ``change(number, part)``, one part in memory at a time."""
         for number in self.numbers():
             path = self.part_path(number)
-            change(number, pd.read_parquet(path)).reset_index(drop=True).to_parquet(path, index=False)
+            write_parquet(change(number, pd.read_parquet(path)), path)
 
     def commit(self) -> None:
         """Put the parts in place of any earlier table ``name`` (either layout) and write the
@@ -143,7 +155,7 @@ class TableParts:
             write_table(self.run_dir, self.name, concat_parts(parts) if parts else empty)
             return
         if not self.numbers():
-            empty.to_parquet(self.part_path(0), index=False)
+            write_parquet(empty, self.part_path(0))
         tables = self.run_dir / TABLES_DIR
         old = tables / f".{self.name}.old-{os.getpid()}"
         if (tables / self.name).exists():
