@@ -117,6 +117,7 @@ def killed_kernel_notebooks(tmp_path: Path) -> Path:
         "pathlib.Path(spill.name, 'claims-0.parquet').write_bytes(b'rows')\n"
         "with open_table_parts(run_dir, 'matches') as parts:\n"
         "    parts.write(0, pd.DataFrame({'x': [1]}))\n"
+        "    os.write(2, b'out of memory, as a native library says it\\n')\n"
         "    os.kill(os.getpid(), signal.SIGKILL)",
     )
     return folder
@@ -125,9 +126,12 @@ def killed_kernel_notebooks(tmp_path: Path) -> Path:
 def test_a_killed_kernel_leaves_its_tables_but_not_its_scratch(
     tmp_path: Path, seeds_dir: Path, killed_kernel_notebooks: Path
 ) -> None:
-    with pytest.raises(RunError, match="stage 01_killed failed"):
+    with pytest.raises(RunError, match="stage 01_killed failed") as caught:
         run_pipeline(seeds_dir, tmp_path / "out", notebooks_dir=killed_kernel_notebooks, echo=lambda s: None)
     (failed,) = tmp_path.glob("out.failed-*")
+    log = failed / "logs" / "01_killed.log"
+    assert str(caught.value).splitlines()[-1] == f"  the kernel's own output: {log}"
+    assert log.read_text() == "out of memory, as a native library says it\n"
     assert read_table(failed, "done")["x"].tolist() == [1, 2]
     assert (failed / ".notes").read_text() == "kept"
     assert (failed / "notebooks" / "01_killed.ipynb").exists()
@@ -135,6 +139,24 @@ def test_a_killed_kernel_leaves_its_tables_but_not_its_scratch(
     left = sorted(p.relative_to(failed).as_posix() for p in failed.rglob("*") if p.name.startswith("."))
     assert left == [".notes"], left
     assert not (failed / "tables" / "matches").exists()
+
+
+def test_a_kernel_s_own_output_goes_to_the_run_s_log_not_the_terminal(
+    tmp_path: Path, seeds_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """What a kernel process writes itself (a native library's warnings; the socket tracebacks of
+    a kernel shut down by Ctrl-C) goes to ``logs/<stage>.log``; a stage whose kernel wrote
+    nothing has no log; the cells' own output stays in the notebook."""
+    notebooks = tmp_path / "noisy-notebooks"
+    notebooks.mkdir()
+    write_stage_notebook(notebooks / "01_noisy.ipynb", "import os\nos.write(1, b'native out\\n')\nos.write(2, b'native err\\n')\nprint('cell out')")
+    write_stage_notebook(notebooks / "02_quiet.ipynb", "print('cell out')")
+    run = run_pipeline(seeds_dir, tmp_path / "out", notebooks_dir=notebooks, echo=lambda s: None)
+    captured = capfd.readouterr()
+    assert "native" not in captured.out + captured.err
+    assert sorted(p.name for p in (run / "logs").iterdir()) == ["01_noisy.log"]
+    assert (run / "logs" / "01_noisy.log").read_text().splitlines() == ["native out", "native err"]
+    assert "cell out" in (run / "notebooks" / "01_noisy.ipynb").read_text()
 
 
 def test_ctrl_c_moves_the_run_so_far_aside_and_says_where(tmp_path: Path, seeds_dir: Path, sleeping_notebooks: Path) -> None:

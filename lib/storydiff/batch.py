@@ -278,11 +278,15 @@ class _IpcKernelManager(AsyncKernelManager):
 
 
 class _IpcEngine(NBClientEngine):
-    """papermill's nbclient engine, with kernels started by ``_IpcKernelManager``."""
+    """papermill's nbclient engine, with kernels reached as ``_IpcKernelManager`` reaches them,
+    whatever else the caller's ``kernel_manager_class`` does (the runner's logs their output)."""
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
-        return super().execute_managed_notebook(nb_man, kernel_name, kernel_manager_class=_IpcKernelManager, **kwargs)
+    def execute_managed_notebook(
+        cls, nb_man: Any, kernel_name: str, kernel_manager_class: type[AsyncKernelManager] = AsyncKernelManager, **kwargs: Any
+    ) -> Any:
+        manager = type("IpcKernelManager", (_IpcKernelManager, kernel_manager_class), {})
+        return super().execute_managed_notebook(nb_man, kernel_name, kernel_manager_class=manager, **kwargs)
 
 
 def use_ipc_kernels() -> None:

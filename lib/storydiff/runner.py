@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterator
 
 import papermill
 import yaml
+from jupyter_client import AsyncKernelManager
 
 from storydiff.corpus.readers import SIDECAR_NAMES, list_input_files
 from storydiff.engine import DEFAULT_WORKERS, ENGINES, restart_workers, start_local_cluster
@@ -59,6 +60,7 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 INTERRUPTED = "KeyboardInterrupt: interrupted by the user"  # a stopped run's error in its manifest
+LOGS_DIR = "logs"  # in a run folder: a stage's kernel process's own output, <stage>.log, when it wrote any
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,7 @@ def _run_stages(
                     progress_bar=False,
                     kernel_name="python3",
                     extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport warnings
+                    kernel_manager_class=log_kernel_output(work / LOGS_DIR / f"{stage.name}.log"),
                 )
                 error = None
             except KeyboardInterrupt:  # papermill has shut the kernel down
@@ -293,6 +296,7 @@ def _run_stages(
             record.update(ended_at=_now(), duration_s=round(time.perf_counter() - t0, 2))
             record["status"] = "failed" if error else "ok"
             records.append(record)
+            kernel_log = _keep_kernel_log(work / LOGS_DIR / f"{stage.name}.log")
             if executed.exists():
                 export_html(executed, work / "html" / f"{stage.name}.html")
             if interrupted:
@@ -301,9 +305,10 @@ def _run_stages(
             if error:
                 failed = _set_aside(work, final, stamp, started, records, stage.name, error)
                 echo(f"{echo_prefix} FAILED after {record['duration_s']:.1f} s")
+                log_line = f"\n  the kernel's own output: {failed / kernel_log.relative_to(work)}" if kernel_log else ""
                 raise RunError(
                     f"stage {stage.name} failed: {error.replace(str(work), str(failed))}\n"
-                    f"  executed notebook: {failed / 'notebooks' / stage.path.name}"
+                    f"  executed notebook: {failed / 'notebooks' / stage.path.name}{log_line}"
                 )
             echo(f"{echo_prefix} ok  {record['duration_s']:6.1f} s")
             where, current = f"after stage {stage.name}", ""
@@ -347,6 +352,30 @@ def _set_aside(
     )
     os.replace(work, failed)
     return failed
+
+
+def log_kernel_output(path: Path) -> type[AsyncKernelManager]:
+    """A kernel manager class whose kernels write their process's own stdout and stderr to
+    ``path`` (appended), not to the terminal: what native libraries print, and the tracebacks of
+    its sockets a kernel shut down by a Ctrl-C prints. Cells' output still goes to the notebook."""
+
+    class LoggedKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "ab") as log:  # the kernel process keeps its own copy
+                await super().start_kernel(**{"stdout": log, "stderr": log, **kw})
+
+    return LoggedKernelManager
+
+
+def _keep_kernel_log(path: Path) -> Path | None:
+    """``path`` when the kernel wrote to it; else remove it (and its folder once empty)."""
+    if path.exists() and path.stat().st_size:
+        return path
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()
+    return None
 
 
 def _move_into_place(work: Path, final: Path) -> None:
