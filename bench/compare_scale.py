@@ -73,7 +73,7 @@ import psutil
 from _sampling import Sampler, is_kernel, read_status
 from storydiff.embed import load_sentence_embeddings, open_sentence_embeddings
 from storydiff.runfolder import list_tables, read_table, write_table
-from storydiff.runner import KERNEL_ENVIRONMENT, run_pipeline, set_environment
+from storydiff.runner import KERNEL_ARGUMENTS, KERNEL_ENVIRONMENT, run_pipeline, set_environment
 from storydiff.stages import split_by_article
 
 from scale import grow_corpus, list_bbc_articles
@@ -179,7 +179,7 @@ def execute_stage(run: Path, stage: str, parameters: dict[str, str]) -> None:
     with set_environment(KERNEL_ENVIRONMENT):
         papermill.execute_notebook(str(NOTEBOOKS / f"{stage}.ipynb"), str(run / f"{stage}.ipynb"),
                                    parameters={"run_dir": str(run)} | parameters, cwd=str(run),
-                                   progress_bar=False, log_output=False)
+                                   progress_bar=False, log_output=False, extra_arguments=KERNEL_ARGUMENTS)
 
 
 def measure(run: Path, stage: str, parameters: dict[str, str]) -> dict[str, float]:

@@ -42,6 +42,7 @@ KERNEL_ENVIRONMENT = {
     # the comparison and report kernels peaked 15-18% lower on 2,240 articles, at the same speed
     "ARROW_DEFAULT_MEMORY_POOL": "system",
 }
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]  # no warnings about the transport on every start
 RESERVED = ("run_dir", "corpus", "engine", "scheduler", "workers")
 REPORTED_PACKAGES = (
     "storydiff", "numpy", "pandas", "pyarrow", "torch", "sentence-transformers", "transformers",
@@ -283,7 +284,7 @@ def _run_stages(
                     cwd=str(notebooks_dir),
                     progress_bar=False,
                     kernel_name="python3",
-                    extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport warnings
+                    extra_arguments=KERNEL_ARGUMENTS,
                     kernel_manager_class=log_kernel_output(work / LOGS_DIR / f"{stage.name}.log"),
                 )
                 error = None
