@@ -1,6 +1,6 @@
 """Setting one column of a stored table from a key mapping (``runfolder.map_table_column``), a record
 batch at a time, as the comparison stage writes ``story_id`` into ``articles`` without reading the
-articles' texts; and reading the claims of the content sentences (``read_content_claims``)."""
+articles' texts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from storydiff import runfolder
-from storydiff.runfolder import TABLES_DIR, map_table_column, read_content_claims, read_table
+from storydiff.runfolder import TABLES_DIR, map_table_column, read_table
 
 
 @pytest.fixture
@@ -67,13 +67,3 @@ def test_an_error_leaves_the_table_as_it_was(tmp_path, articles):
         map_table_column(tmp_path, "articles", "story_id", "no_such_key", STORY_OF)
     pd.testing.assert_frame_equal(read_table(tmp_path, "articles"), articles)
     assert sorted(p.name for p in (tmp_path / TABLES_DIR).iterdir()) == ["articles.csv", "articles.parquet"]
-
-
-def test_content_claims_in_the_order_of_the_sentences(tmp_path):
-    claims = pd.DataFrame({"claim_id": ["c1", "c2", "c3"], "sentence_id": ["s1", "s2", "s3"], "kind": ["x", "y", "z"]})
-    runfolder.write_table(tmp_path, "claims", claims)
-    same = read_content_claims(tmp_path, pd.Series(["s1", "s2", "s3"]))
-    pd.testing.assert_frame_equal(same, claims)
-    other = read_content_claims(tmp_path, pd.Series(["s3", "s1"]), ["claim_id"])
-    assert list(other.columns) == ["claim_id"] and other["claim_id"].tolist() == ["c3", "c1"]
-    assert other.index.tolist() == [0, 1]

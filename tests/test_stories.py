@@ -12,10 +12,11 @@ from storydiff.claims import load_nlp
 from storydiff.compare.evaluate import load_fixture, prepare_corpus_inputs, score_stories
 from storydiff.compare import stories as stories_module
 from storydiff.compare.stories import (
-    STOP_WORDS, choose_largest_stories, count_article_words, count_words, describe_articles, estimate_article_dates,
-    group_stories, join_article_texts, score_among, score_article_pairs, score_listed_pairs,
+    STOP_WORDS, choose_largest_stories, count_article_terms, count_entity_keys, count_words, describe_articles,
+    estimate_article_dates, group_stories, join_article_texts, list_claim_entities, list_entity_keys, mention_dates,
+    score_among, score_article_pairs, score_listed_pairs, summarise_article_claims,
 )
-from storydiff.compare.tables import read_article_words
+from storydiff.compare.tables import read_article_claims, read_article_words
 from storydiff.embed import load_model
 from storydiff.runfolder import write_table
 
@@ -42,30 +43,42 @@ def test_grouping_is_deterministic_and_order_free(seed_inputs):
     pd.testing.assert_frame_equal(first, shuffled)
 
 
-def test_article_words_read_a_part_at_a_time_give_the_stories_of_the_sentences(seed_inputs, tmp_path):
-    """The sentences table in three parts, the first article's sentences cut across the first two,
-    plus a sentence of an article marked a duplicate and a boilerplate one: neither is counted."""
+def test_words_and_claims_read_a_part_at_a_time_give_the_stories_of_the_whole_tables(seed_inputs, tmp_path):
+    """The sentences and claims tables in three parts, the first article's sentences and claims
+    cut across the first two, plus a sentence (and its claim) of an article marked a duplicate and
+    a boilerplate one: neither is counted."""
     articles, sentences, claims = seed_inputs["articles"], seed_inputs["sentences"], seed_inputs["claims"]
     first_id = articles["article_id"].iloc[0]
     copy = articles.iloc[:1].assign(article_id="copy", duplicate_of=first_id)
     write_table(tmp_path, "articles", pd.concat([articles, copy], ignore_index=True))
-    extra = sentences.iloc[:2].assign(article_id=["copy", first_id], boilerplate=[False, True], text="Subscribe now")
-    table = pd.concat([sentences, extra], ignore_index=True)
-    rows = np.flatnonzero(table["article_id"] == first_id)
-    cut = rows[len(rows) // 2]
-    write_table(tmp_path, "sentences", table, parts=[table.iloc[:cut], table.iloc[cut : cut + 3], table.iloc[cut + 3 :]])
+    extra = sentences.iloc[:2].assign(article_id=["copy", first_id], boilerplate=[False, True], text="Subscribe now",
+                                      sentence_id=["copy-s0", "boiler-s0"])
+    extra_claims = claims.iloc[:2].assign(article_id=["copy", first_id], sentence_id=["copy-s0", "boiler-s0"],
+                                          entities='[{"text": "Subscribe Corp", "label": "ORG"}]')
+    for name, table, new_rows in (("sentences", sentences, extra), ("claims", claims, extra_claims)):
+        table = pd.concat([table, new_rows], ignore_index=True)
+        rows = np.flatnonzero(table["article_id"] == first_id)
+        cut = rows[len(rows) // 2]
+        write_table(tmp_path, name, table, parts=[table.iloc[:cut], table.iloc[cut : cut + 3], table.iloc[cut + 3 :]])
+    content_ids = sentences["sentence_id"]  # as the notebook reads them: no duplicate's, no boilerplate
     words = read_article_words(tmp_path)
     texts = join_article_texts(sentences)
     counts, terms = count_words(texts.to_list())
     assert words.ids.tolist() == texts.index.tolist() and words.terms.tolist() == terms.tolist()
     assert (words.counts != counts).nnz == 0 and "subscribe" not in set(terms)
-    pd.testing.assert_frame_equal(group_stories(articles, words, claims), group_stories(articles, sentences, claims))
+    read_claims = read_article_claims(tmp_path, content_ids)
+    whole = summarise_article_claims([claims], words.ids)
+    assert "subscribe corp" not in set(read_claims.entities.terms) and read_claims.dates == whole.dates
+    assert read_claims.entities.terms.tolist() == whole.entities.terms.tolist()
+    assert (read_claims.entities.counts != whole.entities.counts).nnz == 0
+    pd.testing.assert_frame_equal(group_stories(articles, words, read_claims), group_stories(articles, sentences, claims))
 
 
-def test_words_counted_batch_by_batch_weigh_as_tfidf_of_the_whole_texts():
+def test_terms_counted_batch_by_batch_weigh_as_tfidf_of_the_whole_documents():
     """Texts in batches of every size, an article cut across two batches (its halves add up), one
-    batch of stop words only, and an id no batch names (a zero row): the same sorted terms and,
-    once weighed, the same float32 matrix as scikit-learn's TfidfVectorizer on the whole texts."""
+    batch of stop words only, an id no batch names (a zero row), and a batch of an article not
+    asked for (its words left out): the same sorted terms and, once weighed, the same float32
+    matrix as scikit-learn's TfidfVectorizer on the whole texts; the same for entity key lists."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts = pd.Series({
@@ -78,14 +91,41 @@ def test_words_counted_batch_by_batch_weigh_as_tfidf_of_the_whole_texts():
     whole = TfidfVectorizer(sublinear_tf=True, stop_words=STOP_WORDS, dtype=np.float32)
     expected = whole.fit_transform(texts.reindex(ids, fill_value="").to_list())
     halves = pd.Series({"c": "Floods again: the valley town", "b": texts["b"]})
-    rest = pd.Series({"c": "counts 300 lost homes and a closed bank."})
+    rest = pd.Series({"c": "counts 300 lost homes and a closed bank.", "z": "zebra crossing"})
     for batches in ([texts], [texts.iloc[:1], texts.iloc[1:]], [texts[["a"]], halves, texts[["d"]], rest]):
-        words = count_article_words(batches, ids)
+        words = count_article_terms(batches, ids)
         assert words.terms.tolist() == whole.get_feature_names_out().tolist()
-        weighed = describe_articles(words.counts, [[]] * len(ids), [None] * len(ids))[0]
+        weighed = describe_articles(words.counts, count_entity_keys([[]] * 5)[0], [None] * 5)[0]
         assert weighed.dtype == np.float32 and (weighed != expected).nnz == 0
-    assert count_article_words([texts[["d"]]], ids).counts.shape == (5, 0)
-    assert count_article_words([], ids).counts.shape == (5, 0)
+    assert count_article_terms([texts[["d"]]], ids).counts.shape == (5, 0)
+    assert count_article_terms([], ids).counts.shape == (5, 0)
+
+    keys = pd.Series([["leeds", "ann smith"], ["leeds"], [], ["bank of england", "leeds"]], index=["a", "a", "b", "c"])
+    by_article = [["leeds", "ann smith", "leeds"], [], ["bank of england", "leeds"], [], []]
+    entity_tfidf = TfidfVectorizer(analyzer=list_entity_keys, sublinear_tf=True, dtype=np.float32)
+    expected = entity_tfidf.fit_transform(by_article)
+    entities = count_article_terms([keys.iloc[:1], keys.iloc[1:]], ids, count_entity_keys)
+    assert entities.terms.tolist() == entity_tfidf.get_feature_names_out().tolist()
+    _, names, named, _ = describe_articles(entities.counts, entities.counts, [None] * 5)
+    assert (names != expected).nnz == 0 and named.tolist() == [True, False, True, False, False]
+
+
+def test_claims_give_each_article_its_entity_keys_and_full_dates():
+    """Entities of the story labels only, keys normalised; relative and partial dates left out."""
+    claims = pd.DataFrame({
+        "article_id": ["a", "a", "b"],
+        "entities": [
+            json.dumps([{"text": "The Bank of England's", "label": "ORG"}, {"text": "Tuesday", "label": "DATE"}]),
+            "", json.dumps([{"text": "Leeds", "label": "GPE"}]),
+        ],
+        "dates": [
+            json.dumps([{"date": "2024-06-24", "relative": ""}, {"date": "2024-W25", "relative": "last week"}]),
+            json.dumps([{"date": "2024-06-24", "relative": ""}, {"date": "2024-06-23", "relative": "yesterday"}]),
+            "",
+        ],
+    })
+    assert list_claim_entities(claims).tolist() == [["bank of england"], [], ["leeds"]]
+    assert mention_dates(claims) == {"a": [dt.date(2024, 6, 24), dt.date(2024, 6, 24)]}
 
 
 def test_one_article_is_its_own_story(seed_inputs):
@@ -125,7 +165,7 @@ def test_article_date_falls_back_to_mentioned_days():
             json.dumps([{"date": "2024-06-24", "relative": ""}, {"date": "2024-W25", "relative": "last week"}]),
         ],
     })
-    dates = estimate_article_dates(articles, claims)
+    dates = estimate_article_dates(articles, mention_dates(claims))
     assert dates["a"] == dt.date(2024, 6, 25) and dates["b"] == dt.date(2024, 6, 24)
     assert np.isnan(score_article_pairs(["x", "y"], [[], []], [None, None])).sum() == 0
 
@@ -156,7 +196,7 @@ def test_candidate_pairs_are_scored_a_block_at_a_time_as_every_pair_is(monkeypat
     texts = [f"the council approved the {topic} budget" for topic in ("school", "road", "park", "water")] * 3
     entities = [["Leeds"], [], ["Leeds", "Ann Smith"], []] * 3
     dates = [dt.date(2024, 1, 1)] * 9 + [dt.date(2024, 2, 1)] * 3
-    described = describe_articles(count_words(texts)[0], entities, dates)
+    described = describe_articles(count_words(texts)[0], count_entity_keys(entities)[0], dates)
     pairs = np.random.default_rng(0).integers(0, 12, size=(40, 2))
     monkeypatch.setattr(stories_module, "PAIR_BLOCK", 7)
     listed = score_listed_pairs(*described, pairs)

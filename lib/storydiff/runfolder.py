@@ -449,16 +449,3 @@ def read_content_sentences(
     """All of ``iterate_content_sentences`` in one frame, index 0..n-1."""
     parts = list(iterate_content_sentences(run_dir, filters, columns))
     return parts[0] if len(parts) == 1 else concat_parts(parts)
-
-
-def read_content_claims(run_dir: str | Path, sentence_ids: pd.Series, columns: list[str] | None = None) -> pd.DataFrame:
-    """The claims of the content sentences ``sentence_ids`` (a claim is a whole content sentence,
-    so one each), in that order, index 0..n-1; only ``columns`` when given (``sentence_id`` is
-    read too, to order them). Reordered only when the table's order differs, which it does not
-    for a run's own sentences: no second copy of the claims is made then."""
-    read = None if columns is None else list(dict.fromkeys([*columns, "sentence_id"]))
-    claims = read_table(run_dir, "claims", read)
-    wanted = pd.Index(sentence_ids, dtype="str")
-    if not pd.Index(claims["sentence_id"], dtype="str").equals(wanted):
-        claims = claims.set_index("sentence_id", drop=False).loc[wanted].reset_index(drop=True)
-    return claims if columns is None else claims[columns]

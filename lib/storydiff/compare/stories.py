@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -33,7 +33,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer
 
 from storydiff.compare.candidates import find_candidate_pairs
 from storydiff.embed import normalize_rows
@@ -52,13 +52,22 @@ STOP_WORDS = sorted(ENGLISH_STOP_WORDS | {"said", "says", "according"})
 STORY_COLUMNS = ["story_id", "article_id", "label", "n_articles", "first_date", "last_date"]
 
 
-class WordCounts(NamedTuple):
-    """How often each article uses each word: ``counts`` (len(ids), len(terms)) float32, a row per
-    article id of ``ids``; ``terms`` (terms,) sorted, stop words left out."""
+class TermCounts(NamedTuple):
+    """How often each article uses each term (a word, or a named entity's key): ``counts``
+    (len(ids), len(terms)) float32, a row per article id of ``ids``; ``terms`` (terms,) sorted,
+    each used by some article."""
 
     ids: pd.Index
     counts: sparse.csr_matrix
     terms: np.ndarray
+
+
+class ArticleClaims(NamedTuple):
+    """What the stories take from the claims: how often each article's claims name each entity
+    (``TermCounts`` of entity keys) and the full dates they mention (article id -> dates, repeats kept)."""
+
+    entities: TermCounts
+    dates: dict[str, list[dt.date]]
 
 
 def normalise_entity(text: str) -> str:
@@ -68,29 +77,46 @@ def normalise_entity(text: str) -> str:
     return re.sub(r"^the\s+", "", key).strip()
 
 
-def article_entities(claims: pd.DataFrame, article_ids: list[str]) -> list[list[str]]:
-    """Named-entity keys each article's claims mention (with repeats), in ``article_ids`` order."""
-    found: dict[str, list[str]] = {a: [] for a in article_ids}
-    for article_id, entities in zip(claims["article_id"], claims["entities"]):
-        if article_id in found:
-            found[article_id] += [
-                normalise_entity(e["text"]) for e in json.loads(entities or "[]")
-                if e.get("label") in ENTITY_LABELS
-            ]
-    return [found[a] for a in article_ids]
+def list_claim_entities(claims: pd.DataFrame) -> pd.Series:
+    """The keys of the named entities each of ``claims`` (article_id, entities JSON) names, a list
+    per claim (with repeats), indexed by article id."""
+    return pd.Series(
+        [[normalise_entity(e["text"]) for e in json.loads(entities or "[]") if e.get("label") in ENTITY_LABELS]
+         for entities in claims["entities"]],
+        index=claims["article_id"].to_numpy(), dtype=object,
+    )
 
 
-def estimate_article_dates(
-    articles: pd.DataFrame, claims: pd.DataFrame | None = None
-) -> pd.Series:
-    """Each article's date (``datetime.date`` or None): published, else the full date its claims
-    mention most often, if at least twice (a date named once is as likely history as news)."""
+def mention_dates(claims: pd.DataFrame) -> dict[str, list[dt.date]]:
+    """The full dates (not relative ones: "last week") that ``claims`` (article_id, dates JSON)
+    mention, by article id, with repeats."""
     mentioned: dict[str, list[dt.date]] = {}
-    if claims is not None:
-        for article_id, dates in zip(claims["article_id"], claims["dates"]):
-            for d in json.loads(dates or "[]"):
-                if re.fullmatch(r"\d{4}-\d{2}-\d{2}", d.get("date") or "") and not d.get("relative"):
-                    mentioned.setdefault(article_id, []).append(dt.date.fromisoformat(d["date"]))
+    for article_id, dates in zip(claims["article_id"], claims["dates"]):
+        for d in json.loads(dates or "[]"):
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", d.get("date") or "") and not d.get("relative"):
+                mentioned.setdefault(article_id, []).append(dt.date.fromisoformat(d["date"]))
+    return mentioned
+
+
+def summarise_article_claims(batches: Iterable[pd.DataFrame], ids: pd.Index) -> ArticleClaims:
+    """``ArticleClaims`` of the articles ``ids`` (unique) from ``batches`` of their claims
+    (article_id, entities, dates), holding one batch at a time."""
+    dates: dict[str, list[dt.date]] = {}
+
+    def entity_batches() -> Iterator[pd.Series]:
+        for claims in batches:
+            for article_id, mentioned in mention_dates(claims).items():
+                dates.setdefault(article_id, []).extend(mentioned)
+            yield list_claim_entities(claims)
+
+    return ArticleClaims(count_article_terms(entity_batches(), ids, count_entity_keys), dates)
+
+
+def estimate_article_dates(articles: pd.DataFrame, mentioned: dict[str, list[dt.date]] | None = None) -> pd.Series:
+    """Each article's date (``datetime.date`` or None): published, else the full date its claims
+    mention most often (``mentioned``, ``mention_dates``'s), if at least twice (a date named once
+    is as likely history as news)."""
+    mentioned = mentioned or {}
     result = {}
     for article_id, published in zip(articles["article_id"], articles["published"].fillna("")):
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", published):
@@ -105,11 +131,26 @@ def estimate_article_dates(
 def count_words(texts: Sequence[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
     """(n, terms) float32 word counts of ``texts`` and the terms (terms,), sorted, as the word
     TF-IDF counts them; (n, 0) when no text has a term."""
-    vectorizer = CountVectorizer(stop_words=STOP_WORDS, dtype=np.float32)
+    return fit_counts(CountVectorizer(stop_words=STOP_WORDS, dtype=np.float32), texts)
+
+
+def count_entity_keys(keys: Sequence[list[str]]) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """(n, entities) float32 counts of each list of entity ``keys`` and the keys (entities,), sorted;
+    (n, 0) when no list has one."""
+    return fit_counts(CountVectorizer(analyzer=list_entity_keys, dtype=np.float32), keys)
+
+
+def fit_counts(vectorizer: CountVectorizer, documents: Sequence) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """``vectorizer``'s counts of ``documents`` and its terms; (n, 0) and none when no document has one."""
     try:
-        return vectorizer.fit_transform(texts), vectorizer.get_feature_names_out()
-    except ValueError:  # no text has a usable term
-        return sparse.csr_matrix((len(texts), 0), dtype=np.float32), np.array([], dtype=object)
+        return vectorizer.fit_transform(documents), vectorizer.get_feature_names_out()
+    except ValueError:  # no document has a term
+        return sparse.csr_matrix((len(documents), 0), dtype=np.float32), np.array([], dtype=object)
+
+
+def list_entity_keys(keys: list[str]) -> list[str]:
+    """The analyzer of entity "documents": the keys as they are."""
+    return keys
 
 
 def sum_rows_by_id(row_ids: Sequence[str], counts: sparse.csr_matrix, ids: pd.Index) -> sparse.csr_matrix:
@@ -120,64 +161,70 @@ def sum_rows_by_id(row_ids: Sequence[str], counts: sparse.csr_matrix, ids: pd.In
     membership = sparse.csr_matrix(
         (np.ones(len(given), dtype=counts.dtype), (rows[given], given)), shape=(len(ids), counts.shape[0])
     )
-    summed = (membership @ counts).tocsr()
-    summed.sort_indices()  # as CountVectorizer leaves them: sums over a row then run in the same order
-    return summed
+    return (membership @ counts).tocsr()
 
 
-def count_article_words(batches: Iterable[pd.Series], ids: pd.Index) -> WordCounts:
-    """``WordCounts`` of the articles ``ids`` (unique) from ``batches`` of their texts (each indexed
-    by article id; an article's text may be cut across batches, whose counts add up): the counts
-    ``count_words`` gives on every article's whole text at once, but holding one batch of texts
-    at a time. An article no batch names has a zero row."""
+def count_article_terms(
+    batches: Iterable[pd.Series], ids: pd.Index,
+    count: Callable[[Sequence], tuple[sparse.csr_matrix, np.ndarray]] = count_words,
+) -> TermCounts:
+    """``TermCounts`` of the articles ``ids`` (unique) from ``batches`` of their documents (texts
+    for ``count_words``, entity key lists for ``count_entity_keys``; each batch indexed by article
+    id, an article's documents possibly in several rows and batches, whose counts add up): what
+    ``count`` gives on each article's documents all at once, holding one batch at a time. An
+    article no batch names has a zero row; terms of other articles only are left out."""
     vocabulary: dict[str, int] = {}  # term -> column, in the order the batches bring them
     row_ids, blocks = [], []
-    for texts in batches:
-        counts, terms = count_words(texts.to_list())
+    for documents in batches:
+        counts, terms = count(documents.to_list())
         columns = np.array([vocabulary.setdefault(term, len(vocabulary)) for term in terms], dtype=np.int64)
-        row_ids.append(texts.index.to_numpy())
-        blocks.append((counts.data, columns[counts.indices], counts.indptr, counts.shape[0]))
-    terms = sorted(vocabulary)
-    column_of = np.empty(len(terms), dtype=np.int64)
-    column_of[[vocabulary[term] for term in terms]] = np.arange(len(terms))
+        row_ids.append(documents.index.to_numpy())
+        blocks.append((counts.data, columns[counts.indices], counts.indptr))
     stacked = sparse.vstack(
-        [sparse.csr_matrix((data, column_of[indices], indptr), shape=(n, len(terms))) for data, indices, indptr, n in blocks]
-        or [sparse.csr_matrix((0, 0), dtype=np.float32)], format="csr", dtype=np.float32,
-    )
-    row_ids = np.concatenate(row_ids) if row_ids else np.array([], dtype=object)
-    return WordCounts(ids, sum_rows_by_id(row_ids, stacked, ids), np.array(terms, dtype=object))
+        [sparse.csr_matrix(block, shape=(len(block[2]) - 1, len(vocabulary))) for block in blocks], format="csr",
+    ) if blocks else sparse.csr_matrix((0, 0), dtype=np.float32)
+    summed = sum_rows_by_id(np.concatenate(row_ids) if row_ids else np.array([], dtype=object), stacked, ids)
+    return keep_used_terms(ids, summed, np.array(list(vocabulary), dtype=object))
 
 
-def weigh_words(counts: sparse.csr_matrix) -> sparse.csr_matrix:
-    """(n, terms) float32 sublinear TF-IDF of word ``counts`` (``count_words``'s), rows
-    L2-normalised: what ``TfidfVectorizer`` gives on the texts."""
-    if counts.shape[1] == 0:
+def select_articles(counts: TermCounts, ids: pd.Index) -> TermCounts:
+    """``counts`` of the articles ``ids`` (unique) in that order: a zero row for one ``counts``
+    has not, and only the terms those articles use."""
+    if counts.ids.equals(ids):
         return counts
+    return keep_used_terms(ids, sum_rows_by_id(counts.ids, counts.counts, ids), counts.terms)
+
+
+def keep_used_terms(ids: pd.Index, counts: sparse.csr_matrix, terms: np.ndarray) -> TermCounts:
+    """``TermCounts`` of ``counts`` (len(ids), len(terms)) with only the columns some row uses,
+    in sorted term order (a term no article uses would shift every later column, and with it the
+    truncated SVD's random projection)."""
+    used = np.unique(counts.indices)
+    order = used[np.argsort(terms[used].astype(str), kind="stable")]
+    column_of = np.full(len(terms), -1, dtype=np.int64)
+    column_of[order] = np.arange(len(order))
+    kept = sparse.csr_matrix((counts.data, column_of[counts.indices], counts.indptr), shape=(len(ids), len(order)),
+                             dtype=np.float32)
+    kept.sort_indices()  # as CountVectorizer leaves them: a row's sums then run in the same order
+    return TermCounts(ids, kept, terms[order])
+
+
+def weigh_terms(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+    """(n, terms) float32 sublinear TF-IDF of term ``counts`` (``count_words``'s or
+    ``count_entity_keys``'s), rows L2-normalised: what ``TfidfVectorizer`` gives on the documents."""
+    if counts.shape[1] == 0:
+        return counts.astype(np.float32)
     return TfidfTransformer(sublinear_tf=True).fit(counts).transform(counts)
 
 
-def weigh_entities(entities: list[list[str]]) -> sparse.csr_matrix:
-    """(n, entities) float32 sublinear TF-IDF of each article's entity keys, rows L2-normalised;
-    (n, 0) when no article names one."""
-    try:
-        return TfidfVectorizer(analyzer=list_entity_keys, sublinear_tf=True, dtype=np.float32).fit_transform(entities)
-    except ValueError:  # no article names an entity
-        return sparse.csr_matrix((len(entities), 0), dtype=np.float32)
-
-
-def list_entity_keys(keys: list[str]) -> list[str]:
-    """The analyzer of entity "documents": the keys as they are."""
-    return keys
-
-
 def describe_articles(
-    counts: sparse.csr_matrix, entities: list[list[str]], dates: list[dt.date | None]
+    words: sparse.csr_matrix, entities: sparse.csr_matrix, dates: list[dt.date | None]
 ) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray, np.ndarray]:
-    """What pair scores are made of, from each article's word ``counts`` (n, terms), entities and
-    date: word TF-IDF (n, terms), entity TF-IDF (n, entities), whether each article names an
-    entity (n,) bool, and its date as a day number (n,), NaN when unknown."""
+    """What pair scores are made of, from each article's word counts (n, terms), entity counts
+    (n, entities) and date: word TF-IDF (n, terms), entity TF-IDF (n, entities), whether each
+    article names an entity (n,) bool, and its date as a day number (n,), NaN when unknown."""
     ordinal = np.array([d.toordinal() if d else np.nan for d in dates], dtype=float)
-    return weigh_words(counts), weigh_entities(entities), np.array([bool(e) for e in entities], dtype=bool), ordinal
+    return weigh_terms(words), weigh_terms(entities), np.diff(entities.indptr) > 0, ordinal
 
 
 def blend_scores(
@@ -235,7 +282,7 @@ def score_article_pairs(
 
     A pair where either article names no entity is scored on its words alone.
     """
-    described = describe_articles(count_words(texts)[0], entities, dates)
+    described = describe_articles(count_words(texts)[0], count_entity_keys(entities)[0], dates)
     return score_among(*described, np.arange(len(texts)), lexical_weight, window_days)
 
 
@@ -348,16 +395,16 @@ def join_article_texts(sentences: pd.DataFrame) -> pd.Series:
 
 def group_stories(
     articles: pd.DataFrame,
-    sentences: pd.DataFrame | pd.Series | WordCounts,
-    claims: pd.DataFrame | None = None,
+    sentences: pd.DataFrame | pd.Series | TermCounts,
+    claims: pd.DataFrame | ArticleClaims | None = None,
     threshold: float = STORY_THRESHOLD,
     window_days: int = WINDOW_DAYS,
     lexical_weight: float = LEXICAL_WEIGHT,
     exact_limit: int = EXACT_LIMIT,
 ) -> pd.DataFrame:
     """Stories of ``articles`` from their content ``sentences`` (or the texts
-    ``join_article_texts`` makes of them, or the ``WordCounts`` of those) and ``claims``
-    (entities, dates).
+    ``join_article_texts`` makes of them, or their words' ``TermCounts``) and ``claims``
+    (article_id, entities, dates; or their ``ArticleClaims``).
 
     Duplicates (``duplicate_of`` set) join the story of the article they duplicate. Returns
     STORY_COLUMNS, one row per article; story ids ``S001``... in the order of each story's
@@ -367,18 +414,19 @@ def group_stories(
     given = articles.get("duplicate_of", pd.Series("", index=articles.index)).fillna("")
     known = set(articles["article_id"])
     duplicate_of = {a: d for a, d in zip(articles["article_id"], given) if d in known and d != a}
-    ids = sorted(a for a in articles["article_id"] if a not in duplicate_of)
-    if not isinstance(sentences, WordCounts):
-        texts = sentences if isinstance(sentences, pd.Series) else join_article_texts(sentences)
-        sentences = count_article_words([texts], pd.Index(ids))
-    words, terms = sentences.counts, sentences.terms
-    if not sentences.ids.equals(pd.Index(ids)):
-        words = sum_rows_by_id(sentences.ids, words, pd.Index(ids))
-    del sentences
-    entities = article_entities(claims, ids) if claims is not None else [[] for _ in ids]
-    dates = estimate_article_dates(articles, claims)
-    described = describe_articles(words, entities, [dates[a] for a in ids])
-    del words, entities  # the weighted words are what is used from here on
+    ids = pd.Index(sorted(a for a in articles["article_id"] if a not in duplicate_of))
+    if not isinstance(sentences, TermCounts):
+        sentences = count_article_terms([sentences if isinstance(sentences, pd.Series) else join_article_texts(sentences)], ids)
+    if isinstance(claims, pd.DataFrame):
+        claims = summarise_article_claims([claims], ids)
+    words = select_articles(sentences, ids)
+    entities = select_articles(claims.entities, ids) if claims is not None else TermCounts(
+        ids, sparse.csr_matrix((len(ids), 0), dtype=np.float32), np.array([], dtype=object))
+    dates = estimate_article_dates(articles, claims.dates if claims is not None else None)
+    del sentences, claims  # what is used from here on is the weighted words and entities
+    described = describe_articles(words.counts, entities.counts, [dates[a] for a in ids])
+    terms = words.terms
+    del words, entities
     if len(ids) <= exact_limit:
         clusters = cluster_articles(score_among(*described, np.arange(len(ids)), lexical_weight, window_days), threshold)
     else:

@@ -18,7 +18,8 @@ from storydiff.compare.reuse import (
 )
 from storydiff.compare.sameclaim import REUSE_THRESHOLD, SAME_CLAIM_THRESHOLD
 from storydiff.compare.stories import (
-    STORY_THRESHOLD, WINDOW_DAYS, WordCounts, count_article_words, group_stories, join_article_texts,
+    STORY_THRESHOLD, WINDOW_DAYS, ArticleClaims, TermCounts, count_article_terms, group_stories, join_article_texts,
+    summarise_article_claims,
 )
 from storydiff.runfolder import (
     filter_in, index_kept_articles, iterate_table_batches, open_table_parts, read_table,
@@ -151,10 +152,10 @@ def compare_reuse(
     return {**tables, "reuse": summarise_reuse(counts, sentences, articles, stories)}
 
 
-def read_article_words(run_dir: str | Path) -> WordCounts:
-    """``WordCounts`` of every article of the run that is not a duplicate (sorted ids; a zero row
-    for one without content sentences) from its content sentences, counted a record batch of the
-    sentences table at a time, so the texts are never all held at once: those of
+def read_article_words(run_dir: str | Path) -> TermCounts:
+    """Word ``TermCounts`` of every article of the run that is not a duplicate (sorted ids; a zero
+    row for one without content sentences) from its content sentences, counted a record batch of
+    the sentences table at a time, so the texts are never all held at once: those of
     ``join_article_texts``, counted as ``group_stories`` counts them."""
     kept = index_kept_articles(read_table(run_dir, "articles", ["article_id", "duplicate_of"]))
     columns = ["article_id", "position", "text", "boilerplate"]
@@ -162,7 +163,20 @@ def read_article_words(run_dir: str | Path) -> WordCounts:
         join_article_texts(select_kept_sentences(kept, batch.to_pandas()))
         for batch in iterate_table_batches(run_dir, "sentences", columns)
     )
-    return count_article_words(batches, kept.sort_values())
+    return count_article_terms(batches, kept.sort_values())
+
+
+def read_article_claims(run_dir: str | Path, sentence_ids: pd.Series) -> ArticleClaims:
+    """``ArticleClaims`` of every article of the run that is not a duplicate (sorted ids), from the
+    claims of the content sentences ``sentence_ids``, read a record batch of the claims table at
+    a time: the claims' entities and dates are never all held at once."""
+    kept = index_kept_articles(read_table(run_dir, "articles", ["article_id", "duplicate_of"]))
+    content = pd.Index(sentence_ids)
+    columns = ["sentence_id", "article_id", "entities", "dates"]
+    batches = (batch.to_pandas() for batch in iterate_table_batches(run_dir, "claims", columns))
+    return summarise_article_claims(
+        (claims[content.get_indexer(claims["sentence_id"]) >= 0] for claims in batches), kept.sort_values()
+    )
 
 
 def read_paired_texts(run_dir: str | Path, sentences: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
