@@ -14,8 +14,8 @@ import pytest
 from storydiff.claims import load_nlp
 from storydiff.compare import compare_facts, compare_run_facts
 from storydiff.compare.blocks import (
-    TABLE_ORDER, compare_blocks, compare_each_block, gather_block_tables, iterate_run_blocks, number_facts,
-    split_story_blocks, write_block_tables,
+    TABLE_ORDER, compare_blocks, compare_each_block, gather_block_tables, iterate_run_blocks, key_facts, name_facts,
+    number_facts, split_story_blocks, write_block_tables,
 )
 from storydiff.compare.evaluate import prepare_corpus_inputs
 from storydiff.compare.stories import group_stories
@@ -77,7 +77,37 @@ def test_facts_are_numbered_by_their_first_claim_across_blocks():
     block_1 = pd.DataFrame({"fact_id": ["F001", "F001", "F002"], "article_id": ["a", "b", "a"],
                             "claim_id": ["a:2", "b:0", "a:1"]})
     block_2 = pd.DataFrame({"fact_id": ["F001"], "article_id": ["a"], "claim_id": ["a:0"]})
-    assert number_facts([block_1, block_2]) == [{"F001": "F003", "F002": "F002"}, {"F001": "F001"}]
+    keys = [key_facts(block_1), key_facts(block_2)]
+    numbers = number_facts(keys)
+    assert [name_facts(k, n, 3) for k, n in zip(keys, numbers)] == [{"F001": "F003", "F002": "F002"}, {"F001": "F001"}]
+
+
+def test_fact_numbers_follow_the_lists_of_claim_pairs_as_python_orders_them():
+    """The order of the facts' (article_id, claim_id) lists compared as Python lists of tuples,
+    with the cases a joined string key could get wrong: an article id that is a prefix of another
+    ("a" / "ab"), a claim id that is a prefix of another, facts sharing their first claim (a
+    compound sentence in two facts), one fact's list a prefix of another's, equal lists in two
+    blocks (then by block), a non-ASCII id, and a block without facts."""
+    blocks = [
+        pd.DataFrame({"fact_id": ["F1", "F1", "F2", "F2", "F3"], "article_id": ["ab", "b", "a", "ab", "a"],
+                      "claim_id": ["ab:1", "b:0", "a:1", "ab:0", "a:1"]}),
+        pd.DataFrame({"fact_id": ["F1", "F2", "F2", "F3"], "article_id": ["a", "a", "a", "é"],
+                      "claim_id": ["a:1", "a:1", "a:10", "é:0"]}),
+        pd.DataFrame({"fact_id": pd.Series([], dtype=object), "article_id": pd.Series([], dtype=object),
+                      "claim_id": pd.Series([], dtype=object)}),
+        pd.DataFrame({"fact_id": ["F1", "F2"], "article_id": ["a", "a"], "claim_id": ["a:1", "a:"]}),
+    ]
+    keyed = sorted(
+        (list(zip(group["article_id"], group["claim_id"])), block, fact_id)
+        for block, facts in enumerate(blocks) for fact_id, group in facts.groupby("fact_id", sort=False)
+    )
+    expected = [{} for _ in blocks]
+    for number, (_, block, fact_id) in enumerate(keyed, start=1):
+        expected[block][fact_id] = number
+    keys = [key_facts(facts) for facts in blocks]
+    numbers = number_facts(keys)
+    assert [dict(zip(k.column("fact_id").to_pylist(), n.tolist())) for k, n in zip(keys, numbers)] == expected
+    assert number_facts([]) == []
 
 
 @pytest.mark.parametrize("max_claims", [1, 7, 40])
