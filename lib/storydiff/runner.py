@@ -272,6 +272,7 @@ def _run_stages(
             echo_prefix = f"[{number}/{len(stages)}] {stage.name:<14}"
             where, current = f"in stage {stage.name}", stage.name
             executed = work / "notebooks" / stage.path.name
+            kernel_log = work / LOGS_DIR / f"{stage.name}.log"
             record = {"stage": stage.name, "started_at": _now()}
             seen_notices = len(read_manifest(work).get("notices", []))
             t0 = time.perf_counter()
@@ -285,7 +286,7 @@ def _run_stages(
                     progress_bar=False,
                     kernel_name="python3",
                     extra_arguments=KERNEL_ARGUMENTS,
-                    kernel_manager_class=log_kernel_output(work / LOGS_DIR / f"{stage.name}.log"),
+                    kernel_manager_class=log_kernel_output(kernel_log),
                 )
                 error = None
             except KeyboardInterrupt:  # papermill has shut the kernel down
@@ -297,7 +298,7 @@ def _run_stages(
             record.update(ended_at=_now(), duration_s=round(time.perf_counter() - t0, 2))
             record["status"] = "failed" if error else "ok"
             records.append(record)
-            kernel_log = _keep_kernel_log(work / LOGS_DIR / f"{stage.name}.log")
+            kept_log = _keep_kernel_log(kernel_log)
             if executed.exists():
                 export_html(executed, work / "html" / f"{stage.name}.html")
             if interrupted:
@@ -306,7 +307,7 @@ def _run_stages(
             if error:
                 failed = _set_aside(work, final, stamp, started, records, stage.name, error)
                 echo(f"{echo_prefix} FAILED after {record['duration_s']:.1f} s")
-                log_line = f"\n  the kernel's own output: {failed / kernel_log.relative_to(work)}" if kernel_log else ""
+                log_line = f"\n  the kernel's own output: {failed / kept_log.relative_to(work)}" if kept_log else ""
                 raise RunError(
                     f"stage {stage.name} failed: {error.replace(str(work), str(failed))}\n"
                     f"  executed notebook: {failed / 'notebooks' / stage.path.name}{log_line}"

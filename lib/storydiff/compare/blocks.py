@@ -226,7 +226,8 @@ def gather_block_tables(results: Iterable[tuple[int, dict[str, pd.DataFrame]]]) 
     ordered = [done[number] for number in sorted(done)]
     keys = [key_facts(result["facts"]) for result in ordered]
     numbers = number_facts(keys)
-    renames = [name_facts(block_keys, block_numbers, sum(map(len, numbers))) for block_keys, block_numbers in zip(keys, numbers)]
+    n_facts = sum(map(len, numbers))
+    renames = [name_facts(block_keys, block_numbers, n_facts) for block_keys, block_numbers in zip(keys, numbers)]
     tables = {}
     for name in TABLE_ORDER:
         parts = [finish_part(name, result[name], rename) for result, rename in zip(ordered, renames)]

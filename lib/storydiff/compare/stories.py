@@ -417,12 +417,11 @@ def group_stories(
     ids = pd.Index(sorted(a for a in articles["article_id"] if a not in duplicate_of))
     if not isinstance(sentences, TermCounts):
         sentences = count_article_terms([sentences if isinstance(sentences, pd.Series) else join_article_texts(sentences)], ids)
-    if isinstance(claims, pd.DataFrame):
-        claims = summarise_article_claims([claims], ids)
+    if not isinstance(claims, ArticleClaims):
+        claims = summarise_article_claims([] if claims is None else [claims], ids)
     words = select_articles(sentences, ids)
-    entities = select_articles(claims.entities, ids) if claims is not None else TermCounts(
-        ids, sparse.csr_matrix((len(ids), 0), dtype=np.float32), np.array([], dtype=object))
-    dates = estimate_article_dates(articles, claims.dates if claims is not None else None)
+    entities = select_articles(claims.entities, ids)
+    dates = estimate_article_dates(articles, claims.dates)
     del sentences, claims  # what is used from here on is the weighted words and entities
     described = describe_articles(words.counts, entities.counts, [dates[a] for a in ids])
     terms = words.terms
