@@ -41,6 +41,11 @@ KERNEL_ENVIRONMENT = {
     # pyarrow's default allocator (mimalloc) keeps what it freed for reuse: with the system one,
     # the comparison and report kernels peaked 15-18% lower on 2,240 articles, at the same speed
     "ARROW_DEFAULT_MEMORY_POOL": "system",
+    # glibc serves a large block from its heap once one that size was freed (its mmap threshold
+    # rises to 32 MiB), and a freed block under a live one stays with the process: with a fixed
+    # 1 MiB threshold, blocks past it are mapped and unmapped, and the comparison's stories step
+    # at 35,600 articles peaked at 572 MiB instead of 674, in the same time
+    "MALLOC_MMAP_THRESHOLD_": "1048576",
 }
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]  # no warnings about the transport on every start
 RESERVED = ("run_dir", "corpus", "engine", "scheduler", "workers")
