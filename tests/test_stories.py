@@ -76,7 +76,7 @@ def test_words_and_claims_read_a_part_at_a_time_give_the_stories_of_the_whole_ta
 
 def test_terms_counted_batch_by_batch_weigh_as_tfidf_of_the_whole_documents():
     """Texts in batches of every size, an article cut across two batches (its halves add up), one
-    batch of stop words only, an id no batch names (a zero row), and a batch of an article not
+    empty batch, one batch of stop words only, an id no batch names (a zero row), and a batch of an article not
     asked for (its words left out): the same sorted terms and, once weighed, the same float32
     matrix as scikit-learn's TfidfVectorizer on the whole texts; the same for entity key lists."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -92,7 +92,7 @@ def test_terms_counted_batch_by_batch_weigh_as_tfidf_of_the_whole_documents():
     expected = whole.fit_transform(texts.reindex(ids, fill_value="").to_list())
     halves = pd.Series({"c": "Floods again: the valley town", "b": texts["b"]})
     rest = pd.Series({"c": "counts 300 lost homes and a closed bank.", "z": "zebra crossing"})
-    for batches in ([texts], [texts.iloc[:1], texts.iloc[1:]], [texts[["a"]], halves, texts[["d"]], rest]):
+    for batches in ([texts], [texts.iloc[:1], texts.iloc[1:]], [texts[["a"]], texts.iloc[:0], halves, texts[["d"]], rest]):
         words = count_article_terms(batches, ids)
         assert words.terms.tolist() == whole.get_feature_names_out().tolist()
         weighed = describe_articles(words.counts, count_entity_keys([[]] * 5)[0], [None] * 5)[0]

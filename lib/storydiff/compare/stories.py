@@ -174,17 +174,29 @@ def count_article_terms(
     ``count`` gives on each article's documents all at once, holding one batch at a time. An
     article no batch names has a zero row; terms of other articles only are left out."""
     vocabulary: dict[str, int] = {}  # term -> column, in the order the batches bring them
-    row_ids, blocks = [], []
+    row_ids, data, columns, row_ends, n_counted = [], [], [], [np.zeros(1, dtype=np.int64)], 0
     for documents in batches:
         counts, terms = count(documents.to_list())
-        columns = np.array([vocabulary.setdefault(term, len(vocabulary)) for term in terms], dtype=np.int64)
+        column_of = np.array([vocabulary.setdefault(term, len(vocabulary)) for term in terms], dtype=np.int32)
         row_ids.append(documents.index.to_numpy())
-        blocks.append((counts.data, columns[counts.indices], counts.indptr))
-    stacked = sparse.vstack(
-        [sparse.csr_matrix(block, shape=(len(block[2]) - 1, len(vocabulary))) for block in blocks], format="csr",
-    ) if blocks else sparse.csr_matrix((0, 0), dtype=np.float32)
-    summed = sum_rows_by_id(np.concatenate(row_ids) if row_ids else np.array([], dtype=object), stacked, ids)
+        data.append(counts.data)
+        columns.append(column_of[counts.indices])
+        row_ends.append(counts.indptr[1:].astype(np.int64) + n_counted)
+        n_counted += counts.nnz
+    # one copy of the batches' counts at a time: each list is let go as soon as it is joined
+    stacked = sparse.csr_matrix((join_arrays(data, np.float32), join_arrays(columns, np.int32), join_arrays(row_ends, np.int64)),
+                                shape=(sum(map(len, row_ids)), len(vocabulary)))
+    summed = sum_rows_by_id(join_arrays(row_ids, object), stacked, ids)
+    del stacked
     return keep_used_terms(ids, summed, np.array(list(vocabulary), dtype=object))
+
+
+def join_arrays(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
+    """The ``arrays`` end to end as one array of ``dtype`` (empty when there are none); the list is
+    emptied, so its arrays are freed once joined."""
+    joined = np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.array([], dtype=dtype)
+    arrays.clear()
+    return joined
 
 
 def select_articles(counts: TermCounts, ids: pd.Index) -> TermCounts:
@@ -201,7 +213,7 @@ def keep_used_terms(ids: pd.Index, counts: sparse.csr_matrix, terms: np.ndarray)
     truncated SVD's random projection)."""
     used = np.unique(counts.indices)
     order = used[np.argsort(terms[used].astype(str), kind="stable")]
-    column_of = np.full(len(terms), -1, dtype=np.int64)
+    column_of = np.full(len(terms), -1, dtype=np.int32)
     column_of[order] = np.arange(len(order))
     kept = sparse.csr_matrix((counts.data, column_of[counts.indices], counts.indptr), shape=(len(ids), len(order)),
                              dtype=np.float32)
@@ -294,7 +306,8 @@ def reduce_articles(
     word and entity TF-IDF side by side, weighted so that their dot product is the blended score,
     reduced by truncated SVD (fixed seed), in single precision (as the TF-IDF vectors are)."""
     weights = np.sqrt([lexical_weight, 1 - lexical_weight]).astype(np.float32)  # a float64 weight doubles both
-    both = sparse.hstack([weights[0] * words, weights[1] * names], format="csr", dtype=np.float32)
+    both = sparse.hstack([words, names], format="csr", dtype=np.float32)
+    both.data *= np.where(both.indices < words.shape[1], weights[0], weights[1])  # not a weighted copy of each
     dims = min(dims, both.shape[0] - 1, both.shape[1] - 1)
     reduced = TruncatedSVD(dims, n_iter=2, random_state=0).fit_transform(both) if dims >= 1 else both.toarray()
     return normalize_rows(reduced)
