@@ -245,10 +245,14 @@ def _resolve_model(model: Any, backend: str | None, cache_dir: str | Path | None
     return resolved
 
 
-def normalize_rows(vectors: np.ndarray) -> np.ndarray:
-    """``vectors`` (n, dim) scaled to unit L2 norm per row (all-zero rows stay zero), float32."""
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+def normalize_rows(vectors: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """``vectors`` (n, dim) scaled to unit L2 norm per row (all-zero rows stay zero), float32;
+    with ``in_place`` (float32 ``vectors`` only) scaled where they are, not copied."""
+    norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    if in_place:
+        vectors /= norms
+        return vectors
+    return (vectors / norms).astype(np.float32, copy=False)
 
 
 def embed_texts(
