@@ -27,8 +27,10 @@ about 16 minutes here, and its x16 about a quarter of an hour:
 ``LocalCluster`` the kernel starts; ``cluster_MiB`` is its processes' summed resident memory) with
 ``onnx-int8`` and a cold vector cache per factor. The copies share their texts, so every factor
 embeds the same distinct sentences and the rest come from the cache: what grows is the rows the
-kernel handles (vectors, ids, the article similarity), which is what this measures. The rows of
-``article_similarity`` are printed, not checked against factor 1 (identical copies fill each
+kernel handles (vectors, ids, the article similarity), which is what this measures. The grown
+run's sentences are written in parts of ``partition_size`` (100) articles, as the reading stage
+writes them on ``dask`` (the stage reads their texts a part at a time; a run on the ``local``
+engine writes and reads them as one file). The rows of ``article_similarity`` are printed, not checked against factor 1 (identical copies fill each
 other's nearest-neighbour lists).
 
 ``--stage 03_claims`` runs the claims stage on the ``dask`` engine (a 2-worker ``LocalCluster``),
@@ -91,7 +93,7 @@ ID_COLUMNS = {
     "article_similarity": ["article_a", "article_b"],
 }
 ROTATE_BLOCK = 50_000
-CLAIMS_PART_ARTICLES = 100  # the notebooks' default partition_size
+PART_ARTICLES = 100  # the notebooks' default partition_size
 COUNTED = {  # the comparison tables checked, and the one column read to count their rows
     "stories": "story_id", "facts": "fact_id", "discrepancies": "kind", "reuse": "article_a", "reuse_alignments": "article_a",
 }
@@ -116,8 +118,8 @@ def rotation(dim: int, copy: int) -> np.ndarray:
 def grow_run(source: Path, factor: int, target: Path, sentence_part_articles: int | None = None) -> None:
     """Write to ``target`` the run folder of ``factor`` disjoint copies of ``source`` (module
     docstring): its manifest, articles, sentences, claims, article similarity and sentence vectors;
-    the sentences in parts of ``sentence_part_articles`` articles (sorted ids) when given, else one
-    file; the files the reading stage skipped (``skipped``, which the report lists) as they are."""
+    the sentences in parts of ``sentence_part_articles`` articles when given (they and the articles
+    sorted by article id, so that both list the articles in one order), else one file; the files the reading stage skipped (``skipped``, which the report lists) as they are."""
     (target / "tables").mkdir(parents=True)
     shutil.copy(source / "manifest.json", target / "manifest.json")
     write_table(target, "skipped", read_table(source, "skipped"))
@@ -128,6 +130,8 @@ def grow_run(source: Path, factor: int, target: Path, sentence_part_articles: in
             copies = [part.assign(published=(BASE_DATE + pd.Timedelta(days=WEEK_DAYS * copy)).date().isoformat(),
                                   published_from="meta", story_id="") for copy, part in enumerate(copies)]
         grown = pd.concat(copies, ignore_index=True)
+        if sentence_part_articles and name in ("articles", "sentences"):  # in one order, as the reading stage writes them
+            grown = grown.sort_values("article_id", kind="stable", ignore_index=True)
         parted = name == "sentences" and sentence_part_articles
         write_table(target, name, grown, parts=list(split_by_article(grown, sentence_part_articles)) if parted else None)
     ids, vectors = load_sentence_embeddings(source, mmap=True)
@@ -230,7 +234,7 @@ def main() -> None:
                 run.mkdir()
             elif not kept:
                 shutil.rmtree(run, ignore_errors=True)  # a kept folder the comparison did not finish: grown again
-                grow_run(args.run.resolve(), factor, run, CLAIMS_PART_ARTICLES if args.stage == "03_claims" else None)
+                grow_run(args.run.resolve(), factor, run, PART_ARTICLES if args.stage in ("02_embed", "03_claims") else None)
                 if after_comparison:
                     execute_stage(run, "04_compare", {})
             if args.stage == "06_report" and "figures" not in list_tables(run):
@@ -242,7 +246,7 @@ def main() -> None:
                 shutil.copytree(work / "export" / "onnx", work / f"cache-x{factor}" / "onnx")
                 parameters = {"engine": "dask", "backend": "onnx-int8", "cache_dir": str(work / f"cache-x{factor}")}
             elif args.stage == "03_claims":
-                parameters = {"engine": "dask", "partition_size": CLAIMS_PART_ARTICLES}
+                parameters = {"engine": "dask", "partition_size": PART_ARTICLES}
             result = {"factor": factor, **measure(run, args.stage, parameters)}
             n_articles = result["articles"] = len(read_table(run, "articles", ["article_id"]))
             n_sentences = result["sentences"] if args.stage == "01_corpus" else len(load_sentence_embeddings(run, mmap=True)[0])
