@@ -188,3 +188,23 @@ def test_content_sentences_are_read_a_part_at_a_time(tmp_path):
     content = runfolder.read_content_sentences(tmp_path)
     assert content["sentence_id"].tolist() == ["a-0", "c-0", "c-1"] and content.index.tolist() == [0, 1, 2]
     pd.testing.assert_frame_equal(content, runfolder.select_content_sentences(articles, sentences))
+
+
+def test_content_texts_of_a_single_file_table_are_read_a_batch_at_a_time(tmp_path, monkeypatch):
+    """A sentences table written as one file (the local engine's) gives its content sentences'
+    texts in table order over several batches, boilerplate and duplicates left out, an article
+    cut between batches kept whole in sum."""
+    articles = pd.DataFrame({"article_id": ["a", "b", "c"], "duplicate_of": ["", "a", ""]})
+    sentences = pd.DataFrame({
+        "sentence_id": [f"s{i}" for i in range(8)],
+        "article_id": ["a", "a", "a", "b", "c", "c", "c", "c"],
+        "boilerplate": [False, True, False, False, False, False, True, False],
+        "text": [f"sentence {i} " + "x" * 2_000 for i in range(8)],
+    })
+    runfolder.write_table(tmp_path, "articles", articles)
+    runfolder.write_table(tmp_path, "sentences", sentences)
+    monkeypatch.setattr(runfolder, "BATCH_BYTES", 5_000)
+    batches = list(runfolder.iterate_content_texts(tmp_path))
+    assert len(batches) > 1
+    assert [text.split()[1] for batch in batches for text in batch] == ["0", "2", "4", "5", "7"]
+    assert sum(batches, []) == runfolder.read_content_sentences(tmp_path)["text"].tolist()

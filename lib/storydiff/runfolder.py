@@ -443,6 +443,15 @@ def iterate_content_sentences(
         yield sentences if columns is None else sentences[columns]
 
 
+def iterate_content_texts(run_dir: str | Path) -> Iterator[list[str]]:
+    """The texts of the run's content sentences (``select_content_sentences``), in table order, a
+    record batch of the sentences table at a time (``iterate_table_batches``): a table written as
+    one file is not read whole either, but an article's sentences may come in two batches."""
+    kept = index_kept_articles(read_table(run_dir, "articles", ["article_id", "duplicate_of"]))
+    for batch in iterate_table_batches(run_dir, "sentences", ["article_id", "boilerplate", "text"]):
+        yield select_kept_sentences(kept, batch.to_pandas())["text"].tolist()
+
+
 def read_content_sentences(
     run_dir: str | Path, filters: list[tuple] | None = None, columns: list[str] | None = None
 ) -> pd.DataFrame:
