@@ -224,24 +224,47 @@ def test_bad_inputs_are_reported_and_the_rest_runs(tmp_path: Path, seeds_dir: Pa
 @pytest.fixture
 def pool_probe_notebooks(tmp_path: Path) -> Path:
     """A notebooks folder of one stage that writes which allocator pyarrow uses in its kernel to
-    ``<run>/pool.txt``."""
+    ``<run>/pool.txt``, and its malloc mmap threshold setting to ``<run>/mmap_threshold.txt``."""
     folder = tmp_path / "probe-notebooks"
     folder.mkdir()
     write_stage_notebook(
         folder / "01_probe.ipynb",
-        "import pathlib, pyarrow\n"
-        "pathlib.Path(run_dir, 'pool.txt').write_text(pyarrow.default_memory_pool().backend_name)",
+        "import os, pathlib, pyarrow\n"
+        "pathlib.Path(run_dir, 'pool.txt').write_text(pyarrow.default_memory_pool().backend_name)\n"
+        "pathlib.Path(run_dir, 'mmap_threshold.txt').write_text(os.environ.get('MALLOC_MMAP_THRESHOLD_', ''))",
     )
     return folder
 
 
-def test_kernels_use_the_system_allocator_for_arrow_unless_the_user_chose(
+def test_kernels_use_the_system_allocator_for_arrow_and_a_fixed_mmap_threshold_unless_the_user_chose(
     tmp_path: Path, seeds_dir: Path, pool_probe_notebooks: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     run = run_pipeline(seeds_dir, tmp_path / "default", notebooks_dir=pool_probe_notebooks, echo=lambda line: None)
-    assert (run / "pool.txt").read_text() == "system"
-    assert "ARROW_DEFAULT_MEMORY_POOL" not in os.environ  # the caller's environment is as it was
+    assert (run / "pool.txt").read_text() == "system" and (run / "mmap_threshold.txt").read_text() == "1048576"
+    assert not {"ARROW_DEFAULT_MEMORY_POOL", "MALLOC_MMAP_THRESHOLD_"} & set(os.environ)  # the caller's environment is as it was
     monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
     run = run_pipeline(seeds_dir, tmp_path / "chosen", notebooks_dir=pool_probe_notebooks, echo=lambda line: None)
-    assert (run / "pool.txt").read_text() == "mimalloc"
+    assert (run / "pool.txt").read_text() == "mimalloc" and (run / "mmap_threshold.txt").read_text() == "131072"
+
+
+def test_a_ctrl_c_while_the_run_moves_into_place_waits_until_it_is_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C between the two renames (the old run set aside, the new one not yet in its place)
+    would leave neither run in place: it lands once the new run is in place and the old removed."""
+    final, work = tmp_path / "out", tmp_path / ".out.tmp-1"
+    for folder, name in ((final, "old.txt"), (work, "new.txt")):
+        folder.mkdir()
+        (folder / name).write_text(name)
+    rename = os.replace
+
+    def rename_then_interrupt(source: Path, target: Path) -> None:
+        rename(source, target)
+        if Path(source) == final:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(storydiff.runner.os, "replace", rename_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        storydiff.runner._move_into_place(work, final)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"] and [p.name for p in final.iterdir()] == ["new.txt"]

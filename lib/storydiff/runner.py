@@ -18,8 +18,10 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -337,8 +339,8 @@ def _run_stages(
         where = "while moving the run into place"
         _move_into_place(work, final)
     except KeyboardInterrupt:
-        if not work.exists():  # the run was already in place
-            raise
+        if not work.exists():  # a Ctrl-C held back while the run moved into place
+            raise RunInterrupted(f"run interrupted once it was complete: it is in place, {final}") from None
         failed = _set_aside(work, final, stamp, started, records, current, INTERRUPTED)
         raise RunInterrupted(f"run interrupted {where}; the run so far: {failed}") from None
     return final
@@ -386,11 +388,33 @@ def _keep_kernel_log(path: Path) -> Path | None:
 
 
 def _move_into_place(work: Path, final: Path) -> None:
-    """Replace ``final`` by ``work`` with renames, so a complete run is always in place."""
-    if not final.exists():
-        os.replace(work, final)
-        return
+    """Replace ``final`` by ``work`` with renames, so a complete run is always in place; a signal
+    (a Ctrl-C) that comes meanwhile is held back until both runs are where they belong: between
+    the renames neither would be in place."""
     old = final.parent / f".{final.name}.old-{os.getpid()}"
-    os.replace(final, old)
-    os.replace(work, final)
-    shutil.rmtree(old)
+    with hold_signals():
+        if final.exists():
+            os.replace(final, old)
+        os.replace(work, final)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def hold_signals() -> Iterator[None]:
+    """Hold back the signals that have a Python handler (Ctrl-C's SIGINT, and the one a batch stops
+    its runs with) while the block runs, then give each one that came to its handler (a SIGINT
+    then raises KeyboardInterrupt). Python runs handlers in the main thread only: elsewhere the
+    block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[tuple[int, Any]] = []
+    handled = [s for s in signal.valid_signals() if callable(signal.getsignal(s))]
+    previous = {s: signal.signal(s, lambda signum, frame: came.append((signum, frame))) for s in handled}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number, frame in came:
+            previous[number](number, frame)
