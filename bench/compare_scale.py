@@ -29,9 +29,8 @@ about 16 minutes here, and its x16 about a quarter of an hour:
 embeds the same distinct sentences and the rest come from the cache: what grows is the rows the
 kernel handles (vectors, ids, the article similarity), which is what this measures. The grown
 run's sentences are written in parts of ``partition_size`` (100) articles, as the reading stage
-writes them on ``dask`` (the stage reads their texts a part at a time; a run on the ``local``
-engine writes and reads them as one file). The rows of ``article_similarity`` are printed, not checked against factor 1 (identical copies fill each
-other's nearest-neighbour lists).
+writes them on ``dask``. The rows of ``article_similarity`` are printed, not checked against
+factor 1 (identical copies fill each other's nearest-neighbour lists).
 
 ``--stage 03_claims`` runs the claims stage on the ``dask`` engine (a 2-worker ``LocalCluster``),
 with the grown run's sentences written in parts of ``partition_size`` (100) articles, as the reading
@@ -119,7 +118,8 @@ def grow_run(source: Path, factor: int, target: Path, sentence_part_articles: in
     """Write to ``target`` the run folder of ``factor`` disjoint copies of ``source`` (module
     docstring): its manifest, articles, sentences, claims, article similarity and sentence vectors;
     the sentences in parts of ``sentence_part_articles`` articles when given (they and the articles
-    sorted by article id, so that both list the articles in one order), else one file; the files the reading stage skipped (``skipped``, which the report lists) as they are."""
+    sorted by article id, so that both list the articles in one order), else one file; the files
+    the reading stage skipped (``skipped``, which the report lists) as they are."""
     (target / "tables").mkdir(parents=True)
     shutil.copy(source / "manifest.json", target / "manifest.json")
     write_table(target, "skipped", read_table(source, "skipped"))
