@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from storydiff.similarity import compute_article_similarity, group_sentences, has_unit_rows
+from storydiff.similarity import compute_article_similarity, group_sentences, has_unit_rows, list_row_articles
 
 E1, E2, E3 = np.eye(3, dtype=np.float32)
 
@@ -71,6 +71,22 @@ def test_sorted_unit_rows_are_used_in_place(sentences):
     np.testing.assert_array_equal(scaled, in_order)
     table, _ = compute_article_similarity(in_order, sorted_owners)
     pd.testing.assert_frame_equal(table, compute_article_similarity(*sentences)[0])
+
+
+def test_rows_grouped_by_article_in_another_order_are_used_in_place(sentences):
+    """Each article's rows together, the articles in another order than ``article_ids`` (as a run
+    lists them when its tables are not in id order): no copy, the same scores, also when
+    candidates are searched (the article centres add up each article's own rows)."""
+    vectors, owners = sentences
+    order = np.argsort(owners, kind="stable")[::-1].copy()
+    grouped, grouped_owners = vectors[order], [owners[i] for i in order]
+    unit, starts, ends = group_sentences(grouped, grouped_owners, ["a", "b", "c"])
+    assert unit is grouped and list_row_articles(starts, ends).tolist() == [2, 1, 0, 0]
+    assert [sorted(grouped_owners[starts[i] : ends[i]]) for i in range(3)] == [["a", "a"], ["b"], ["c"]]
+    for exact_limit in (1000, 1):
+        pd.testing.assert_frame_equal(
+            compute_article_similarity(grouped, grouped_owners, exact_limit=exact_limit, neighbours=2)[0],
+            compute_article_similarity(vectors, owners, exact_limit=exact_limit, neighbours=2)[0])
 
 
 def test_unit_rows_are_checked_a_block_at_a_time():

@@ -47,21 +47,32 @@ def has_unit_rows(vectors: np.ndarray, block: int = 65_536, tolerance: float = 1
 def group_sentences(
     vectors: np.ndarray, sentence_article_ids: Sequence[str], article_ids: list[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(unit vectors (n, dim) float32 sorted by article, start row (len(article_ids),), end row):
-    article i's sentences are rows start[i]:end[i] (empty when it has none). Rows already in
-    article order and of unit length (the embed stage's) are ``vectors`` itself, not a copy, so
-    a memory-mapped file stays on disk. ``sentence_article_ids`` (a list, array or Series) is
-    looked up as a whole, not a Python string per row; an id not in ``article_ids`` is a KeyError."""
+    """(unit vectors (n, dim) float32, each article's rows together, start row (len(article_ids),),
+    end row): article i's sentences are rows start[i]:end[i] (empty when it has none). Rows that
+    already hold each article's sentences together (in any order of the articles) and are of unit
+    length (the embed stage's) are ``vectors`` itself, not a copy, so a memory-mapped file stays on
+    disk; otherwise a copy sorted by article. ``sentence_article_ids`` (a list, array or Series)
+    is looked up as a whole, not a Python string per row; an id not in ``article_ids`` is a KeyError."""
     owners = pd.Index(article_ids).get_indexer(pd.Index(sentence_article_ids)).astype(np.int64)
     if np.any(owners < 0):
         raise KeyError(f"sentences of articles not compared: {sorted(set(np.asarray(sentence_article_ids)[owners < 0]))[:5]}")
     rows = np.asarray(vectors, dtype=np.float32)
-    if np.any(owners[1:] < owners[:-1]):
-        rows = rows[np.argsort(owners, kind="stable")]
+    run_owners = owners[np.flatnonzero(np.diff(owners, prepend=-1))]  # the article of each run of rows
+    if len(np.unique(run_owners)) < len(run_owners):  # an article's rows are apart
+        order = np.argsort(owners, kind="stable")
+        rows, owners = rows[order], owners[order]
     unit = rows if has_unit_rows(rows) else normalize_rows(rows)
     counts = np.bincount(owners, minlength=len(article_ids))
-    ends = np.cumsum(counts)
-    return unit, ends - counts, ends
+    starts = np.zeros(len(article_ids), dtype=np.int64)
+    present, first = np.unique(owners, return_index=True)
+    starts[present] = first
+    return unit, starts, starts + counts
+
+
+def list_row_articles(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The article number (position in ``starts``) of each row of ``group_sentences``'s vectors."""
+    by_start = np.argsort(starts, kind="stable")
+    return np.repeat(by_start, (ends - starts)[by_start])
 
 
 def compute_pair_similarity(
@@ -115,7 +126,7 @@ def compute_article_similarity(
         pairs = np.column_stack(np.triu_indices(n, 1)).astype(np.int64)
     else:
         centres = np.zeros((n, unit.shape[1]), dtype=np.float32)
-        np.add.at(centres, np.repeat(np.arange(n), ends - starts), unit)
+        np.add.at(centres, list_row_articles(starts, ends), unit)
         pairs = find_candidate_pairs(normalize_rows(centres, in_place=True), neighbours, exact_limit=exact_limit)
         del centres  # 1.5 KiB an article, not needed for the scores
     a_to_b, b_to_a = compute_pair_similarity(unit, starts, ends, pairs)
