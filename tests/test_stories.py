@@ -76,8 +76,8 @@ def test_words_and_claims_read_a_part_at_a_time_give_the_stories_of_the_whole_ta
 
 def test_terms_counted_batch_by_batch_weigh_as_tfidf_of_the_whole_documents():
     """Texts in batches of every size, an article cut across two batches (its halves add up), one
-    empty batch, one batch of stop words only, an id no batch names (a zero row), and a batch of an article not
-    asked for (its words left out): the same sorted terms and, once weighed, the same float32
+    empty batch, one batch of stop words only, an id no batch names (a zero row), and a batch of an
+    article not asked for (its words left out): the same sorted terms and, once weighed, the same float32
     matrix as scikit-learn's TfidfVectorizer on the whole texts; the same for entity key lists."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 

@@ -190,7 +190,7 @@ def test_content_sentences_are_read_a_part_at_a_time(tmp_path):
     pd.testing.assert_frame_equal(content, runfolder.select_content_sentences(articles, sentences))
 
 
-def test_content_texts_of_a_single_file_table_are_read_a_batch_at_a_time(tmp_path, monkeypatch):
+def test_content_sentences_of_a_single_file_table_are_read_a_batch_at_a_time(tmp_path, monkeypatch):
     """A sentences table written as one file (the local engine's) gives its content sentences'
     texts in table order over several batches, boilerplate and duplicates left out, an article
     cut between batches kept whole in sum."""
@@ -204,7 +204,7 @@ def test_content_texts_of_a_single_file_table_are_read_a_batch_at_a_time(tmp_pat
     runfolder.write_table(tmp_path, "articles", articles)
     runfolder.write_table(tmp_path, "sentences", sentences)
     monkeypatch.setattr(runfolder, "BATCH_BYTES", 5_000)
-    batches = list(runfolder.iterate_content_texts(tmp_path))
+    batches = [batch["text"].tolist() for batch in runfolder.iterate_content_batches(tmp_path, ["text"])]
     assert len(batches) > 1
     assert [text.split()[1] for batch in batches for text in batch] == ["0", "2", "4", "5", "7"]
     assert sum(batches, []) == runfolder.read_content_sentences(tmp_path)["text"].tolist()

@@ -443,13 +443,18 @@ def iterate_content_sentences(
         yield sentences if columns is None else sentences[columns]
 
 
-def iterate_content_texts(run_dir: str | Path) -> Iterator[list[str]]:
-    """The texts of the run's content sentences (``select_content_sentences``), in table order, a
-    record batch of the sentences table at a time (``iterate_table_batches``): a table written as
-    one file is not read whole either, but an article's sentences may come in two batches."""
-    kept = index_kept_articles(read_table(run_dir, "articles", ["article_id", "duplicate_of"]))
-    for batch in iterate_table_batches(run_dir, "sentences", ["article_id", "boilerplate", "text"]):
-        yield select_kept_sentences(kept, batch.to_pandas())["text"].tolist()
+def iterate_content_batches(
+    run_dir: str | Path, columns: list[str], kept: pd.Index | None = None
+) -> Iterator[pd.DataFrame]:
+    """The run's content sentences (``select_content_sentences``), only ``columns``, in table order,
+    a record batch of the sentences table at a time (``iterate_table_batches``): a table written
+    as one file is not read whole either, but an article's sentences may come in two batches.
+    ``kept``: the articles whose sentences count (``index_kept_articles``), read from the run when None."""
+    if kept is None:
+        kept = index_kept_articles(read_table(run_dir, "articles", ["article_id", "duplicate_of"]))
+    read = list(dict.fromkeys([*columns, "article_id", "boilerplate"]))
+    for batch in iterate_table_batches(run_dir, "sentences", read):
+        yield select_kept_sentences(kept, batch.to_pandas())[columns]
 
 
 def read_content_sentences(

@@ -22,8 +22,7 @@ from storydiff.compare.stories import (
     summarise_article_claims,
 )
 from storydiff.runfolder import (
-    filter_in, index_kept_articles, iterate_table_batches, open_table_parts, read_table,
-    select_kept_sentences,
+    filter_in, index_kept_articles, iterate_content_batches, iterate_table_batches, open_table_parts, read_table,
 )
 
 
@@ -158,11 +157,7 @@ def read_article_words(run_dir: str | Path) -> TermCounts:
     the sentences table at a time, so the texts are never all held at once: those of
     ``join_article_texts``, counted as ``group_stories`` counts them."""
     kept = index_kept_articles(read_table(run_dir, "articles", ["article_id", "duplicate_of"]))
-    columns = ["article_id", "position", "text", "boilerplate"]
-    batches = (
-        join_article_texts(select_kept_sentences(kept, batch.to_pandas()))
-        for batch in iterate_table_batches(run_dir, "sentences", columns)
-    )
+    batches = map(join_article_texts, iterate_content_batches(run_dir, ["article_id", "position", "text"], kept))
     return count_article_terms(batches, kept.sort_values())
 
 
