@@ -3,12 +3,16 @@ runs through every stage, the duplicate in the story of the article it duplicate
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pytest
+from datasketch import MinHash, MinHashLSH
 from datasketch.hashfunc import sha1_hash32
 
-from storydiff.corpus.duplicates import hash_shingles, jaccard
+from storydiff.corpus.duplicates import NUM_PERM, DuplicateFinder, hash_shingles, jaccard, key_contents
 from storydiff.corpus.readers import read_corpus
 from storydiff.corpus.tables import build_corpus_tables
 from storydiff.runfolder import read_manifest, read_table
@@ -46,6 +50,67 @@ def test_shingle_hashes_stand_for_the_shingles(seeds_dir: Path) -> None:
     assert jaccard(hashes, hash_shingles(edited)) == len(mine & theirs) / len(mine | theirs)
     assert hash_shingles("Three short words").tolist() == hash_shingles("three SHORT words!").tolist()
     assert len(hash_shingles("")) == 1
+
+
+BBC = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "bbc"
+
+
+@pytest.fixture(scope="module")
+def edited_bbc() -> pd.Series:
+    """300 BBC business and sport articles, then three edited copies of each, in that order,
+    indexed by a new id: an upper-cased copy (one in ten: an exact duplicate, the same words) or
+    one with a random share of up to 40% of its sentences dropped, which puts its Jaccard
+    similarity to the original on both sides of 0.8 and some copies near each other too."""
+    rng = random.Random(7)
+    files = sorted(BBC.glob("business/*.txt"))[:150] + sorted(BBC.glob("sport/*.txt"))[:150]
+    texts = {f"{f.parent.name}/{f.stem}": f.read_text(encoding="latin-1") for f in files}
+    contents = dict(texts)
+    for copy in range(3):
+        for article_id, text in texts.items():
+            if rng.random() < 0.1:
+                contents[f"c{copy}/{article_id}"] = text.upper()
+            else:
+                drop = rng.random() * 0.4
+                contents[f"c{copy}/{article_id}"] = ". ".join(s for s in text.split(". ") if rng.random() > drop)
+    return pd.Series(contents)
+
+
+def mark_in_memory(keys: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """The reference ``DuplicateFinder`` replaced: digests in a dict, datasketch's MinHashLSH in
+    memory, every kept text's shingle hashes in a dict, marking the texts one by one."""
+    first, shingles, lsh, marks = {}, {}, MinHashLSH(threshold=threshold * 0.9, num_perm=NUM_PERM), []
+    for article_id, digest, mine in zip(keys.index, keys["digest"], keys["shingles"]):
+        if digest in first:
+            marks.append((first[digest], 1.0))
+            continue
+        first[digest] = article_id
+        signature = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=int)
+        signature.update_batch((mine & 0xFFFFFFFF).tolist())
+        scores = [(other, jaccard(mine, shingles[other])) for other in sorted(lsh.query(signature))]
+        best = max((s for s in scores if s[1] >= threshold), key=lambda s: s[1], default=None)  # first: smallest id
+        if best:
+            marks.append((best[0], round(best[1], 4)))
+            continue
+        marks.append(("", 0.0))
+        shingles[article_id] = mine
+        lsh.insert(article_id, signature)
+    return pd.DataFrame(marks, columns=["duplicate_of", "duplicate_similarity"], index=keys.index)
+
+
+def test_marks_on_disk_equal_marks_in_memory(edited_bbc: pd.Series) -> None:
+    """The finder keeps what it remembers in SQLite, a batch of 100 texts at a time: it marks
+    every text as the in-memory reference does, scores and ties included."""
+    keys = key_contents(edited_bbc)
+    finder = DuplicateFinder(0.8)
+    marks = pd.concat([finder.mark(keys.iloc[i : i + 100]) for i in range(0, len(keys), 100)])
+    finder.close()
+    expected = mark_in_memory(keys, 0.8)
+    assert marks.index.equals(expected.index)
+    assert marks["duplicate_of"].tolist() == expected["duplicate_of"].tolist()
+    assert marks["duplicate_similarity"].tolist() == expected["duplicate_similarity"].tolist()
+    near = marks["duplicate_similarity"].between(0.8, 0.999)
+    assert near.sum() > 100 and (marks["duplicate_similarity"] == 1.0).sum() > 50
+    assert (marks["duplicate_of"] == "").sum() > 300  # copies that dropped too much are kept
 
 
 def test_seeds_have_no_duplicates(seeds_dir: Path) -> None:

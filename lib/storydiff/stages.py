@@ -10,6 +10,7 @@ partitioned inside ``storydiff.embed.embed_texts`` (its ``engine`` argument).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,8 @@ class CorpusReading:
     against every article before them; afterwards ``skipped`` lists the inputs that were not
     read. Files are read and articles tabulated on the workers, a few partitions in flight at a
     time; this process finishes them in order (sidecar metadata, unique ids, duplicates), holding
-    each article's id and duplicate key, not its text. ``CorpusError`` when the corpus path is
-    missing or, once every input was tried, no article was read.
+    each article's id, not its text (``DuplicateFinder`` keeps its keys on disk). ``CorpusError``
+    when the corpus path is missing or, once every input was tried, no article was read.
     """
 
     def __init__(
@@ -68,11 +69,11 @@ class CorpusReading:
         self.skipped = []
         size = partition_size_on(self.engine, self.partition_size)
         raws = self._read_articles(split_evenly(list_corpus_files(self.corpus), size))
-        finder = DuplicateFinder(self.duplicate_threshold)
         read = 0
-        for number, (articles, sentences, keys) in self.engine.imap_in_order(tabulate_partition, split_evenly(raws, size)):
-            read += len(articles)
-            yield number, add_duplicate_marks(articles, finder.mark(keys)), sentences
+        with closing(DuplicateFinder(self.duplicate_threshold)) as finder:
+            for number, (articles, sentences, keys) in self.engine.imap_in_order(tabulate_partition, split_evenly(raws, size)):
+                read += len(articles)
+                yield number, add_duplicate_marks(articles, finder.mark(keys)), sentences
         if not read:
             raise describe_no_articles(self.corpus, self.skipped)
 

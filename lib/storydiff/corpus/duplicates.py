@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
+from contextlib import closing
 
 import numpy as np
 import pandas as pd
@@ -11,6 +13,7 @@ from datasketch import MinHash, MinHashLSH
 
 SHINGLE_WORDS = 5
 NUM_PERM = 128
+CACHE_MIB = 32  # SQLite pages a DuplicateFinder holds in memory
 
 
 def hash_shingles(text: str) -> np.ndarray:
@@ -44,49 +47,82 @@ def key_contents(contents: pd.Series) -> pd.DataFrame:
 
 class DuplicateFinder:
     """Marks each text that repeats an earlier one, the texts' keys (``key_contents``) given in
-    order a batch at a time; it holds the digest of every text and the shingle hashes and MinHash
-    LSH entry of every text that is not a duplicate.
+    order a batch at a time. What it must remember of the texts before (each one's digest, and
+    the LSH band keys and shingle hashes of those that are not duplicates, about 4 KiB a text) is
+    kept in a temporary SQLite database on disk (in ``SQLITE_TMPDIR``, ``TMPDIR`` or /var/tmp),
+    deleted by ``close``, so this process holds only SQLite's page cache (``CACHE_MIB``) however
+    many texts it has seen.
 
-    Near-duplicates are candidates from MinHash LSH, confirmed by the Jaccard similarity of the
-    shingles' 64-bit hashes (8 bytes per shingle held, not the shingle text; a collision among
-    an article pair's few hundred shingles has odds near 1e-14).
+    Near-duplicates are candidates from MinHash LSH (datasketch's signatures, cut into the bands
+    its ``MinHashLSH`` chooses for ``0.9 * threshold``: the same candidates it gives), confirmed by
+    the Jaccard similarity of the shingles' 64-bit hashes (8 bytes per shingle, not the shingle
+    text; a collision among an article pair's few hundred shingles has odds near 1e-14).
     """
 
     def __init__(self, threshold: float = 0.8) -> None:
         self.threshold = threshold
-        self.first_by_digest: dict[str, str] = {}
-        self.shingles: dict[str, np.ndarray] = {}
-        self.lsh = MinHashLSH(threshold=threshold * 0.9, num_perm=NUM_PERM)
+        lsh = MinHashLSH(threshold=threshold * 0.9, num_perm=NUM_PERM)
+        self.bands, self.rows = lsh.b, lsh.r
+        self.db = sqlite3.connect("")  # "": a private database in a file that is gone once closed
+        self.db.executescript(
+            f"""
+            PRAGMA cache_size = -{CACHE_MIB * 1024};
+            PRAGMA journal_mode = OFF;
+            CREATE TABLE digests (digest BLOB PRIMARY KEY, article_id TEXT) WITHOUT ROWID;
+            CREATE TABLE texts (n INTEGER PRIMARY KEY, article_id TEXT, shingles BLOB);
+            CREATE TABLE bands (band BLOB, n INTEGER, PRIMARY KEY (band, n)) WITHOUT ROWID;
+            """
+        )
+        self.kept = 0
+
+    def close(self) -> None:
+        """Delete the database."""
+        self.db.close()
 
     def mark(self, keys: pd.DataFrame) -> pd.DataFrame:
         """A frame indexed like ``keys`` with ``duplicate_of`` (the earlier article_id, in this
         batch or an earlier one, or ``""``) and ``duplicate_similarity`` (Jaccard similarity of
         word 5-gram shingles; 1.0 for exact copies)."""
-        marks = []
-        for article_id, digest, mine in zip(keys.index, keys["digest"], keys["shingles"]):
-            if digest in self.first_by_digest:
-                marks.append((self.first_by_digest[digest], 1.0))
-                continue
-            self.first_by_digest[digest] = article_id
-            signature = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=int)
-            signature.update_batch((mine & 0xFFFFFFFF).tolist())
-            best, best_score = "", 0.0
-            for other in sorted(self.lsh.query(signature)):
-                score = jaccard(mine, self.shingles[other])
-                if score >= self.threshold and (score > best_score or (score == best_score and other < best)):
-                    best, best_score = other, score
-            if best:
-                marks.append((best, round(best_score, 4)))
-                continue
-            marks.append(("", 0.0))
-            self.shingles[article_id] = mine
-            self.lsh.insert(article_id, signature)
+        marks = [self._mark_one(*row) for row in zip(keys.index, keys["digest"], keys["shingles"])]
+        self.db.commit()
         return pd.DataFrame(marks, columns=["duplicate_of", "duplicate_similarity"], index=keys.index).astype(
             {"duplicate_of": str, "duplicate_similarity": float}
         )
+
+    def _mark_one(self, article_id: str, digest: str, mine: np.ndarray) -> tuple[str, float]:
+        """``(duplicate_of, duplicate_similarity)`` of one text, remembered for the texts after it."""
+        first = self.db.execute("SELECT article_id FROM digests WHERE digest = ?", (bytes.fromhex(digest),)).fetchone()
+        if first:
+            return first[0], 1.0
+        self.db.execute("INSERT INTO digests VALUES (?, ?)", (bytes.fromhex(digest), article_id))
+        bands = self._band_keys(mine)
+        best, best_score = "", 0.0
+        for other, theirs in self.db.execute(
+            f"SELECT article_id, shingles FROM texts WHERE n IN "
+            f"(SELECT n FROM bands WHERE band IN ({','.join('?' * len(bands))}))",
+            bands,
+        ):
+            score = jaccard(mine, np.frombuffer(theirs, dtype="<u8"))
+            if score >= self.threshold and (score > best_score or (score == best_score and other < best)):
+                best, best_score = other, score
+        if best:
+            return best, round(best_score, 4)
+        self.kept += 1
+        self.db.execute("INSERT INTO texts VALUES (?, ?, ?)", (self.kept, article_id, mine.astype("<u8").tobytes()))
+        self.db.executemany("INSERT INTO bands VALUES (?, ?)", ((band, self.kept) for band in bands))
+        return "", 0.0
+
+    def _band_keys(self, shingles: np.ndarray) -> list[bytes]:
+        """The LSH band keys of a text's shingle hashes: per band, its number and the band's
+        ``rows`` MinHash values (each under 2**32) as little-endian uint32."""
+        signature = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=int)
+        signature.update_batch((shingles & 0xFFFFFFFF).tolist())
+        values = signature.hashvalues[: self.bands * self.rows].astype("<u4").reshape(self.bands, self.rows)
+        return [bytes([band]) + values[band].tobytes() for band in range(self.bands)]
 
 
 def find_duplicates(contents: pd.Series, threshold: float = 0.8) -> pd.DataFrame:
     """Mark each text that repeats an earlier one: ``contents`` (content texts indexed by
     article_id, in article order) to ``DuplicateFinder.mark``'s frame, indexed like it."""
-    return DuplicateFinder(threshold).mark(key_contents(contents))
+    with closing(DuplicateFinder(threshold)) as finder:
+        return finder.mark(key_contents(contents))
