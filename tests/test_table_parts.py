@@ -208,3 +208,16 @@ def test_content_sentences_of_a_single_file_table_are_read_a_batch_at_a_time(tmp
     assert len(batches) > 1
     assert [text.split()[1] for batch in batches for text in batch] == ["0", "2", "4", "5", "7"]
     assert sum(batches, []) == runfolder.read_content_sentences(tmp_path)["text"].tolist()
+
+
+def test_a_column_is_unique_only_when_no_value_repeats_across_parts(tmp_path, frame, monkeypatch):
+    """Checked on hashes a batch at a time; when hashes collide (all of them, forced here) the
+    values themselves decide."""
+    with open_table_parts(tmp_path, "sentences") as writer:
+        writer.write(0, frame.iloc[:2])
+        writer.write(1, frame.iloc[2:])
+    assert runfolder.is_column_unique(tmp_path, "sentences", "n")
+    assert not runfolder.is_column_unique(tmp_path, "sentences", "article_id")
+    monkeypatch.setattr(pd.util, "hash_array", lambda values: pd.Series([0] * len(values), dtype="uint64").to_numpy())
+    assert runfolder.is_column_unique(tmp_path, "sentences", "n")
+    assert not runfolder.is_column_unique(tmp_path, "sentences", "article_id")

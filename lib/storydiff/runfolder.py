@@ -287,6 +287,21 @@ def iterate_table_parts(
         yield part
 
 
+def is_column_unique(run_dir: str | Path, name: str, column: str) -> bool:
+    """Whether no value repeats in ``column`` of table ``name``, read a record batch at a time and
+    held as 64-bit hashes (8 bytes a row, not the values): distinct hashes prove distinct values,
+    and only when two collide are the values themselves read and compared."""
+    hashes = [
+        pd.util.hash_array(batch.column(0).to_numpy(zero_copy_only=False))
+        for batch in iterate_table_batches(run_dir, name, [column])
+    ]
+    joined = np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
+    del hashes
+    if len(np.unique(joined)) == len(joined):
+        return True
+    return bool(read_table(run_dir, name, [column])[column].is_unique)
+
+
 def iterate_table_batches(
     run_dir: str | Path, name: str, columns: list[str] | None = None, batch_rows: int | None = None
 ) -> Iterator[pa.RecordBatch]:
