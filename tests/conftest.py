@@ -15,6 +15,7 @@ from storydiff.runner import run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "data" / "corpora" / "seeds"
+BBC = ROOT.parent / "shared" / "corpora" / "bbc"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -26,6 +27,13 @@ CHROMIUM_ARGS = [
 def seeds_dir() -> Path:
     """The demo corpus: five articles on Xi Jinping and tech self-reliance (read-only)."""
     return SEEDS
+
+
+@pytest.fixture(scope="session")
+def bbc_dir() -> Path:
+    """The BBC corpus shipped beside the project: 2,225 articles in five topic folders, plus a
+    README.TXT (read-only)."""
+    return BBC
 
 
 @pytest.fixture(scope="session")

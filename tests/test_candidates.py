@@ -23,17 +23,15 @@ from storydiff.embed import embed_texts, load_model
 from storydiff.runfolder import select_content_sentences
 from storydiff.similarity import compute_article_similarity
 
-ROOT = Path(__file__).resolve().parents[1]
-BBC = ROOT.parent / "shared" / "corpora" / "bbc"
 # BBC business articles among which the exact search finds reused sentences (and some that have none)
 REUSE_ARTICLES = ["003", "006", "008", "010", "017", "025", "040", "044", "077", "104", "127", "159"]
 
 
 @pytest.fixture(scope="module")
-def bbc_200(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame]:
+def bbc_200(tmp_path_factory: pytest.TempPathFactory, bbc_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(articles, content sentences) of the first 200 BBC business articles, linked into a folder."""
     folder = tmp_path_factory.mktemp("bbc-200")
-    for path in sorted((BBC / "business").glob("*.txt"))[:200]:
+    for path in sorted((bbc_dir / "business").glob("*.txt"))[:200]:
         (folder / path.name).symlink_to(path)
     articles, sentences = build_corpus_tables(read_corpus(folder)[0])
     return articles, select_content_sentences(articles, sentences).reset_index(drop=True)

@@ -52,17 +52,14 @@ def test_shingle_hashes_stand_for_the_shingles(seeds_dir: Path) -> None:
     assert len(hash_shingles("")) == 1
 
 
-BBC = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "bbc"
-
-
 @pytest.fixture(scope="module")
-def edited_bbc() -> pd.Series:
+def edited_bbc(bbc_dir: Path) -> pd.Series:
     """300 BBC business and sport articles, then three edited copies of each, in that order,
     indexed by a new id: an upper-cased copy (one in ten: an exact duplicate, the same words) or
     one with a random share of up to 40% of its sentences dropped, which puts its Jaccard
     similarity to the original on both sides of 0.8 and some copies near each other too."""
     rng = random.Random(7)
-    files = sorted(BBC.glob("business/*.txt"))[:150] + sorted(BBC.glob("sport/*.txt"))[:150]
+    files = sorted(bbc_dir.glob("business/*.txt"))[:150] + sorted(bbc_dir.glob("sport/*.txt"))[:150]
     texts = {f"{f.parent.name}/{f.stem}": f.read_text(encoding="latin-1") for f in files}
     contents = dict(texts)
     for copy in range(3):

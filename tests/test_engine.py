@@ -23,7 +23,6 @@ from storydiff.stages import split_by_article
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "data" / "corpora" / "seeds"
-BBC = ROOT.parent / "shared" / "corpora" / "bbc"
 STAGES = ("01_corpus", "02_embed", "03_claims", "04_compare")
 
 
@@ -45,10 +44,10 @@ def stage_notebooks(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def bbc_300(tmp_path_factory):
+def bbc_300(tmp_path_factory, bbc_dir):
     """A corpus folder of the first 300 BBC articles (business, then entertainment), linked."""
     folder = tmp_path_factory.mktemp("bbc-300")
-    files = sorted(BBC.rglob("*.txt"))
+    files = sorted(bbc_dir.rglob("*.txt"))
     files = [f for f in files if f.name.lower() != "readme.txt"][:300]
     for number, path in enumerate(files):
         (folder / f"{number:03d}-{path.parent.name}-{path.name}").symlink_to(path)

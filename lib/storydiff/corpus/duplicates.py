@@ -34,11 +34,11 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 def key_contents(contents: pd.Series) -> pd.DataFrame:
     """What duplicate detection needs of each text: ``contents`` (content texts indexed by
-    article_id) to a frame indexed like it with ``digest`` (SHA-256 of the lower-cased words, hex:
-    equal for exact copies) and ``shingles`` (``hash_shingles``)."""
+    article_id) to a frame indexed like it with ``digest`` (SHA-256 of the lower-cased words, the
+    32 bytes: equal for exact copies) and ``shingles`` (``hash_shingles``)."""
     return pd.DataFrame(
         {
-            "digest": [hashlib.sha256(" ".join(re.findall(r"\w+", t.lower())).encode()).hexdigest() for t in contents],
+            "digest": [hashlib.sha256(" ".join(re.findall(r"\w+", t.lower())).encode()).digest() for t in contents],
             "shingles": [hash_shingles(t) for t in contents],
         },
         index=contents.index,
@@ -73,7 +73,6 @@ class DuplicateFinder:
             CREATE TABLE bands (band BLOB, n INTEGER, PRIMARY KEY (band, n)) WITHOUT ROWID;
             """
         )
-        self.kept = 0
 
     def close(self) -> None:
         """Delete the database."""
@@ -89,12 +88,12 @@ class DuplicateFinder:
             {"duplicate_of": str, "duplicate_similarity": float}
         )
 
-    def _mark_one(self, article_id: str, digest: str, mine: np.ndarray) -> tuple[str, float]:
+    def _mark_one(self, article_id: str, digest: bytes, mine: np.ndarray) -> tuple[str, float]:
         """``(duplicate_of, duplicate_similarity)`` of one text, remembered for the texts after it."""
-        first = self.db.execute("SELECT article_id FROM digests WHERE digest = ?", (bytes.fromhex(digest),)).fetchone()
+        first = self.db.execute("SELECT article_id FROM digests WHERE digest = ?", (digest,)).fetchone()
         if first:
             return first[0], 1.0
-        self.db.execute("INSERT INTO digests VALUES (?, ?)", (bytes.fromhex(digest), article_id))
+        self.db.execute("INSERT INTO digests VALUES (?, ?)", (digest, article_id))
         bands = self._band_keys(mine)
         best, best_score = "", 0.0
         for other, theirs in self.db.execute(
@@ -107,9 +106,10 @@ class DuplicateFinder:
                 best, best_score = other, score
         if best:
             return best, round(best_score, 4)
-        self.kept += 1
-        self.db.execute("INSERT INTO texts VALUES (?, ?, ?)", (self.kept, article_id, mine.astype("<u8").tobytes()))
-        self.db.executemany("INSERT INTO bands VALUES (?, ?)", ((band, self.kept) for band in bands))
+        kept = self.db.execute(
+            "INSERT INTO texts (article_id, shingles) VALUES (?, ?)", (article_id, mine.astype("<u8").tobytes())
+        ).lastrowid
+        self.db.executemany("INSERT INTO bands VALUES (?, ?)", ((band, kept) for band in bands))
         return "", 0.0
 
     def _band_keys(self, shingles: np.ndarray) -> list[bytes]:
