@@ -21,7 +21,7 @@ A, B, C = "000_aaaa", "001_bbbb", "002_cccc"
 
 def name_labelled_facts(facts: pd.DataFrame, n: int = 6) -> pd.Series:
     """fact_id -> text of the facts the claim map labels, as 05_figures reads them."""
-    labelled = figures.choose_labelled_facts(facts, n)
+    labelled = figures.choose_labelled_facts([facts], n)
     return facts.groupby("fact_id")["text"].first().reindex(labelled)
 
 
@@ -313,7 +313,7 @@ def test_claim_map_draws_a_scatter_per_marker_in_each_claims_colour() -> None:
     claim_map = claims[["claim_id"]].assign(x=np.arange(40.0), y=np.arange(40.0) % 5, method="umap")
     facts = pd.DataFrame({"fact_id": ["F1", "F1", "F1", "F2", "F2", "F3"], "claim_id": claims["claim_id"].iloc[[0, 2, 4, 6, 8, 10]],
                           "article_id": claims["article_id"].iloc[[0, 2, 4, 6, 8, 10]]})
-    assert figures.choose_labelled_facts(facts, 3) == ["F1", "F2"]  # F3: one article only
+    assert figures.choose_labelled_facts([facts], 3) == ["F1", "F2"]  # F3: one article only
     labels = figures.label_articles(articles)
     fig = figures.plot_claim_map(claim_map, claims, facts, articles, stories, labels,
                                  pd.Series({"F1": "First fact.", "F2": "Second fact."}))
@@ -367,11 +367,11 @@ def test_coverage_of_a_large_corpus_draws_the_first_stories_that_fit(three_stori
 def test_coverage_drawn_from_the_chosen_stories_alone_equals_that_drawn_from_all(three_stories) -> None:
     coverage, stories, labels = three_stories
     facts = coverage[coverage["covered"]][["fact_id", "story_id", "article_id"]]
-    assert figures.choose_coverage_stories(facts, stories, labels, 8) == (["S0"], 3)
-    assert figures.choose_coverage_stories(facts, stories, labels, 10) == (["S0", "S1"], 3)
-    assert figures.choose_coverage_stories(facts.iloc[:0], stories, labels, 8) == ([], 0)
+    assert figures.choose_coverage_stories([facts], stories, labels, 8) == (["S0"], 3)
+    assert figures.choose_coverage_stories([facts], stories, labels, 10) == (["S0", "S1"], 3)
+    assert figures.choose_coverage_stories([facts.iloc[:0]], stories, labels, 8) == ([], 0)
     for max_facts in (8, 10, 100):
-        chosen, n_stories = figures.choose_coverage_stories(facts, stories, labels, max_facts)
+        chosen, n_stories = figures.choose_coverage_stories([facts], stories, labels, max_facts)
         whole = figures.plot_coverage_matrix(coverage, stories, labels, max_facts=max_facts)
         part = figures.plot_coverage_matrix(coverage[coverage["story_id"].isin(chosen)], stories, labels,
                                             max_facts=max_facts, n_stories=n_stories)
@@ -391,3 +391,27 @@ def test_heatmap_keeps_whole_largest_stories_within_the_limit() -> None:
     assert figures.select_story_articles(stories, labels, 10) is labels
     assert "Only the 5 articles" in figures.caption_similarity_heatmap(5, 7)
     assert figures.caption_similarity_heatmap(7, 7) == figures.CAPTIONS["similarity_heatmap"]
+
+
+def test_facts_read_a_story_part_at_a_time_choose_what_the_whole_table_chooses() -> None:
+    """Facts of 30 stories of three articles each, fact sizes varied so that ties and
+    single-article facts occur, split into parts by story as the comparison stage writes them:
+    the labelled facts and the coverage stories are those chosen from the whole table."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for s in range(30):
+        for f in range(int(rng.integers(1, 6))):
+            articles = rng.choice(3, size=int(rng.integers(1, 4)), replace=False)
+            rows += [(f"F{s:02d}{f}", f"S{s:02d}", f"{s:02d}{a}_x", f"{s:02d}{a}:{f}") for a in articles]
+    facts = pd.DataFrame(rows, columns=["fact_id", "story_id", "article_id", "claim_id"])
+    parts = [part for _, part in facts.groupby(facts["story_id"].str[1:].astype(int) // 7)]
+    assert len(parts) == 5
+    for n in (1, 6, 100):
+        assert figures.choose_labelled_facts(parts, n) == figures.choose_labelled_facts([facts], n)
+    whole = figures.rank_facts(figures.size_facts(facts))
+    assert figures.choose_labelled_facts(parts, 6) == whole.loc[whole["n_articles"] >= 2, "fact_id"].head(6).tolist()
+    stories = facts[["story_id", "article_id"]].drop_duplicates().assign(label="")
+    labels = figures.label_articles(pd.DataFrame({"article_id": stories["article_id"].unique(), "outlet": "X", "title": ""}))
+    for max_facts in (3, 20, 1000):
+        assert figures.choose_coverage_stories(parts, stories, labels, max_facts) == \
+            figures.choose_coverage_stories([facts], stories, labels, max_facts)

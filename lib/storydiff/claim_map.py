@@ -113,7 +113,7 @@ def compute_claim_map(
     which may be a memory map: past ``umap_max_points`` claims only the fitted sample is read at
     once, the others a block at a time. ``method`` is ``umap`` when there are at least
     ``umap_min_points`` claims, ``umap-sample`` past ``umap_max_points`` (module docstring), else
-    ``pca``. Coordinates have no unit (relative layout).
+    ``pca`` (a categorical column). Coordinates have no unit (relative layout).
     """
     rows = np.arange(len(vectors)) if rows is None else np.asarray(rows)
     if len(claim_ids) != len(rows):
@@ -133,6 +133,7 @@ def compute_claim_map(
     else:
         coords = project_pca(np.asarray(vectors[rows], dtype=np.float64))
     return pd.DataFrame(
-        {"claim_id": pd.array(claim_ids, dtype="str"), "x": coords[:, 0], "y": coords[:, 1], "method": method},
+        {"claim_id": pd.array(claim_ids, dtype="str"), "x": coords[:, 0], "y": coords[:, 1],
+         "method": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [method])},  # a byte a claim, not a string
         columns=CLAIM_MAP_COLUMNS,
     )

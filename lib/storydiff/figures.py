@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from itertools import combinations, islice
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from matplotlib.ticker import MaxNLocator
 
 from storydiff.claim_map import PLACE_NEIGHBOURS, UMAP_MAX_POINTS
 from storydiff.compare.stories import choose_largest_stories
+from storydiff.runfolder import sum_part_counts
 
 # Okabe & Ito (2008), ordered so the first colours stay distinct on white; yellow comes last.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"]
@@ -305,20 +306,30 @@ def caption_claim_map(method: str, n_claims: int, umap_min_points: int, umap_max
     )
 
 
-def rank_facts(facts: pd.DataFrame) -> pd.DataFrame:
-    """Facts with (fact_id, n_articles, n_claims), most articles first then most claims, id."""
+def size_facts(facts: pd.DataFrame) -> pd.DataFrame:
+    """(fact_id, n_articles, n_claims) per fact of ``facts`` (fact_id, article_id, claim_id)."""
     if facts.empty:
         return pd.DataFrame(columns=["fact_id", "n_articles", "n_claims"])
     sizes = facts.groupby("fact_id").agg(n_articles=("article_id", "nunique"), n_claims=("claim_id", "size"))
-    sizes = sizes.reset_index().sort_values(["n_articles", "n_claims", "fact_id"], ascending=[False, False, True])
-    return sizes.reset_index(drop=True)
+    return sizes.reset_index()
 
 
-def choose_labelled_facts(facts: pd.DataFrame, n: int = 6) -> list[str]:
-    """Ids of the ``n`` facts (fact_id, article_id, claim_id) the claim map labels: those carried
-    by the most articles (at least two), then by the most claims, then by id."""
-    ranked = rank_facts(facts)
-    return ranked.loc[ranked["n_articles"] >= 2, "fact_id"].head(n).tolist()
+def rank_facts(sizes: pd.DataFrame) -> pd.DataFrame:
+    """``size_facts`` rows, most articles first then most claims, then id."""
+    ranked = sizes.sort_values(["n_articles", "n_claims", "fact_id"], ascending=[False, False, True])
+    return ranked.reset_index(drop=True)
+
+
+def choose_labelled_facts(fact_parts: Iterable[pd.DataFrame], n: int = 6) -> list[str]:
+    """Ids of the ``n`` facts the claim map labels: those carried by the most articles (at least
+    two), then by the most claims, then by id. ``fact_parts``: the facts table (fact_id,
+    article_id, claim_id) a part at a time, each fact's rows in one part, as the comparison stage
+    writes it (a story's facts in one part); only each part's first ``n`` facts are kept."""
+    leaders = []
+    for part in fact_parts:
+        sizes = size_facts(part)
+        leaders.append(rank_facts(sizes[sizes["n_articles"] >= 2]).head(n))
+    return rank_facts(pd.concat(leaders))["fact_id"].head(n).tolist() if leaders else []
 
 
 @styled
@@ -334,8 +345,8 @@ def plot_claim_map(
     """Scatter of ``claim_map`` (claim_id, x, y, method) with the claims' (claim_id, article_id)
     ``claims``: colour by outlet (the article label when the outlet is unknown), marker by story.
     The facts of ``fact_texts`` (fact_id -> text, in legend order: ``choose_labelled_facts``) are
-    labelled at the centroid of their claims in ``facts`` (fact_id, article_id, claim_id) and
-    joined to them. One scatter per marker: a scatter per story and outlet cost an artist per
+    labelled at the centroid of their claims in ``facts`` (fact_id, article_id, claim_id; the
+    rows of those facts are enough) and joined to them. One scatter per marker: a scatter per story and outlet cost an artist per
     article when outlets are unknown (35,600 of them at 582,768 claims)."""
     title = "Claims mapped by meaning"
     if claim_map.empty:
@@ -429,12 +440,14 @@ def fit_stories(facts_per_story: pd.Series, max_facts: int) -> list[str]:
 
 
 def choose_coverage_stories(
-    facts: pd.DataFrame, stories: pd.DataFrame, labels: pd.Series, max_facts: int = 400
+    fact_parts: Iterable[pd.DataFrame], stories: pd.DataFrame, labels: pd.Series, max_facts: int = 400
 ) -> tuple[list[str], int]:
-    """(the stories ``plot_coverage_matrix`` draws of a corpus's ``facts`` (fact_id, story_id),
-    how many stories have facts): so that only their rows of the coverage table need reading."""
+    """(the stories ``plot_coverage_matrix`` draws of a corpus's facts, how many stories have
+    facts): so that only their rows of the coverage table need reading. ``fact_parts``: the facts
+    table (fact_id, story_id) a part at a time, each fact's rows in one part."""
     rank = {s: i for i, s in enumerate(dict.fromkeys(order_stories(stories, list(labels.index))["story_id"]))}
-    per_story = facts.groupby("story_id")["fact_id"].nunique().rename("n").reset_index()
+    per_story = sum_part_counts(part.groupby("story_id")["fact_id"].nunique() for part in fact_parts)
+    per_story = per_story.rename("n").rename_axis("story_id").reset_index()
     per_story["rank"] = per_story["story_id"].map(rank).fillna(len(rank))
     return fit_stories(per_story.sort_values(["rank", "story_id"]).set_index("story_id")["n"], max_facts), len(per_story)
 
