@@ -175,13 +175,13 @@ def search_cells(
         return pairs_within(vectors, members, np.arange(len(members)), min_similarity)
     centres = fit_centres(vectors, members, n_cells, random_state)
     probes = min(probes, n_cells)
-    cells = np.empty((len(members), probes), dtype=np.int64)
+    cells = np.empty((len(members), probes), dtype=np.int32)  # 12 bytes a member, not 24: held to the end
     for start in range(0, len(members), BLOCK_ROWS):  # each block's (rows, n_cells) ranking let go at once
         sims = vectors[members[start : start + BLOCK_ROWS]] @ centres.T
         cells[start : start + BLOCK_ROWS] = np.argpartition(-sims, probes - 1, axis=1)[:, :probes]
-    position, cell = np.repeat(np.arange(len(members)), probes), cells.ravel()
-    order = np.lexsort((position, cell))
-    position, cell = position[order], cell[order]
+    position = np.argsort(cells.ravel(), kind="stable")  # by cell, then position: the flat index is position-major
+    cell = cells.ravel()[position]
+    position //= probes
     starts = np.flatnonzero(np.r_[True, np.diff(cell) != 0])
     found = []
     for number, rows in zip(cell[starts], np.split(position, starts[1:])):
@@ -225,7 +225,7 @@ def group_identical_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     in order of first appearance, and ``first[g]`` is group g's first row. Rows are grouped by
     ``hash_rows`` and checked against their group's first row a block at a time (no copy of
     ``vectors``, which may be a memory map); a row whose hash collides gets a group of its own."""
-    group = pd.factorize(hash_rows(vectors))[0].astype(np.int64)
+    group = pd.factorize(hash_rows(vectors))[0].astype(np.int64, copy=False)
     first = np.unique(group, return_index=True)[1]
     collided = [
         np.flatnonzero((vectors[start : start + BLOCK_ROWS] != vectors[first[group[start : start + BLOCK_ROWS]]]).any(axis=1)) + start

@@ -55,7 +55,7 @@ def find_similar_sentences(
     (``search_cells``). Returns columns row_a, row_b (row_a < row_b), similarity, sorted by row_a,
     row_b.
     """
-    articles = sentences["article_id"].to_numpy()
+    articles = pd.factorize(sentences["article_id"])[0]  # numbers: a Python string a sentence outweighed the search
     pairs = find_candidate_pairs(embeddings, SENTENCE_NEIGHBOURS, threshold, exact_limit)
     similarity = score_candidate_pairs(embeddings, pairs)
     keep = (articles[pairs[:, 0]] != articles[pairs[:, 1]]) & (similarity >= threshold)

@@ -156,10 +156,15 @@ def list_entity_keys(keys: list[str]) -> list[str]:
 def sum_rows_by_id(row_ids: Sequence[str], counts: sparse.csr_matrix, ids: pd.Index) -> sparse.csr_matrix:
     """(len(ids), terms) sums of the rows of ``counts`` (len(row_ids), terms) that each of the
     unique ``ids`` labels; a zero row for an id no row has, rows of other ids dropped."""
-    rows = ids.get_indexer(row_ids)
+    return sum_rows(ids.get_indexer(row_ids), counts, len(ids))
+
+
+def sum_rows(rows: np.ndarray, counts: sparse.csr_matrix, n_rows: int) -> sparse.csr_matrix:
+    """(n_rows, terms) sums of the rows of ``counts`` (len(rows), terms) into the rows ``rows``
+    names (-1: dropped)."""
     given = np.flatnonzero(rows >= 0)
     membership = sparse.csr_matrix(
-        (np.ones(len(given), dtype=counts.dtype), (rows[given], given)), shape=(len(ids), counts.shape[0])
+        (np.ones(len(given), dtype=counts.dtype), (rows[given], given)), shape=(n_rows, counts.shape[0])
     )
     return (membership @ counts).tocsr()
 
@@ -174,19 +179,19 @@ def count_article_terms(
     ``count`` gives on each article's documents all at once, holding one batch at a time. An
     article no batch names has a zero row; terms of other articles only are left out."""
     vocabulary: dict[str, int] = {}  # term -> column, in the order the batches bring them
-    row_ids, data, columns, row_ends, n_counted = [], [], [], [np.zeros(1, dtype=np.int64)], 0
+    rows, data, columns, row_ends, n_counted = [], [], [], [np.zeros(1, dtype=np.int64)], 0
     for documents in batches:
         counts, terms = count(documents.to_list())
         column_of = np.array([vocabulary.setdefault(term, len(vocabulary)) for term in terms], dtype=np.int32)
-        row_ids.append(documents.index.to_numpy())
+        rows.append(ids.get_indexer(documents.index))  # numbers, not the batch's ids as Python strings
         data.append(counts.data)
         columns.append(column_of[counts.indices])
         row_ends.append(counts.indptr[1:].astype(np.int64) + n_counted)
         n_counted += counts.nnz
     # one copy of the batches' counts at a time: each list is let go as soon as it is joined
     stacked = sparse.csr_matrix((join_arrays(data, np.float32), join_arrays(columns, np.int32), join_arrays(row_ends, np.int64)),
-                                shape=(sum(map(len, row_ids)), len(vocabulary)))
-    summed = sum_rows_by_id(join_arrays(row_ids, object), stacked, ids)
+                                shape=(sum(map(len, rows)), len(vocabulary)))
+    summed = sum_rows(join_arrays(rows, np.int64), stacked, len(ids))
     del stacked
     return keep_used_terms(ids, summed, np.array(list(vocabulary), dtype=object))
 
