@@ -346,8 +346,9 @@ def plot_claim_map(
     ``claims``: colour by outlet (the article label when the outlet is unknown), marker by story.
     The facts of ``fact_texts`` (fact_id -> text, in legend order: ``choose_labelled_facts``) are
     labelled at the centroid of their claims in ``facts`` (fact_id, article_id, claim_id; the
-    rows of those facts are enough) and joined to them. One scatter per marker: a scatter per story and outlet cost an artist per
-    article when outlets are unknown (35,600 of them at 582,768 claims)."""
+    rows of those facts are enough) and joined to them. One scatter per marker: a scatter per
+    story and outlet cost an artist per article when outlets are unknown (35,600 of them at
+    582,768 claims)."""
     title = "Claims mapped by meaning"
     if claim_map.empty:
         return plot_empty(title, "No claims to map.")
