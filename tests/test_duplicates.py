@@ -33,6 +33,20 @@ def test_exact_and_near_duplicates(seeds_dir: Path, tmp_path: Path) -> None:
     assert score["b_copy"] == 1.0 and 0.8 <= score["c_edited"] < 1.0
 
 
+def test_an_exact_copy_of_a_near_duplicate_points_to_the_article_kept(seeds_dir: Path, tmp_path: Path) -> None:
+    """a, then b (a with two figures changed: a near-duplicate of a), then c (b again, exact): c is
+    marked as b is, a duplicate of a with b's similarity, never of b, a duplicate itself (the
+    story grouping looks each duplicate's article up among the articles kept)."""
+    original = (seeds_dir / "003_e726dfa3e51d9b8c.txt").read_text(encoding="utf-8")
+    edited = original.replace("Monday", "Tuesday", 1).replace("98 billion", "99 billion")
+    for name, text in {"a_original": original, "b_edited": edited, "c_edited_again": edited.upper()}.items():
+        (tmp_path / f"{name}.txt").write_text(text, encoding="utf-8")
+    table, _ = build_corpus_tables(read_corpus(tmp_path)[0])
+    marks = table.set_index("article_id")[["duplicate_of", "duplicate_similarity"]]
+    assert marks.loc["b_edited", "duplicate_of"] == marks.loc["c_edited_again", "duplicate_of"] == "a_original"
+    assert 0.8 <= marks.loc["c_edited_again", "duplicate_similarity"] == marks.loc["b_edited", "duplicate_similarity"] < 1.0
+
+
 def test_shingle_hashes_stand_for_the_shingles(seeds_dir: Path) -> None:
     """The 64-bit hashes held instead of the shingle texts: one per distinct word 5-gram, their
     low 32 bits what datasketch's MinHash hashes, their Jaccard the shingles' own."""
@@ -78,16 +92,16 @@ def mark_in_memory(keys: pd.DataFrame, threshold: float) -> pd.DataFrame:
     first, shingles, lsh, marks = {}, {}, MinHashLSH(threshold=threshold * 0.9, num_perm=NUM_PERM), []
     for article_id, digest, mine in zip(keys.index, keys["digest"], keys["shingles"]):
         if digest in first:
-            marks.append((first[digest], 1.0))
+            marks.append(first[digest])
             continue
-        first[digest] = article_id
         signature = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=int)
         signature.update_batch((mine & 0xFFFFFFFF).tolist())
         scores = [(other, jaccard(mine, shingles[other])) for other in sorted(lsh.query(signature))]
         best = max((s for s in scores if s[1] >= threshold), key=lambda s: s[1], default=None)  # first: smallest id
         if best:
-            marks.append((best[0], round(best[1], 4)))
+            marks.append(first.setdefault(digest, (best[0], round(best[1], 4))))
             continue
+        first[digest] = (article_id, 1.0)
         marks.append(("", 0.0))
         shingles[article_id] = mine
         lsh.insert(article_id, signature)
@@ -108,6 +122,7 @@ def test_marks_on_disk_equal_marks_in_memory(edited_bbc: pd.Series) -> None:
     near = marks["duplicate_similarity"].between(0.8, 0.999)
     assert near.sum() > 100 and (marks["duplicate_similarity"] == 1.0).sum() > 50
     assert (marks["duplicate_of"] == "").sum() > 300  # copies that dropped too much are kept
+    assert not marks["duplicate_of"].isin(marks.index[marks["duplicate_of"] != ""]).any()
 
 
 def test_seeds_have_no_duplicates(seeds_dir: Path) -> None:

@@ -68,7 +68,7 @@ class DuplicateFinder:
             f"""
             PRAGMA cache_size = -{CACHE_MIB * 1024};
             PRAGMA journal_mode = OFF;
-            CREATE TABLE digests (digest BLOB PRIMARY KEY, article_id TEXT) WITHOUT ROWID;
+            CREATE TABLE digests (digest BLOB PRIMARY KEY, article_id TEXT, similarity REAL) WITHOUT ROWID;
             CREATE TABLE texts (n INTEGER PRIMARY KEY, article_id TEXT, shingles BLOB);
             CREATE TABLE bands (band BLOB, n INTEGER, PRIMARY KEY (band, n)) WITHOUT ROWID;
             """
@@ -81,7 +81,8 @@ class DuplicateFinder:
     def mark(self, keys: pd.DataFrame) -> pd.DataFrame:
         """A frame indexed like ``keys`` with ``duplicate_of`` (the earlier article_id, in this
         batch or an earlier one, or ``""``) and ``duplicate_similarity`` (Jaccard similarity of
-        word 5-gram shingles; 1.0 for exact copies)."""
+        word 5-gram shingles; 1.0 for exact copies). ``duplicate_of`` is always a text that is
+        not itself a duplicate: an exact copy of a near-duplicate is marked as that text is."""
         marks = [self._mark_one(*row) for row in zip(keys.index, keys["digest"], keys["shingles"])]
         self.db.commit()
         return pd.DataFrame(marks, columns=["duplicate_of", "duplicate_similarity"], index=keys.index).astype(
@@ -90,10 +91,9 @@ class DuplicateFinder:
 
     def _mark_one(self, article_id: str, digest: bytes, mine: np.ndarray) -> tuple[str, float]:
         """``(duplicate_of, duplicate_similarity)`` of one text, remembered for the texts after it."""
-        first = self.db.execute("SELECT article_id FROM digests WHERE digest = ?", (digest,)).fetchone()
+        first = self.db.execute("SELECT article_id, similarity FROM digests WHERE digest = ?", (digest,)).fetchone()
         if first:
-            return first[0], 1.0
-        self.db.execute("INSERT INTO digests VALUES (?, ?)", (digest, article_id))
+            return first[0], first[1]
         bands = self._band_keys(mine)
         best, best_score = "", 0.0
         for other, theirs in self.db.execute(
@@ -105,7 +105,9 @@ class DuplicateFinder:
             if score >= self.threshold and (score > best_score or (score == best_score and other < best)):
                 best, best_score = other, score
         if best:
+            self.db.execute("INSERT INTO digests VALUES (?, ?, ?)", (digest, best, round(best_score, 4)))
             return best, round(best_score, 4)
+        self.db.execute("INSERT INTO digests VALUES (?, ?, ?)", (digest, article_id, 1.0))
         kept = self.db.execute(
             "INSERT INTO texts (article_id, shingles) VALUES (?, ?)", (article_id, mine.astype("<u8").tobytes())
         ).lastrowid
