@@ -95,6 +95,35 @@ def test_figures_without_a_measure_are_compared_only_in_sentences_worded_alike()
     assert check_pair("F001", a, two, similarity=0.95) == []  # which figure is the 6%? not said
 
 
+def test_figures_of_sentences_worded_alike_pair_by_place():
+    """Two sentences worded alike with as many figures, of the same units in the same order (an
+    edited copy of "went up to 8.5% from 5.4%"): the figures pair by place and the changed one is
+    flagged; not in sentences worded otherwise, nor when the units come in another order."""
+    text_a = "The separate unemployment rate went up to 8.5% from 5.4% in September, officials said."
+    text_b = "The separate unemployment rate went up to 5.5% from 5.4% in September, officials said."
+    qa = [quantity("8.5%", 8.5, "percent", ""), quantity("5.4%", 5.4, "percent", "")]
+    qb = [quantity("5.5%", 5.5, "percent", ""), quantity("5.4%", 5.4, "percent", "")]
+    (row,) = check_pair("F001", claim("a:1", "a", text_a, qa), claim("b:1", "b", text_b, qb), similarity=0.95)
+    assert (row["value_a"], row["value_b"]) == ("8.5%", "5.5%")
+    assert compare_numbers(qa, qb) == []  # not worded alike: which figure is which is not said
+    people = [quantity("5.5%", 5.5, "percent", ""), quantity("5 people", 5.0, "people", "")]
+    assert compare_numbers(qa, people[::-1], alike=True) == []
+
+
+def test_one_approximation_word_in_sentences_worded_alike_is_no_doubt_between_them():
+    """"more than 63%" against "more than 60%" in one sentence otherwise: two different bounds,
+    flagged; with different words, or figures apart by rounding only, the ranges still rule."""
+    more_63 = [quantity("more than 63%", 63.0, "percent", "prisoners reconvicted", "more than")]
+    more_60 = [quantity("more than 60%", 60.0, "percent", "prisoners reconvicted", "more than")]
+    assert compare_numbers(more_63, more_60, alike=True) == [(more_63[0], more_60[0])]
+    assert compare_numbers(more_63, more_60) == []  # worded otherwise: both may be true
+    about_63 = [quantity("about 63%", 63.0, "percent", "prisoners reconvicted", "about")]
+    assert compare_numbers(about_63, more_60, alike=True) == []
+    about_20 = [quantity("about 20%", 20.0, "percent", "Jet's equity", "about")]
+    about_20_4 = [quantity("about 20.4%", 20.4, "percent", "Jet's equity", "about")]
+    assert compare_numbers(about_20, about_20_4, alike=True) == []  # 20 is 20.4 rounded
+
+
 def test_conversions_and_ambiguous_figures_are_not_compared():
     a = [quantity("98 billion yuan", 98e9, "CNY", "basic research"),
          quantity("about US$13.5 billion", 13.5e9, "USD", "basic research", "about", conversion_of=0)]

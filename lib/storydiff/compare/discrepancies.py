@@ -10,8 +10,12 @@ Four kinds, all conservative (a false discrepancy costs a researcher more than a
   (``SAME_WORDING``): then both figures fill the same place of one sentence.
   The range of a figure comes from its approximation word: "more than 13" is [13, inf),
   "about 98" is 98 +/- 10 %, an exact figure is +/- half its last written digit ("3,000" +/- 500,
-  "12.8" +/- 0.05). A pair is compared only when each claim has exactly one such quantity, and
-  conversions ("(about US$13.5 billion)") are never compared.
+  "12.8" +/- 0.05); but in sentences worded alike that give both figures with the same word
+  ("more than 60%", "more than 63%") only the rounding counts. A figure is compared only with
+  the one figure of the other claim it can match, and that one with it alone; in sentences worded
+  alike that give as many figures, of the same units in the same order, they pair by place ("up
+  from 5.4% to 8.5%", "up from 5.4% to 5.5%"). Conversions ("(about US$13.5 billion)") are never
+  compared.
 - ``date``: two claims about the same event give different weekdays or dates: either the claims
   are one fact at least ``STRICT_SIMILARITY`` alike, or each is dated with its article's
   most-mentioned day (named at least twice) and the two claims are
@@ -147,14 +151,25 @@ def compare_numbers(quantities_a: list[dict], quantities_b: list[dict], alike: b
     ``alike``: the claims are worded alike apart from their figures (``worded_alike``)."""
     own_a = [q for q in quantities_a if q.get("conversion_of") is None]
     own_b = [q for q in quantities_b if q.get("conversion_of") is None]
-    conflicts = []
-    for qa in own_a:
-        partners = [qb for qb in own_b if _comparable(qa, qb, alike)]
-        rivals = [q for q in own_a if _comparable(q, partners[0], alike)] if len(partners) == 1 else []
-        if len(partners) == 1 and len(rivals) == 1:
-            if not ranges_overlap(figure_range(qa), figure_range(partners[0])):
-                conflicts.append((qa, partners[0]))
-    return conflicts
+    if alike and len(own_a) == len(own_b) > 1 and all(_comparable(qa, qb, alike) for qa, qb in zip(own_a, own_b)):
+        pairs = list(zip(own_a, own_b))  # one sentence: its figures pair by place
+    else:
+        pairs = []
+        for qa in own_a:
+            partners = [qb for qb in own_b if _comparable(qa, qb, alike)]
+            rivals = [q for q in own_a if _comparable(q, partners[0], alike)] if len(partners) == 1 else []
+            if len(partners) == 1 and len(rivals) == 1:
+                pairs.append((qa, partners[0]))
+    return [(qa, qb) for qa, qb in pairs if not ranges_overlap(*compared_ranges(qa, qb, alike))]
+
+
+def compared_ranges(qa: dict[str, Any], qb: dict[str, Any], alike: bool = False) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The ``figure_range`` of each of two paired quantities; in claims worded ``alike`` that give
+    both figures with the same approximation word ("more than 60%", "more than 63%"), the word is
+    the sentence's, not a doubt between them: the figures' own ranges, rounding only."""
+    if alike and qa.get("approx") and qa.get("approx") == qb.get("approx"):
+        return figure_range({**qa, "approx": ""}), figure_range({**qb, "approx": ""})
+    return figure_range(qa), figure_range(qb)
 
 
 def only_spelling_differs(text_a: str, text_b: str) -> bool:
