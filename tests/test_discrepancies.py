@@ -106,6 +106,7 @@ def test_figures_of_sentences_worded_alike_pair_by_place():
     (row,) = check_pair("F001", claim("a:1", "a", text_a, qa), claim("b:1", "b", text_b, qb), similarity=0.95)
     assert (row["value_a"], row["value_b"]) == ("8.5%", "5.5%")
     assert compare_numbers(qa, qb) == []  # not worded alike: which figure is which is not said
+    assert compare_numbers(qa, qa[::-1], alike=True) == []  # "from 5.4% to 8.5%": the same figures
     people = [quantity("5.5%", 5.5, "percent", ""), quantity("5 people", 5.0, "people", "")]
     assert compare_numbers(qa, people[::-1], alike=True) == []
 

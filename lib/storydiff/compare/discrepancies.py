@@ -14,8 +14,8 @@ Four kinds, all conservative (a false discrepancy costs a researcher more than a
   ("more than 60%", "more than 63%") only the rounding counts. A figure is compared only with
   the one figure of the other claim it can match, and that one with it alone; in sentences worded
   alike that give as many figures, of the same units in the same order, they pair by place ("up
-  from 5.4% to 8.5%", "up from 5.4% to 5.5%"). Conversions ("(about US$13.5 billion)") are never
-  compared.
+  from 5.4% to 8.5%", "up from 5.4% to 5.5%"), unless they are the same figures in another
+  order. Conversions ("(about US$13.5 billion)") are never compared.
 - ``date``: two claims about the same event give different weekdays or dates: either the claims
   are one fact at least ``STRICT_SIMILARITY`` alike, or each is dated with its article's
   most-mentioned day (named at least twice) and the two claims are
@@ -152,7 +152,9 @@ def compare_numbers(quantities_a: list[dict], quantities_b: list[dict], alike: b
     own_a = [q for q in quantities_a if q.get("conversion_of") is None]
     own_b = [q for q in quantities_b if q.get("conversion_of") is None]
     if alike and len(own_a) == len(own_b) > 1 and all(_comparable(qa, qb, alike) for qa, qb in zip(own_a, own_b)):
-        pairs = list(zip(own_a, own_b))  # one sentence: its figures pair by place
+        # one sentence: its figures pair by place, unless they are the same figures in another order
+        same_figures = sorted(q["value"] for q in own_a) == sorted(q["value"] for q in own_b)
+        pairs = [] if same_figures else list(zip(own_a, own_b))
     else:
         pairs = []
         for qa in own_a:
@@ -163,7 +165,9 @@ def compare_numbers(quantities_a: list[dict], quantities_b: list[dict], alike: b
     return [(qa, qb) for qa, qb in pairs if not ranges_overlap(*compared_ranges(qa, qb, alike))]
 
 
-def compared_ranges(qa: dict[str, Any], qb: dict[str, Any], alike: bool = False) -> tuple[tuple[float, float], tuple[float, float]]:
+def compared_ranges(
+    qa: dict[str, Any], qb: dict[str, Any], alike: bool = False
+) -> tuple[tuple[float, float], tuple[float, float]]:
     """The ``figure_range`` of each of two paired quantities; in claims worded ``alike`` that give
     both figures with the same approximation word ("more than 60%", "more than 63%"), the word is
     the sentence's, not a doubt between them: the figures' own ranges, rounding only."""
