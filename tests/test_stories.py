@@ -154,6 +154,11 @@ def test_duplicates_join_the_story_of_their_original():
     stories = group_stories(articles, sentences)
     story_of = dict(zip(stories["article_id"], stories["story_id"]))
     assert story_of["b"] == story_of["a"] != story_of["c"]
+    chained = group_stories(pd.concat([articles, articles.iloc[:1].assign(article_id="d", duplicate_of="b")]), sentences)
+    assert dict(zip(chained["article_id"], chained["story_id"])) == {**story_of, "d": story_of["a"]}  # d repeats b, which repeats a
+    cycle = articles.assign(duplicate_of=["b", "a", ""])
+    with pytest.raises(ValueError, match="articles a, b are each marked a duplicate of the next"):
+        group_stories(cycle, sentences)
 
 
 def test_article_date_falls_back_to_mentioned_days():

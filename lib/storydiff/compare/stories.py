@@ -431,7 +431,7 @@ def group_stories(
     """
     given = articles.get("duplicate_of", pd.Series("", index=articles.index)).fillna("")
     known = set(articles["article_id"])
-    duplicate_of = {a: d for a, d in zip(articles["article_id"], given) if d in known and d != a}
+    duplicate_of = follow_duplicates({a: d for a, d in zip(articles["article_id"], given) if d in known and d != a})
     ids = pd.Index(sorted(a for a in articles["article_id"] if a not in duplicate_of))
     if not isinstance(sentences, TermCounts):
         sentences = count_article_terms([sentences if isinstance(sentences, pd.Series) else join_article_texts(sentences)], ids)
@@ -467,6 +467,22 @@ def group_stories(
     for column in ("first_date", "last_date"):
         table[column] = table[column].map(lambda d: d.isoformat() if d else "")
     return table[STORY_COLUMNS].sort_values(["story_id", "article_id"]).reset_index(drop=True)
+
+
+def follow_duplicates(duplicate_of: dict[str, str]) -> dict[str, str]:
+    """Each duplicate's article kept: ``duplicate_of`` (article id -> the one it repeats) followed
+    until an article that repeats none (a table written by hand may chain them); ValueError names
+    the articles of a cycle, which leaves none of them to keep."""
+    kept = {}
+    for article_id, target in duplicate_of.items():
+        chain = [article_id]
+        while target in duplicate_of:
+            if target in chain:
+                raise ValueError(f"articles {', '.join(chain)} are each marked a duplicate of the next, in a cycle")
+            chain.append(target)
+            target = duplicate_of[target]
+        kept[article_id] = target
+    return kept
 
 
 def choose_largest_stories(stories: pd.DataFrame, max_articles: int) -> list[str]:
