@@ -95,20 +95,31 @@ def test_figures_without_a_measure_are_compared_only_in_sentences_worded_alike()
     assert check_pair("F001", a, two, similarity=0.95) == []  # which figure is the 6%? not said
 
 
+def place_figures(text: str, *figures: tuple[str, float]) -> list[dict]:
+    """Measure-less percentage quantities of ``figures`` (text, value) with their offsets in ``text``,
+    as the claims stage writes them."""
+    return [{**quantity(shown, value, "percent", ""), "char_start": text.index(shown)} for shown, value in figures]
+
+
 def test_figures_of_sentences_worded_alike_pair_by_place():
-    """Two sentences worded alike with as many figures, of the same units in the same order (an
-    edited copy of "went up to 8.5% from 5.4%"): the figures pair by place and the changed one is
-    flagged; not in sentences worded otherwise, nor when the units come in another order."""
+    """Two sentences worded alike with as many figures of the same units (an edited copy of "went
+    up to 8.5% from 5.4%"): the figures pair by place, those after the same word, and the changed
+    one is flagged; not in sentences worded otherwise, nor when the figures trade places."""
     text_a = "The separate unemployment rate went up to 8.5% from 5.4% in September, officials said."
     text_b = "The separate unemployment rate went up to 5.5% from 5.4% in September, officials said."
-    qa = [quantity("8.5%", 8.5, "percent", ""), quantity("5.4%", 5.4, "percent", "")]
-    qb = [quantity("5.5%", 5.5, "percent", ""), quantity("5.4%", 5.4, "percent", "")]
+    qa, qb = place_figures(text_a, ("8.5%", 8.5), ("5.4%", 5.4)), place_figures(text_b, ("5.5%", 5.5), ("5.4%", 5.4))
     (row,) = check_pair("F001", claim("a:1", "a", text_a, qa), claim("b:1", "b", text_b, qb), similarity=0.95)
     assert (row["value_a"], row["value_b"]) == ("8.5%", "5.5%")
-    assert compare_numbers(qa, qb) == []  # not worded alike: which figure is which is not said
-    assert compare_numbers(qa, qa[::-1], alike=True) == []  # "from 5.4% to 8.5%": the same figures
-    people = [quantity("5.5%", 5.5, "percent", ""), quantity("5 people", 5.0, "people", "")]
-    assert compare_numbers(qa, people[::-1], alike=True) == []
+    assert compare_numbers(qa, qb, alike=True) == []  # places not known: which figure is which is not said
+    swapped = "The separate unemployment rate went from 5.4% up to 8.5% in September, officials said."
+    qs = place_figures(swapped, ("5.4%", 5.4), ("8.5%", 8.5))
+    assert worded_alike(text_a, swapped)
+    assert check_pair("F001", claim("a:1", "a", text_a, qa), claim("c:1", "c", swapped, qs), similarity=0.95) == []
+    people = [qb[0], quantity("5 people", 5.0, "people", "")]
+    assert compare_numbers(qa, people[::-1], True, (["to", "from"], ["to", "from"])) == []  # units in another order
+    reworded = "The separate unemployment rate rose to 5.5% since 5.4% in September, officials said."
+    qr = place_figures(reworded, ("5.5%", 5.5), ("5.4%", 5.4))  # "up to" -> "rose to"; the unchanged 5.4% now after "since"
+    assert [(x["text"], y["text"]) for x, y in compare_numbers(qa, qr, True, (["to", "from"], ["to", "since"]))] == [("8.5%", "5.5%")]
 
 
 def test_one_approximation_word_in_sentences_worded_alike_is_no_doubt_between_them():

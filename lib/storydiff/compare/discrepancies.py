@@ -13,9 +13,9 @@ Four kinds, all conservative (a false discrepancy costs a researcher more than a
   "12.8" +/- 0.05); but in sentences worded alike that give both figures with the same word
   ("more than 60%", "more than 63%") only the rounding counts. A figure is compared only with
   the one figure of the other claim it can match, and that one with it alone; in sentences worded
-  alike that give as many figures, of the same units in the same order, they pair by place ("up
-  from 5.4% to 8.5%", "up from 5.4% to 5.5%"), unless they are the same figures in another
-  order. Conversions ("(about US$13.5 billion)") are never compared.
+  alike that give as many figures of the same units, they pair by place, those after the same
+  word only ("up from 5.4% to 8.5%", "up from 5.4% to 5.5%"). Conversions ("(about US$13.5
+  billion)") are never compared.
 - ``date``: two claims about the same event give different weekdays or dates: either the claims
   are one fact at least ``STRICT_SIMILARITY`` alike, or each is dated with its article's
   most-mentioned day (named at least twice) and the two claims are
@@ -146,15 +146,32 @@ def _comparable(qa: dict[str, Any], qb: dict[str, Any], alike: bool = False) -> 
     return alike and not qa["measure"] and not qb["measure"]
 
 
-def compare_numbers(quantities_a: list[dict], quantities_b: list[dict], alike: bool = False) -> list[tuple[dict, dict]]:
+def own_figures(quantities: list[dict]) -> list[dict]:
+    """The quantities a claim gives itself: not conversions of another ("(about US$13.5 billion)")."""
+    return [q for q in quantities if q.get("conversion_of") is None]
+
+
+def list_words_before(text: str, quantities: list[dict]) -> list[str] | None:
+    """The word before each of ``quantities`` in the claim ``text`` (lower case, "" at its start);
+    None when one of them has no offset (``char_start``)."""
+    if any(q.get("char_start") is None for q in quantities):
+        return None
+    return [(re.findall(r"\w+", text[: q["char_start"]])[-1:] or [""])[0].lower() for q in quantities]
+
+
+def compare_numbers(
+    quantities_a: list[dict], quantities_b: list[dict], alike: bool = False,
+    words_before: tuple[list[str] | None, list[str] | None] = (None, None),
+) -> list[tuple[dict, dict]]:
     """Conflicting (quantity_a, quantity_b) pairs between two claims of one fact (module doc);
-    ``alike``: the claims are worded alike apart from their figures (``worded_alike``)."""
-    own_a = [q for q in quantities_a if q.get("conversion_of") is None]
-    own_b = [q for q in quantities_b if q.get("conversion_of") is None]
-    if alike and len(own_a) == len(own_b) > 1 and all(_comparable(qa, qb, alike) for qa, qb in zip(own_a, own_b)):
-        # one sentence: its figures pair by place, unless they are the same figures in another order
-        same_figures = sorted(q["value"] for q in own_a) == sorted(q["value"] for q in own_b)
-        pairs = [] if same_figures else list(zip(own_a, own_b))
+    ``alike``: the claims are worded alike apart from their figures (``worded_alike``);
+    ``words_before``: the word before each of their own figures (``list_words_before``), with
+    which as many figures of the same units pair by place, those after the same word only."""
+    own_a, own_b = own_figures(quantities_a), own_figures(quantities_b)
+    before_a, before_b = words_before
+    if (alike and before_a is not None and before_b is not None and len(own_a) == len(own_b) > 1
+            and all(_comparable(qa, qb, alike) for qa, qb in zip(own_a, own_b))):
+        pairs = [(qa, qb) for qa, qb, wa, wb in zip(own_a, own_b, before_a, before_b) if wa == wb]
     else:
         pairs = []
         for qa in own_a:
@@ -293,10 +310,9 @@ def check_pair(
     """
     found = []
     strict = similarity >= STRICT_SIMILARITY
-    conflicts = (
-        compare_numbers(a["quantities"], b["quantities"], worded_alike(a["text"], b["text"]))
-        if strict and same_dates(a, b) else []
-    )
+    before = tuple(list_words_before(r["text"], own_figures(r["quantities"])) for r in (a, b))
+    alike = worded_alike(a["text"], b["text"])
+    conflicts = compare_numbers(a["quantities"], b["quantities"], alike, before) if strict and same_dates(a, b) else []
     for qa, qb in conflicts:
         if qa["measure"]:
             given = (f"{a['article_id']} gives {qa['measure']} as \"{qa['text']}\", {b['article_id']} "
