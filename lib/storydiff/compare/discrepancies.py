@@ -310,9 +310,10 @@ def check_pair(
     """
     found = []
     strict = similarity >= STRICT_SIMILARITY
-    before = tuple(list_words_before(r["text"], own_figures(r["quantities"])) for r in (a, b))
-    alike = worded_alike(a["text"], b["text"])
-    conflicts = compare_numbers(a["quantities"], b["quantities"], alike, before) if strict and same_dates(a, b) else []
+    conflicts = []
+    if strict and same_dates(a, b):
+        before = tuple(list_words_before(r["text"], own_figures(r["quantities"])) for r in (a, b))
+        conflicts = compare_numbers(a["quantities"], b["quantities"], worded_alike(a["text"], b["text"]), before)
     for qa, qb in conflicts:
         if qa["measure"]:
             given = (f"{a['article_id']} gives {qa['measure']} as \"{qa['text']}\", {b['article_id']} "
