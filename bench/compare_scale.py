@@ -135,8 +135,8 @@ def grow_run(source: Path, factor: int, target: Path, sentence_part_articles: in
         parted = name == "sentences" and sentence_part_articles
         write_table(target, name, grown, parts=list(split_by_article(grown, sentence_part_articles)) if parted else None)
     ids, vectors = load_sentence_embeddings(source, mmap=True)
-    all_ids = [i if copy == 0 else f"w{copy:02d}.{i}" for copy in range(factor) for i in ids]
-    with open_sentence_embeddings(target, all_ids, vectors.shape[1]) as grown:
+    all_ids = ([i if copy == 0 else f"w{copy:02d}.{i}" for i in ids] for copy in range(factor))
+    with open_sentence_embeddings(target, all_ids, factor * len(ids), vectors.shape[1]) as grown:
         for copy in range(factor):
             turn = rotation(vectors.shape[1], copy)
             for start in range(0, len(ids), ROTATE_BLOCK):

@@ -103,3 +103,13 @@ def test_owners_as_an_arrow_series_give_the_same_table(sentences):
     pd.testing.assert_frame_equal(table, compute_article_similarity(vectors, owners, ["a", "b", "c"])[0])
     with pytest.raises(KeyError, match=r"sentences of articles not compared: \['c'\]"):
         compute_article_similarity(vectors, pd.Series(owners, dtype="str"), ["a", "b"])
+
+
+def test_articles_given_as_a_categorical_score_as_their_ids(sentences):
+    """The embed stage passes each sentence's article as a Categorical (a code a row): the same
+    table and matrix as the ids themselves, with categories in another order than the articles."""
+    vectors, owners = sentences
+    coded = pd.Categorical(owners, categories=["c", "b", "a"])
+    for got, expected in zip(compute_article_similarity(vectors, coded, ["a", "b", "c"]),
+                             compute_article_similarity(vectors, owners, ["a", "b", "c"])):
+        pd.testing.assert_frame_equal(got, expected)

@@ -4,7 +4,9 @@ partitioned; and tables read a part at a time (first rows, smallest rows)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -221,3 +223,28 @@ def test_a_column_is_unique_only_when_no_value_repeats_across_parts(tmp_path, fr
     monkeypatch.setattr(pd.util, "hash_array", lambda values: pd.Series([0] * len(values), dtype="uint64").to_numpy())
     assert runfolder.is_column_unique(tmp_path, "sentences", "n")
     assert not runfolder.is_column_unique(tmp_path, "sentences", "article_id")
+
+
+def test_the_article_of_each_content_sentence_is_read_as_a_number(tmp_path):
+    """Codes into the kept articles, in table order, boilerplate and duplicates' sentences left out."""
+    articles = pd.DataFrame({"article_id": ["a", "b", "c"], "duplicate_of": ["", "a", ""]})
+    sentences = pd.DataFrame({
+        "sentence_id": ["a-0", "c-0", "b-0", "a-1", "c-1"],
+        "article_id": ["a", "c", "b", "a", "c"],
+        "boilerplate": [False, False, False, True, False],
+    })
+    runfolder.write_table(tmp_path, "articles", articles)
+    runfolder.write_table(tmp_path, "sentences", sentences, parts=[sentences.iloc[:2], sentences.iloc[2:]])
+    kept = runfolder.index_kept_articles(articles)
+    owners = runfolder.read_sentence_articles(tmp_path, kept)
+    assert list(owners.categories) == ["a", "c"]
+    assert list(owners) == runfolder.read_content_sentences(tmp_path)["article_id"].tolist() == ["a", "c", "c"]
+
+
+def test_distinct_hashes_are_equal_only_for_equal_sets_of_values():
+    """Hashes of batches, repeats and order aside: the claims' sentences against the content sentences."""
+    given = runfolder.hash_distinct([pd.Series(["s1", "s2"]), pd.Series(["s2", "s3", "s1"])])
+    assert given.dtype == "uint64" and len(given) == 3 and (given[:-1] < given[1:]).all()
+    assert np.array_equal(given, runfolder.hash_distinct([pa.array(["s3", "s2", "s1"])]))
+    assert not np.array_equal(given, runfolder.hash_distinct([pd.Series(["s1", "s2"])]))
+    assert len(runfolder.hash_distinct([])) == 0

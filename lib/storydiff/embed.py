@@ -28,7 +28,7 @@ from tqdm import tqdm
 from storydiff.embed_cache import EmbeddingCache, hash_texts, resolve_cache_dir
 from storydiff.embed_onnx import OnnxEncoder, create_session, export_onnx
 from storydiff.engine import split_evenly
-from storydiff.runfolder import open_atomic_path, write_json
+from storydiff.runfolder import open_atomic_path, write_json_list
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_ALIASES = {"", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
@@ -418,28 +418,39 @@ def _embed_missing(
 
 
 @contextlib.contextmanager
-def open_sentence_embeddings(run_dir: str | Path, sentence_ids: list[str], dim: int) -> Iterator[np.ndarray]:
-    """A writable float32 (len(sentence_ids), dim) memory map whose rows, filled in the block,
-    become ``embeddings/sentences.npy`` of ``run_dir`` (row i for sentence_ids[i]) with
-    ``embeddings/sentence_ids.json`` when the block ends; on an error the embeddings written
-    before stay as they were. The rows live in the file, not in memory."""
+def open_sentence_embeddings(
+    run_dir: str | Path, sentence_ids: Iterable[Iterable[str]], n_rows: int, dim: int
+) -> Iterator[np.ndarray]:
+    """A writable float32 (n_rows, dim) memory map whose rows, filled in the block, become
+    ``embeddings/sentences.npy`` of ``run_dir`` with ``embeddings/sentence_ids.json`` (row i's
+    sentence id i-th) when the block ends; on an error the embeddings written before stay as they
+    were. The rows live in the file, not in memory; ``sentence_ids`` come in batches (e.g. a
+    record batch of the sentences table at a time), taken only when the block ends and written
+    as they come, so they are never all held: ValueError unless they are ``n_rows``."""
     folder = Path(run_dir) / EMBEDDINGS_DIR
     with open_atomic_path(folder / VECTORS_FILE) as tmp:
-        vectors = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(sentence_ids), dim))
+        vectors = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n_rows, dim))
         yield vectors
         vectors.flush()
         del vectors
-        write_json(folder / IDS_FILE, list(sentence_ids))
+        write_json_list(folder / IDS_FILE, sentence_ids, n_rows)
+
+
+def load_sentence_vectors(run_dir: str | Path, mmap: bool = False) -> np.ndarray:
+    """The float32 (n, dim) vectors the embed stage (02_embed) wrote in ``run_dir``, without their
+    ids; with ``mmap`` a read-only memory map of the file, read as rows are used."""
+    path = Path(run_dir) / EMBEDDINGS_DIR / VECTORS_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no sentence embeddings; run 02_embed first")
+    return np.load(path, mmap_mode="r" if mmap else None)
 
 
 def load_sentence_embeddings(run_dir: str | Path, mmap: bool = False) -> tuple[list[str], np.ndarray]:
     """(sentence_ids, vectors float32 (n, dim)) written by the embed stage (02_embed) in ``run_dir``;
-    with ``mmap`` the vectors are a read-only memory map of the file, read as rows are used."""
+    with ``mmap`` the vectors are a read-only memory map of the file (``load_sentence_vectors``)."""
+    vectors = load_sentence_vectors(run_dir, mmap)
     folder = Path(run_dir) / EMBEDDINGS_DIR
-    if not (folder / VECTORS_FILE).exists():
-        raise FileNotFoundError(f"{folder / VECTORS_FILE}: no sentence embeddings; run 02_embed first")
     sentence_ids = json.loads((folder / IDS_FILE).read_text(encoding="utf-8"))
-    vectors = np.load(folder / VECTORS_FILE, mmap_mode="r" if mmap else None)
     if len(sentence_ids) != len(vectors):
         raise ValueError(f"{folder}: {len(sentence_ids)} sentence ids but {len(vectors)} vectors (re-run 02_embed)")
     return sentence_ids, vectors

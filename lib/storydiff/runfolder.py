@@ -291,15 +291,25 @@ def is_column_unique(run_dir: str | Path, name: str, column: str) -> bool:
     """Whether no value repeats in ``column`` of table ``name``, read a record batch at a time and
     held as 64-bit hashes (8 bytes a row, not the values): distinct hashes prove distinct values,
     and only when two collide are the values themselves read and compared."""
-    hashes = [
-        pd.util.hash_array(batch.column(0).to_numpy(zero_copy_only=False))
-        for batch in iterate_table_batches(run_dir, name, [column])
-    ]
+    hashes = [hash_values(batch.column(0)) for batch in iterate_table_batches(run_dir, name, [column])]
     joined = np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
     del hashes
     if len(np.unique(joined)) == len(joined):
         return True
     return bool(read_table(run_dir, name, [column])[column].is_unique)
+
+
+def hash_values(values: Any) -> np.ndarray:
+    """(n,) uint64 hashes of ``values`` (n,) (an array, Series or Arrow array; pandas' hash)."""
+    return pd.util.hash_array(values.to_numpy(zero_copy_only=False) if isinstance(values, pa.Array) else np.asarray(values))
+
+
+def hash_distinct(batches: Iterable[Any]) -> np.ndarray:
+    """Sorted distinct ``hash_values`` of the values of ``batches``, taken one at a time: 8 bytes a
+    distinct value, not the values. Equal sets of values give equal arrays; unequal sets give
+    unequal arrays unless two 64-bit hashes collide (odds near values^2 / 2^65)."""
+    hashes = [np.unique(hash_values(batch)) for batch in batches]
+    return np.unique(np.concatenate(hashes)) if hashes else np.empty(0, dtype=np.uint64)
 
 
 def iterate_table_batches(
@@ -408,6 +418,25 @@ def write_json(path: str | Path, data: Any) -> None:
     atomic_write(Path(path), lambda p: p.write_text(text + "\n", encoding="utf-8"))
 
 
+def write_json_list(path: str | Path, batches: Iterable[Iterable[Any]], n_items: int) -> None:
+    """Write the items of ``batches`` as one JSON list, indented as ``write_json`` writes it,
+    atomically and a batch at a time (the items are never all held); ValueError, and nothing
+    written, unless they are ``n_items``."""
+    def write(tmp: Path) -> None:
+        written = 0
+        with open(tmp, "w", encoding="utf-8") as out:
+            out.write("[")
+            for batch in batches:
+                for item in batch:
+                    out.write((",\n  " if written else "\n  ") + json.dumps(item, ensure_ascii=False, default=str))
+                    written += 1
+            out.write("\n]\n" if written else "]\n")
+        if written != n_items:
+            raise ValueError(f"{Path(path).name}: {written} items where {n_items} were expected")
+
+    atomic_write(Path(path), write)
+
+
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     """The run's ``manifest.json`` as a dict (empty when there is none yet)."""
     path = Path(run_dir) / MANIFEST
@@ -470,6 +499,14 @@ def iterate_content_batches(
     read = list(dict.fromkeys([*columns, "article_id", "boilerplate"]))
     for batch in iterate_table_batches(run_dir, "sentences", read):
         yield select_kept_sentences(kept, batch.to_pandas())[columns]
+
+
+def read_sentence_articles(run_dir: str | Path, kept: pd.Index) -> pd.Categorical:
+    """The article of each content sentence (``iterate_content_batches``), in table order, as a
+    Categorical over ``kept`` (``index_kept_articles``): 4 bytes a sentence, not a Python string."""
+    codes = [kept.get_indexer(batch["article_id"]).astype(np.int32)
+             for batch in iterate_content_batches(run_dir, ["article_id"], kept)]
+    return pd.Categorical.from_codes(np.concatenate(codes) if codes else np.empty(0, dtype=np.int32), categories=kept)
 
 
 def read_content_sentences(

@@ -51,8 +51,9 @@ def group_sentences(
     end row): article i's sentences are rows start[i]:end[i] (empty when it has none). Rows that
     already hold each article's sentences together (in any order of the articles) and are of unit
     length (the embed stage's) are ``vectors`` itself, not a copy, so a memory-mapped file stays on
-    disk; otherwise a copy sorted by article. ``sentence_article_ids`` (a list, array or Series)
-    is looked up as a whole, not a Python string per row; an id not in ``article_ids`` is a KeyError."""
+    disk; otherwise a copy sorted by article. ``sentence_article_ids`` (a list, array, Series or
+    Categorical, whose categories alone are then looked up) is looked up as a whole, not a Python
+    string per row; an id not in ``article_ids`` is a KeyError."""
     owners = pd.Index(article_ids).get_indexer(pd.Index(sentence_article_ids)).astype(np.int64)
     if np.any(owners < 0):
         raise KeyError(f"sentences of articles not compared: {sorted(set(np.asarray(sentence_article_ids)[owners < 0]))[:5]}")
@@ -107,7 +108,7 @@ def compute_article_similarity(
     above it each article with its ``neighbours`` nearest (module docstring).
 
     ``vectors``: sentence embeddings (n, dim); ``sentence_article_ids``: the article of each row
-    (a list, array or Series);
+    (a list, array, Series or Categorical: ``group_sentences``);
     ``article_ids``: the articles to compare, in output order (default: those of the sentences,
     sorted); an article without sentences gets NaN.
 
