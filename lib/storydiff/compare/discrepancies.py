@@ -13,9 +13,10 @@ Four kinds, all conservative (a false discrepancy costs a researcher more than a
   "12.8" +/- 0.05); but in sentences worded alike that give both figures with the same word
   ("more than 60%", "more than 63%") only the rounding counts. A figure is compared only with
   the one figure of the other claim it can match, and that one with it alone; in sentences worded
-  alike that give as many figures of the same units, they pair by place, those after the same
-  word only ("up from 5.4% to 8.5%", "up from 5.4% to 5.5%"). Conversions ("(about US$13.5
-  billion)") are never compared.
+  alike that give as many figures of the same units, a figure both give agrees, and the one
+  figure left on each side is the one a rewrite changed ("went up to 8.5% from 5.4%", "rose to
+  5.5% from 5.4%": 8.5% against 5.5%); when several are left, they pair by place, those after
+  the same word only. Conversions ("(about US$13.5 billion)") are never compared.
 - ``date``: two claims about the same event give different weekdays or dates: either the claims
   are one fact at least ``STRICT_SIMILARITY`` alike, or each is dated with its article's
   most-mentioned day (named at least twice) and the two claims are
@@ -129,9 +130,10 @@ def ranges_overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 def worded_alike(text_a: str, text_b: str) -> bool:
     """Whether two claims are one sentence apart from their figures: their words, every number
-    read as the same placeholder, align with a ratio of at least ``SAME_WORDING``."""
+    read as the same placeholder, align with a ratio of at least ``SAME_WORDING``. Numbers are
+    masked before the text is cut into words: "8.5%" is two words and "10%" one otherwise."""
     def words(text: str) -> list[str]:
-        return ["#" if _NUMBER.fullmatch(w) else w for w in split_words(text)]
+        return split_words(_NUMBER.sub("0", text))
 
     return match_words(words(text_a), words(text_b)).ratio() >= SAME_WORDING
 
@@ -165,13 +167,21 @@ def compare_numbers(
 ) -> list[tuple[dict, dict]]:
     """Conflicting (quantity_a, quantity_b) pairs between two claims of one fact (module doc);
     ``alike``: the claims are worded alike apart from their figures (``worded_alike``);
-    ``words_before``: the word before each of their own figures (``list_words_before``), with
-    which as many figures of the same units pair by place, those after the same word only."""
+    ``words_before``: the word before each of their own figures (``list_words_before``). When
+    alike claims give as many figures of the same units, those both give (``find_unrepeated_figures``)
+    agree; one left on each side is the figure a rewrite changed, wherever it stands and whatever
+    word came before it; of more, those at one place after the same word pair."""
     own_a, own_b = own_figures(quantities_a), own_figures(quantities_b)
     before_a, before_b = words_before
     if (alike and before_a is not None and before_b is not None and len(own_a) == len(own_b) > 1
             and all(_comparable(qa, qb, alike) for qa, qb in zip(own_a, own_b))):
-        pairs = [(qa, qb) for qa, qb, wa, wb in zip(own_a, own_b, before_a, before_b) if wa == wb]
+        left_a, left_b = find_unrepeated_figures(own_a, own_b)
+        if len(left_a) == 1:
+            pairs = [(own_a[left_a[0]], own_b[left_b[0]])]
+            pairs = pairs if _comparable(*pairs[0], alike) else []
+        else:
+            places = sorted(set(left_a) & set(left_b))
+            pairs = [(own_a[k], own_b[k]) for k in places if before_a[k] == before_b[k]]
     else:
         pairs = []
         for qa in own_a:
@@ -180,6 +190,25 @@ def compare_numbers(
             if len(partners) == 1 and len(rivals) == 1:
                 pairs.append((qa, partners[0]))
     return [(qa, qb) for qa, qb in pairs if not ranges_overlap(*compared_ranges(qa, qb, alike))]
+
+
+def find_unrepeated_figures(own_a: list[dict], own_b: list[dict]) -> tuple[list[int], list[int]]:
+    """Positions of the figures of each claim that the other does not give too: a figure of the
+    same unit and value in both is one figure stated twice, matched one to one, at the same place
+    first ("12%, in some areas 15%" against "15%, in some areas 15%": the second 15% of each)."""
+    def same(qa: dict, qb: dict) -> bool:
+        return qa["unit"] == qb["unit"] and qa["value"] == qb["value"]
+
+    def unsettled(own: list[dict], other: list[dict]) -> list[int]:
+        return [k for k, q in enumerate(own) if k >= len(other) or not same(q, other[k])]
+
+    left_a, left_b = unsettled(own_a, own_b), unsettled(own_b, own_a)
+    for i in list(left_a):
+        match = next((j for j in left_b if same(own_a[i], own_b[j])), None)
+        if match is not None:
+            left_a.remove(i)
+            left_b.remove(match)
+    return left_a, left_b
 
 
 def compared_ranges(
