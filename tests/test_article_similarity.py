@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from storydiff import embed
+from storydiff.embed import normalize_rows
 from storydiff.similarity import compute_article_similarity, group_sentences, has_unit_rows, list_row_articles
 
 E1, E2, E3 = np.eye(3, dtype=np.float32)
@@ -113,3 +115,23 @@ def test_articles_given_as_a_categorical_score_as_their_ids(sentences):
     for got, expected in zip(compute_article_similarity(vectors, coded, ["a", "b", "c"]),
                              compute_article_similarity(vectors, owners, ["a", "b", "c"])):
         pd.testing.assert_frame_equal(got, expected)
+
+
+def test_article_centres_in_a_scratch_folder_give_the_same_pairs(sentences, tmp_path):
+    """Above ``exact_limit`` the article centres of the candidate search may lie in a file of the
+    caller's scratch folder (the embed stage's run folder) instead of memory: the same table."""
+    in_memory, _ = compute_article_similarity(*sentences, exact_limit=1, neighbours=2)
+    on_disk, _ = compute_article_similarity(*sentences, exact_limit=1, neighbours=2, scratch=tmp_path)
+    pd.testing.assert_frame_equal(on_disk, in_memory)
+    assert [p.name for p in tmp_path.iterdir()] == ["article_centres.npy"]
+
+
+def test_rows_normalised_in_place_a_block_at_a_time_are_those_of_a_copy(monkeypatch):
+    """In place (the article centres, perhaps a memory map) a few rows at a time: the same bits as
+    the normalised copy, zero rows left zero."""
+    monkeypatch.setattr(embed, "NORM_BLOCK_ROWS", 3)
+    rows = np.random.default_rng(0).standard_normal((10, 4)).astype(np.float32)
+    rows[4] = 0.0
+    expected = normalize_rows(rows)
+    assert normalize_rows(rows, in_place=True) is rows
+    np.testing.assert_array_equal(rows, expected)

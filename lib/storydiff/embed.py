@@ -44,6 +44,7 @@ WEIGHTS_FILES = ("model.safetensors", "pytorch_model.bin")
 EMBEDDINGS_DIR = "embeddings"
 VECTORS_FILE = "sentences.npy"
 IDS_FILE = "sentence_ids.json"
+NORM_BLOCK_ROWS = 4096  # rows normalised at a time in place
 
 
 class ModelNotAvailableError(FileNotFoundError):
@@ -247,11 +248,14 @@ def _resolve_model(model: Any, backend: str | None, cache_dir: str | Path | None
 
 def normalize_rows(vectors: np.ndarray, in_place: bool = False) -> np.ndarray:
     """``vectors`` (n, dim) scaled to unit L2 norm per row (all-zero rows stay zero), float32;
-    with ``in_place`` (float32 ``vectors`` only) scaled where they are, not copied."""
-    norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    with ``in_place`` (float32 ``vectors`` only, e.g. a memory map) scaled where they are, a
+    block of rows at a time, with no temporary of their size (the same values)."""
     if in_place:
-        vectors /= norms
+        for start in range(0, len(vectors), NORM_BLOCK_ROWS):
+            block = vectors[start : start + NORM_BLOCK_ROWS]
+            block /= np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
         return vectors
+    norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     return (vectors / norms).astype(np.float32, copy=False)
 
 

@@ -15,6 +15,7 @@ and the square matrix, only readable for a few dozen articles anyway, is left ou
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -103,6 +104,7 @@ def compute_article_similarity(
     article_ids: list[str] | None = None,
     exact_limit: int = EXACT_LIMIT,
     neighbours: int = NEIGHBOURS,
+    scratch: str | Path | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sentence-alignment similarity of article pairs: every pair up to ``exact_limit`` articles,
     above it each article with its ``neighbours`` nearest (module docstring).
@@ -110,7 +112,9 @@ def compute_article_similarity(
     ``vectors``: sentence embeddings (n, dim); ``sentence_article_ids``: the article of each row
     (a list, array, Series or Categorical: ``group_sentences``);
     ``article_ids``: the articles to compare, in output order (default: those of the sentences,
-    sorted); an article without sentences gets NaN.
+    sorted); an article without sentences gets NaN. ``scratch``: a folder (e.g.
+    ``runfolder.open_scratch_dir``'s) where the article centres (articles, dim) float32 of the
+    candidate search lie in a file while they are used (1.5 KiB an article in memory otherwise).
 
     Returns (table, matrix). ``table``: one row per pair a < b (in ``article_ids`` order) with
     article_a, article_b, similarity (mean of both directions, cosine units), similarity_a_to_b,
@@ -126,10 +130,12 @@ def compute_article_similarity(
     if n <= exact_limit:
         pairs = np.column_stack(np.triu_indices(n, 1)).astype(np.int64)
     else:
-        centres = np.zeros((n, unit.shape[1]), dtype=np.float32)
+        shape = (n, unit.shape[1])
+        centres = np.zeros(shape, dtype=np.float32) if scratch is None else np.lib.format.open_memmap(
+            Path(scratch) / "article_centres.npy", mode="w+", dtype=np.float32, shape=shape)
         np.add.at(centres, list_row_articles(starts, ends), unit)
         pairs = find_candidate_pairs(normalize_rows(centres, in_place=True), neighbours, exact_limit=exact_limit)
-        del centres  # 1.5 KiB an article, not needed for the scores
+        del centres  # not needed for the scores
     a_to_b, b_to_a = compute_pair_similarity(unit, starts, ends, pairs)
     n_sentences = ends - starts
     table = pd.DataFrame({

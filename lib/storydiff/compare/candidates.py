@@ -119,10 +119,10 @@ def find_candidate_pairs(
     present = np.flatnonzero(np.einsum("ij,ij->i", vectors, vectors) > 0)  # no (n, dim) temporary: vectors may be a memory map
     if len(present) < 2 or k < 1:
         return np.empty((0, 2), dtype=np.int64)
-    kept = vectors if len(present) == len(vectors) else vectors[present]
-    if min_similarity is None:
-        pairs = search_neighbours(kept, np.arange(len(kept)), k, None, exact_limit)
+    if min_similarity is None:  # the rows of ``present`` searched where they lie: no copy of a memory map
+        pairs = search_neighbours(vectors, present, k, None, exact_limit)
     else:
+        kept = vectors if len(present) == len(vectors) else vectors[present]
         group, first = group_identical_rows(kept)
         pairs = expand_group_pairs(search_neighbours(kept, first, k, min_similarity, exact_limit), group)
     pairs = np.sort(present[pairs], axis=1)
