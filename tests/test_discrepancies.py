@@ -100,6 +100,10 @@ def test_figures_without_a_measure_are_compared_only_in_sentences_worded_alike()
     two = claim("d:1", "d", "The company's shares rose by 9% and 4% in early trading in London on Tuesday.",
                 [quantity("9%", 9.0, "percent", "", is_change=True), quantity("4%", 4.0, "percent", "", is_change=True)])
     assert check_pair("F001", a, two, similarity=0.95) == []  # which figure is the 6%? not said
+    measured = claim("e:1", "e", text_b, [quantity("9%", 9.0, "percent", "The firm's shares", is_change=True)])
+    (row,) = check_pair("F001", a, measured, similarity=0.95)  # a measure found on one side only
+    assert (row["value_a"], row["value_b"]) == ("6%", "9%")
+    assert check_pair("F001", a, {**measured, "text": other["text"]}, similarity=0.95) == []  # worded otherwise
 
 
 def place_figures(text: str, *figures: tuple[str, float]) -> list[dict]:

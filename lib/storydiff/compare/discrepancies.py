@@ -5,9 +5,9 @@ Four kinds, all conservative (a false discrepancy costs a researcher more than a
 - ``number``: two quantities, one in each claim, with the same unit, both a level or both a
   change, and measures that share most of their content words, whose ranges do not overlap;
   only between claims at least ``STRICT_SIMILARITY`` alike that name the same dates. When the
-  claims stage found no measure for a figure ("rose by 6%" often names none), the figure is
-  still compared if the two claims are worded alike apart from their figures
-  (``SAME_WORDING``): then both figures fill the same place of one sentence.
+  claims stage found no measure for a figure ("rose by 6%" often names none) in one claim or
+  both, the figure is still compared if the two claims are worded alike apart from their
+  figures (``SAME_WORDING``): then both figures fill the same place of one sentence.
   The range of a figure comes from its approximation word: "more than 13" is [13, inf),
   "about 98" is 98 +/- 10 %, an exact figure is +/- half its last written digit ("3,000" +/- 500,
   "12.8" +/- 0.05); but in sentences worded alike that give both figures with the same word
@@ -140,12 +140,13 @@ def worded_alike(text_a: str, text_b: str) -> bool:
 
 def _comparable(qa: dict[str, Any], qb: dict[str, Any], alike: bool = False) -> bool:
     """Same unit, both levels or both changes, and measures that say the same thing (or, in
-    claims worded ``alike``, no measure found for either figure)."""
+    claims worded ``alike``, no measure found for one figure or both: a rewritten word, "new
+    homes" -> "fresh homes", can hide the measure of one sentence from the claims stage)."""
     if qa["unit"] != qb["unit"] or bool(qa["is_change"]) != bool(qb["is_change"]):
         return False
     if qa["measure"] and qb["measure"]:
         return share_of_shorter(qa["measure"], qb["measure"]) >= MEASURE_OVERLAP
-    return alike and not qa["measure"] and not qb["measure"]
+    return alike
 
 
 def own_figures(quantities: list[dict]) -> list[dict]:
