@@ -126,11 +126,11 @@ def test_figures_of_sentences_worded_alike_pair_by_place():
     qs = place_figures(swapped, ("5.4%", 5.4), ("8.5%", 8.5))
     assert worded_alike(text_a, swapped)
     assert check_pair("F001", claim("a:1", "a", text_a, qa), claim("c:1", "c", swapped, qs), similarity=0.95) == []
-    people = [qb[0], quantity("5 people", 5.0, "people", "")]
-    assert compare_numbers(qa, people[::-1], True, (["to", "from"], ["to", "from"])) == []  # units in another order
+    people = [qb[0], {**quantity("5 people", 5.0, "people", ""), "char_start": 0}]
+    assert compare_numbers(qa, people[::-1], True, (text_a, text_b)) == []  # units in another order
     reworded = "The separate unemployment rate rose to 5.5% since 5.4% in September, officials said."
     qr = place_figures(reworded, ("5.5%", 5.5), ("5.4%", 5.4))  # "up to" -> "rose to"; the unchanged 5.4% now after "since"
-    assert [(x["text"], y["text"]) for x, y in compare_numbers(qa, qr, True, (["to", "from"], ["to", "since"]))] == [("8.5%", "5.5%")]
+    assert [(x["text"], y["text"]) for x, y in compare_numbers(qa, qr, True, (text_a, reworded))] == [("8.5%", "5.5%")]
 
 
 def test_the_one_figure_a_rewrite_changed_is_flagged_whatever_word_came_before_it():

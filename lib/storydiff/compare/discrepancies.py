@@ -154,33 +154,32 @@ def own_figures(quantities: list[dict]) -> list[dict]:
     return [q for q in quantities if q.get("conversion_of") is None]
 
 
-def list_words_before(text: str, quantities: list[dict]) -> list[str] | None:
-    """The word before each of ``quantities`` in the claim ``text`` (lower case, "" at its start);
-    None when one of them has no offset (``char_start``)."""
-    if any(q.get("char_start") is None for q in quantities):
-        return None
+def list_words_before(text: str, quantities: list[dict]) -> list[str]:
+    """The word before each of ``quantities`` (each with its offset ``char_start``) in the claim
+    ``text``, lower case, "" at its start."""
     return [(re.findall(r"\w+", text[: q["char_start"]])[-1:] or [""])[0].lower() for q in quantities]
 
 
 def compare_numbers(
-    quantities_a: list[dict], quantities_b: list[dict], alike: bool = False,
-    words_before: tuple[list[str] | None, list[str] | None] = (None, None),
+    quantities_a: list[dict], quantities_b: list[dict], alike: bool = False, texts: tuple[str, str] | None = None,
 ) -> list[tuple[dict, dict]]:
     """Conflicting (quantity_a, quantity_b) pairs between two claims of one fact (module doc);
     ``alike``: the claims are worded alike apart from their figures (``worded_alike``);
-    ``words_before``: the word before each of their own figures (``list_words_before``). When
-    alike claims give as many figures of the same units, those both give (``find_unrepeated_figures``)
-    agree; one left on each side is the figure a rewrite changed, wherever it stands and whatever
-    word came before it; of more, those at one place after the same word pair."""
+    ``texts``: the claims' texts, which place their own figures when each has its offset
+    (``char_start``). When alike claims with placed figures give as many of the same units,
+    those both give (``find_unrepeated_figures``) agree; one left on each side is the figure a
+    rewrite changed, wherever it stands and whatever word came before it; of more, those at one
+    place after the same word (``list_words_before``) pair."""
     own_a, own_b = own_figures(quantities_a), own_figures(quantities_b)
-    before_a, before_b = words_before
-    if (alike and before_a is not None and before_b is not None and len(own_a) == len(own_b) > 1
+    placed = texts is not None and all(q.get("char_start") is not None for q in (*own_a, *own_b))
+    if (alike and placed and len(own_a) == len(own_b) > 1
             and all(_comparable(qa, qb, alike) for qa, qb in zip(own_a, own_b))):
         left_a, left_b = find_unrepeated_figures(own_a, own_b)
         if len(left_a) == 1:
             pairs = [(own_a[left_a[0]], own_b[left_b[0]])]
             pairs = pairs if _comparable(*pairs[0], alike) else []
         else:
+            before_a, before_b = list_words_before(texts[0], own_a), list_words_before(texts[1], own_b)
             places = sorted(set(left_a) & set(left_b))
             pairs = [(own_a[k], own_b[k]) for k in places if before_a[k] == before_b[k]]
     else:
@@ -342,8 +341,8 @@ def check_pair(
     strict = similarity >= STRICT_SIMILARITY
     conflicts = []
     if strict and same_dates(a, b):
-        before = tuple(list_words_before(r["text"], own_figures(r["quantities"])) for r in (a, b))
-        conflicts = compare_numbers(a["quantities"], b["quantities"], worded_alike(a["text"], b["text"]), before)
+        texts = (a["text"], b["text"])
+        conflicts = compare_numbers(a["quantities"], b["quantities"], worded_alike(*texts), texts)
     for qa, qb in conflicts:
         if qa["measure"]:
             given = (f"{a['article_id']} gives {qa['measure']} as \"{qa['text']}\", {b['article_id']} "
