@@ -176,7 +176,11 @@ def test_smallest_rows_are_found_a_part_at_a_time(tmp_path):
     assert runfolder.read_smallest(tmp_path, "scores", 10, ["score"])["id"].tolist() == list("ebdafc")
 
 
-def test_content_sentences_are_read_a_part_at_a_time(tmp_path):
+@pytest.fixture
+def content_run(tmp_path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(articles, sentences) written to the run folder ``tmp_path``, the sentences in two parts:
+    a (one boilerplate sentence), b a duplicate of a, c (duplicate_of None); content sentences
+    a-0, c-0, c-1."""
     articles = pd.DataFrame({"article_id": ["a", "b", "c"], "duplicate_of": ["", "a", None]})
     sentences = pd.DataFrame({
         "sentence_id": ["a-0", "a-1", "b-0", "c-0", "c-1"],
@@ -185,6 +189,11 @@ def test_content_sentences_are_read_a_part_at_a_time(tmp_path):
     })
     runfolder.write_table(tmp_path, "articles", articles)
     runfolder.write_table(tmp_path, "sentences", sentences, parts=[sentences.iloc[:3], sentences.iloc[3:]])
+    return articles, sentences
+
+
+def test_content_sentences_are_read_a_part_at_a_time(tmp_path, content_run):
+    articles, sentences = content_run
     parts = list(runfolder.iterate_content_sentences(tmp_path, columns=["sentence_id"]))
     assert [part["sentence_id"].tolist() for part in parts] == [["a-0"], ["c-0", "c-1"]]
     content = runfolder.read_content_sentences(tmp_path)
@@ -225,17 +234,9 @@ def test_a_column_is_unique_only_when_no_value_repeats_across_parts(tmp_path, fr
     assert not runfolder.is_column_unique(tmp_path, "sentences", "article_id")
 
 
-def test_the_article_of_each_content_sentence_is_read_as_a_number(tmp_path):
+def test_the_article_of_each_content_sentence_is_read_as_a_number(tmp_path, content_run):
     """Codes into the kept articles, in table order, boilerplate and duplicates' sentences left out."""
-    articles = pd.DataFrame({"article_id": ["a", "b", "c"], "duplicate_of": ["", "a", ""]})
-    sentences = pd.DataFrame({
-        "sentence_id": ["a-0", "c-0", "b-0", "a-1", "c-1"],
-        "article_id": ["a", "c", "b", "a", "c"],
-        "boilerplate": [False, False, False, True, False],
-    })
-    runfolder.write_table(tmp_path, "articles", articles)
-    runfolder.write_table(tmp_path, "sentences", sentences, parts=[sentences.iloc[:2], sentences.iloc[2:]])
-    kept = runfolder.index_kept_articles(articles)
+    kept = runfolder.index_kept_articles(content_run[0])
     owners = runfolder.read_sentence_articles(tmp_path, kept)
     assert list(owners.categories) == ["a", "c"]
     assert list(owners) == runfolder.read_content_sentences(tmp_path)["article_id"].tolist() == ["a", "c", "c"]
