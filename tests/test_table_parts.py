@@ -249,3 +249,13 @@ def test_distinct_hashes_are_equal_only_for_equal_sets_of_values():
     assert np.array_equal(given, runfolder.hash_distinct([pa.array(["s3", "s2", "s1"])]))
     assert not np.array_equal(given, runfolder.hash_distinct([pd.Series(["s1", "s2"])]))
     assert len(runfolder.hash_distinct([])) == 0
+
+
+def test_a_column_is_hashed_across_its_table_parts(tmp_path, frame):
+    """The distinct hashes of a partitioned table's column are those of all its values at once."""
+    with open_table_parts(tmp_path, "sentences") as writer:
+        writer.write(0, frame.iloc[:2])
+        writer.write(1, frame.iloc[1:])
+    assert np.array_equal(runfolder.hash_column(tmp_path, "sentences", "article_id"),
+                          runfolder.hash_distinct([frame["article_id"]]))
+    assert len(runfolder.hash_column(tmp_path, "sentences", "n")) == len(frame)

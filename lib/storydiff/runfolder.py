@@ -288,15 +288,17 @@ def iterate_table_parts(
 
 
 def is_column_unique(run_dir: str | Path, name: str, column: str) -> bool:
-    """Whether no value repeats in ``column`` of table ``name``, read a record batch at a time and
-    held as 64-bit hashes (8 bytes a row, not the values): distinct hashes prove distinct values,
-    and only when two collide are the values themselves read and compared."""
-    hashes = [hash_values(batch.column(0)) for batch in iterate_table_batches(run_dir, name, [column])]
-    joined = np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
-    del hashes
-    if len(np.unique(joined)) == len(joined):
+    """Whether no value repeats in ``column`` of table ``name``, checked on its ``hash_column``
+    (8 bytes a row, not the values): as many distinct hashes as rows prove distinct values, and
+    only when two collide are the values themselves read and compared."""
+    if len(hash_column(run_dir, name, column)) == count_table_rows(run_dir, name):
         return True
     return bool(read_table(run_dir, name, [column])[column].is_unique)
+
+
+def hash_column(run_dir: str | Path, name: str, column: str) -> np.ndarray:
+    """``hash_distinct`` of ``column`` of table ``name``, read a record batch at a time."""
+    return hash_distinct(batch.column(0) for batch in iterate_table_batches(run_dir, name, [column]))
 
 
 def hash_values(values: Any) -> np.ndarray:
