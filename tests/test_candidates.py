@@ -16,6 +16,7 @@ from storydiff.compare.candidates import (
     PAIR_BLOCK, find_candidate_pairs, group_identical_rows, score_candidate_pairs, search_cells,
 )
 from storydiff.compare.reuse import align_articles
+from storydiff.compare import stories
 from storydiff.compare.stories import group_stories
 from storydiff.corpus.readers import read_corpus
 from storydiff.corpus.tables import build_corpus_tables
@@ -132,6 +133,15 @@ def test_blocked_stories_equal_all_pairs_stories(bbc_200):
     blocked = group_stories(articles, sentences, exact_limit=0)
     assert (all_pairs["n_articles"] > 1).sum() >= 20  # enough multi-article stories to get wrong
     pd.testing.assert_frame_equal(blocked, all_pairs)
+
+
+def test_search_directions_fitted_on_a_sample_still_find_every_story(bbc_200, monkeypatch):
+    """The SVD of the candidate search fitted on 60 of the 200 articles, every article then
+    projected 32 at a time: the candidates still hold every pair the stories need."""
+    articles, sentences = bbc_200
+    monkeypatch.setattr(stories, "SVD_SAMPLE", 60)
+    monkeypatch.setattr(stories, "REDUCE_BLOCK", 32)
+    pd.testing.assert_frame_equal(group_stories(articles, sentences, exact_limit=0), group_stories(articles, sentences))
 
 
 def test_blocked_reuse_equals_all_pairs_reuse(reuse_inputs):

@@ -16,7 +16,7 @@ from storydiff.compare.stories import (
     estimate_article_dates, group_stories, join_article_texts, list_claim_entities, list_entity_keys, mention_dates,
     score_among, score_article_pairs, score_listed_pairs, summarise_article_claims,
 )
-from storydiff.compare.tables import read_article_claims, read_article_words
+from storydiff.compare.tables import describe_run_articles, read_article_claims, read_article_words
 from storydiff.embed import load_model
 from storydiff.runfolder import write_table
 
@@ -71,7 +71,23 @@ def test_words_and_claims_read_a_part_at_a_time_give_the_stories_of_the_whole_ta
     assert "subscribe corp" not in set(read_claims.entities.terms) and read_claims.dates == whole.dates
     assert read_claims.entities.terms.tolist() == whole.entities.terms.tolist()
     assert (read_claims.entities.counts != whole.entities.counts).nnz == 0
-    pd.testing.assert_frame_equal(group_stories(articles, words, read_claims), group_stories(articles, sentences, claims))
+    described = describe_run_articles(tmp_path, articles, content_ids)
+    pd.testing.assert_frame_equal(group_stories(articles, described), group_stories(articles, sentences, claims))
+    with pytest.raises(ValueError, match="not the articles given"):
+        group_stories(articles.iloc[1:], described)
+
+
+def test_counts_weighed_in_place_are_the_tfidf_of_a_copy():
+    """The run folder's path weighs the counts it read where they lie: the same float32 values as
+    weighing a copy, in the counts' own arrays."""
+    texts = ["Floods hit the valley town", "The bank raised rates", "Floods again in the valley"]
+    words, entities = count_words(texts)[0], count_entity_keys([["Leeds"], [], ["Leeds", "York"]])[0]
+    copied = describe_articles(words, entities, [None] * 3)
+    weighed = describe_articles(words.copy(), entities.copy(), [None] * 3, copy=False)
+    for before, after in zip(copied[:2], weighed[:2]):
+        assert after.dtype == np.float32 and (before != after).nnz == 0
+    spent = words.copy()
+    assert np.shares_memory(describe_articles(spent, entities.copy(), [None] * 3, copy=False)[0].data, spent.data)
 
 
 def test_terms_counted_batch_by_batch_weigh_as_tfidf_of_the_whole_documents():

@@ -44,6 +44,8 @@ WINDOW_DAYS = 7
 EXACT_LIMIT = 1000  # articles: up to this many, every pair is scored
 STORY_NEIGHBOURS = 20
 SEARCH_DIMS = 128
+SVD_SAMPLE = 20_000  # articles the search directions are fitted on
+REDUCE_BLOCK = 4_096  # articles projected at a time
 PAIR_BLOCK = 2_048  # candidate pairs scored at a time: both sides' TF-IDF rows, some 3 KiB each
 SCORE_SLACK = 1e-6  # a pair score summed in another order may differ in its last bits
 ENTITY_LABELS = {"PERSON", "ORG", "GPE", "NORP", "FAC", "LOC", "EVENT", "LAW", "PRODUCT",
@@ -60,6 +62,18 @@ class TermCounts(NamedTuple):
     ids: pd.Index
     counts: sparse.csr_matrix
     terms: np.ndarray
+
+
+class DescribedArticles(NamedTuple):
+    """What stories are grouped on, for the articles ``ids`` (those not duplicates, sorted):
+    ``describe_articles``'s arrays (``scored``: word TF-IDF, entity TF-IDF, whether each names an
+    entity, its day number), the word TF-IDF's ``terms``, and every article's date (``dates``:
+    article id -> ``datetime.date`` or None, duplicates included)."""
+
+    ids: pd.Index
+    scored: tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray, np.ndarray]
+    terms: np.ndarray
+    dates: pd.Series
 
 
 class ArticleClaims(NamedTuple):
@@ -226,22 +240,47 @@ def keep_used_terms(ids: pd.Index, counts: sparse.csr_matrix, terms: np.ndarray)
     return TermCounts(ids, kept, terms[order])
 
 
-def weigh_terms(counts: sparse.csr_matrix) -> sparse.csr_matrix:
+def weigh_terms(counts: sparse.csr_matrix, copy: bool = True) -> sparse.csr_matrix:
     """(n, terms) float32 sublinear TF-IDF of term ``counts`` (``count_words``'s or
-    ``count_entity_keys``'s), rows L2-normalised: what ``TfidfVectorizer`` gives on the documents."""
+    ``count_entity_keys``'s), rows L2-normalised: what ``TfidfVectorizer`` gives on the documents.
+    Without ``copy``, float32 CSR ``counts`` are weighed where they are and returned."""
     if counts.shape[1] == 0:
-        return counts.astype(np.float32)
-    return TfidfTransformer(sublinear_tf=True).fit(counts).transform(counts)
+        return counts.astype(np.float32, copy=copy)
+    return TfidfTransformer(sublinear_tf=True).fit(counts).transform(counts, copy=copy)
 
 
 def describe_articles(
-    words: sparse.csr_matrix, entities: sparse.csr_matrix, dates: list[dt.date | None]
+    words: sparse.csr_matrix, entities: sparse.csr_matrix, dates: list[dt.date | None], copy: bool = True,
 ) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray, np.ndarray]:
     """What pair scores are made of, from each article's word counts (n, terms), entity counts
     (n, entities) and date: word TF-IDF (n, terms), entity TF-IDF (n, entities), whether each
-    article names an entity (n,) bool, and its date as a day number (n,), NaN when unknown."""
+    article names an entity (n,) bool, and its date as a day number (n,), NaN when unknown.
+    Without ``copy`` the counts are weighed in place (``weigh_terms``)."""
     ordinal = np.array([d.toordinal() if d else np.nan for d in dates], dtype=float)
-    return weigh_terms(words), weigh_terms(entities), np.diff(entities.indptr) > 0, ordinal
+    return weigh_terms(words, copy), weigh_terms(entities, copy), np.diff(entities.indptr) > 0, ordinal
+
+
+def describe_story_articles(
+    articles: pd.DataFrame, words: TermCounts, claims: ArticleClaims, copy: bool = True
+) -> DescribedArticles:
+    """``DescribedArticles`` of ``articles`` (article_id, published, duplicate_of) from their word
+    ``TermCounts`` and ``ArticleClaims`` (rows of other articles left out, missing ones zero).
+    Without ``copy`` the counts of ``words`` and ``claims`` are weighed in place and so spent: a
+    corpus's counts are never held beside their TF-IDF."""
+    ids = list_story_articles(articles)[0]
+    words, entities = select_articles(words, ids), select_articles(claims.entities, ids)
+    dates = estimate_article_dates(articles, claims.dates)
+    scored = describe_articles(words.counts, entities.counts, [dates[a] for a in ids], copy)
+    return DescribedArticles(ids, scored, words.terms, dates)
+
+
+def list_story_articles(articles: pd.DataFrame) -> tuple[pd.Index, dict[str, str]]:
+    """The ids of the ``articles`` stories are grouped on (sorted), and each duplicate's article
+    kept (``follow_duplicates``; a ``duplicate_of`` naming no article of the table is ignored)."""
+    given = articles.get("duplicate_of", pd.Series("", index=articles.index)).fillna("")
+    known = set(articles["article_id"])
+    duplicate_of = follow_duplicates({a: d for a, d in zip(articles["article_id"], given) if d in known and d != a})
+    return pd.Index(sorted(a for a in articles["article_id"] if a not in duplicate_of)), duplicate_of
 
 
 def blend_scores(
@@ -309,13 +348,32 @@ def reduce_articles(
 ) -> np.ndarray:
     """(n, <= dims) float32 L2-normalised article vectors whose cosines approximate the pair score:
     word and entity TF-IDF side by side, weighted so that their dot product is the blended score,
-    reduced by truncated SVD (fixed seed), in single precision (as the TF-IDF vectors are)."""
+    projected on the ``dims`` first directions of a truncated SVD (fixed seed) fitted on at most
+    ``SVD_SAMPLE`` articles (drawn with a fixed seed), ``REDUCE_BLOCK`` articles at a time: the
+    search vectors alone grow with the corpus, not the SVD's work arrays or a joined copy of the
+    TF-IDF. Single precision, as the TF-IDF vectors are."""
+    n = words.shape[0]
+    dims = min(dims, min(n, SVD_SAMPLE) - 1, words.shape[1] + names.shape[1] - 1)
+    if dims < 1:
+        return normalize_rows(join_weighted_terms(words, names, lexical_weight, slice(None)).toarray())
+    sample = slice(None) if n <= SVD_SAMPLE else np.sort(np.random.default_rng(0).choice(n, SVD_SAMPLE, replace=False))
+    svd = TruncatedSVD(dims, n_iter=2, random_state=0).fit(join_weighted_terms(words, names, lexical_weight, sample))
+    reduced = np.empty((n, dims), dtype=np.float32)
+    for start in range(0, n, REDUCE_BLOCK):
+        block = slice(start, start + REDUCE_BLOCK)
+        reduced[block] = svd.transform(join_weighted_terms(words, names, lexical_weight, block))
+    return normalize_rows(reduced, in_place=True)
+
+
+def join_weighted_terms(
+    words: sparse.csr_matrix, names: sparse.csr_matrix, lexical_weight: float, rows: slice | np.ndarray
+) -> sparse.csr_matrix:
+    """(len(rows), terms + entities) float32: the ``rows`` of the word and entity TF-IDF side by
+    side, scaled by the square roots of their weights, so a dot product is the blended score."""
     weights = np.sqrt([lexical_weight, 1 - lexical_weight]).astype(np.float32)  # a float64 weight doubles both
-    both = sparse.hstack([words, names], format="csr", dtype=np.float32)
+    both = sparse.hstack([words[rows], names[rows]], format="csr", dtype=np.float32)
     both.data *= np.where(both.indices < words.shape[1], weights[0], weights[1])  # not a weighted copy of each
-    dims = min(dims, both.shape[0] - 1, both.shape[1] - 1)
-    reduced = TruncatedSVD(dims, n_iter=2, random_state=0).fit_transform(both) if dims >= 1 else both.toarray()
-    return normalize_rows(reduced)
+    return both
 
 
 def cluster_articles(scores: np.ndarray, threshold: float = STORY_THRESHOLD) -> np.ndarray:
@@ -413,43 +471,38 @@ def join_article_texts(sentences: pd.DataFrame) -> pd.Series:
 
 def group_stories(
     articles: pd.DataFrame,
-    sentences: pd.DataFrame | pd.Series | TermCounts,
-    claims: pd.DataFrame | ArticleClaims | None = None,
+    sentences: pd.DataFrame | pd.Series | DescribedArticles,
+    claims: pd.DataFrame | None = None,
     threshold: float = STORY_THRESHOLD,
     window_days: int = WINDOW_DAYS,
     lexical_weight: float = LEXICAL_WEIGHT,
     exact_limit: int = EXACT_LIMIT,
 ) -> pd.DataFrame:
     """Stories of ``articles`` from their content ``sentences`` (or the texts
-    ``join_article_texts`` makes of them, or their words' ``TermCounts``) and ``claims``
-    (article_id, entities, dates; or their ``ArticleClaims``).
+    ``join_article_texts`` makes of them) and ``claims`` (article_id, entities, dates), or from
+    their ``DescribedArticles`` (then ``claims`` is not used).
 
     Duplicates (``duplicate_of`` set) join the story of the article they duplicate. Returns
     STORY_COLUMNS, one row per article; story ids ``S001``... in the order of each story's
     first article_id. Up to ``exact_limit`` articles every pair is scored; above it only
     candidate pairs (``cluster_candidate_pairs``).
     """
-    given = articles.get("duplicate_of", pd.Series("", index=articles.index)).fillna("")
-    known = set(articles["article_id"])
-    duplicate_of = follow_duplicates({a: d for a, d in zip(articles["article_id"], given) if d in known and d != a})
-    ids = pd.Index(sorted(a for a in articles["article_id"] if a not in duplicate_of))
-    if not isinstance(sentences, TermCounts):
-        sentences = count_article_terms([sentences if isinstance(sentences, pd.Series) else join_article_texts(sentences)], ids)
-    if not isinstance(claims, ArticleClaims):
-        claims = summarise_article_claims([] if claims is None else [claims], ids)
-    words = select_articles(sentences, ids)
-    entities = select_articles(claims.entities, ids)
-    dates = estimate_article_dates(articles, claims.dates)
-    del sentences, claims  # what is used from here on is the weighted words and entities
-    described = describe_articles(words.counts, entities.counts, [dates[a] for a in ids])
-    terms = words.terms
-    del words, entities
-    if len(ids) <= exact_limit:
-        clusters = cluster_articles(score_among(*described, np.arange(len(ids)), lexical_weight, window_days), threshold)
+    ids, duplicate_of = list_story_articles(articles)
+    if isinstance(sentences, DescribedArticles):
+        if not sentences.ids.equals(ids):
+            raise ValueError("the described articles are not the articles given (another run's, or another selection)")
+        described = sentences
     else:
-        clusters = cluster_candidate_pairs(*described, threshold, window_days, lexical_weight, exact_limit=exact_limit)
+        texts = sentences if isinstance(sentences, pd.Series) else join_article_texts(sentences)
+        described = describe_story_articles(articles, count_article_terms([texts], ids),
+                                            summarise_article_claims([] if claims is None else [claims], ids), copy=False)
+    scored, dates = described.scored, described.dates
+    if len(ids) <= exact_limit:
+        clusters = cluster_articles(score_among(*scored, np.arange(len(ids)), lexical_weight, window_days), threshold)
+    else:
+        clusters = cluster_candidate_pairs(*scored, threshold, window_days, lexical_weight, exact_limit=exact_limit)
     titles = dict(zip(articles["article_id"], articles.get("title", pd.Series("", index=articles.index)).fillna("")))
-    labels = label_stories(ids, titles, described[0], terms, clusters)
+    labels = label_stories(ids, titles, scored[0], described.terms, clusters)
     ranked = list(dict.fromkeys(clusters))  # clusters in the order of their first article
     width = max(3, len(str(len(ranked))))
     story_ids = {c: f"S{rank:0{width}d}" for rank, c in enumerate(ranked, start=1)}

@@ -18,8 +18,8 @@ from storydiff.compare.reuse import (
 )
 from storydiff.compare.sameclaim import REUSE_THRESHOLD, SAME_CLAIM_THRESHOLD
 from storydiff.compare.stories import (
-    STORY_THRESHOLD, WINDOW_DAYS, ArticleClaims, TermCounts, count_article_terms, group_stories, join_article_texts,
-    summarise_article_claims,
+    STORY_THRESHOLD, WINDOW_DAYS, ArticleClaims, DescribedArticles, TermCounts, count_article_terms,
+    describe_story_articles, group_stories, join_article_texts, summarise_article_claims,
 )
 from storydiff.runfolder import (
     filter_in, index_kept_articles, iterate_content_batches, iterate_table_batches, open_table_parts, read_table,
@@ -149,6 +149,15 @@ def compare_reuse(
     else:
         counts = write_alignments(run_dir, alignments)
     return {**tables, "reuse": summarise_reuse(counts, sentences, articles, stories)}
+
+
+def describe_run_articles(run_dir: str | Path, articles: pd.DataFrame, sentence_ids: pd.Series) -> DescribedArticles:
+    """``DescribedArticles`` of the run's ``articles`` (article_id, published, duplicate_of) from
+    the words of its content sentences and the claims of those ``sentence_ids``
+    (``read_article_words``, ``read_article_claims``), the counts weighed where they lie: what
+    ``group_stories`` takes from a run folder without holding its counts beside their TF-IDF."""
+    return describe_story_articles(articles, read_article_words(run_dir), read_article_claims(run_dir, sentence_ids),
+                                   copy=False)
 
 
 def read_article_words(run_dir: str | Path) -> TermCounts:
