@@ -13,7 +13,7 @@ import pytest
 
 from storydiff.compare import candidates
 from storydiff.compare.candidates import (
-    PAIR_BLOCK, find_candidate_pairs, group_identical_rows, score_candidate_pairs, search_cells,
+    PAIR_BLOCK, find_candidate_pairs, group_identical_rows, score_candidate_pairs, search_cells, sort_unique_pairs,
 )
 from storydiff.compare.reuse import align_articles
 from storydiff.compare import stories
@@ -114,6 +114,16 @@ def test_identical_rows_are_grouped_and_hash_collisions_kept_apart(copied_vector
     np.testing.assert_array_equal(copied_vectors[collided_first[collided_group]], copied_vectors)
     pairs = find_candidate_pairs(copied_vectors, 10, min_similarity=0.8)  # exact: the copies are apart again
     assert set(map(tuple, pairs.tolist())) == brute_force_pairs(copied_vectors, 0.8)
+
+
+def test_pairs_are_deduplicated_on_one_key_each_as_row_by_row():
+    """Pairs either way round, repeated, a pair of a row with itself: the distinct pairs, lower row
+    first, sorted, as sorting each pair and then the rows gives them."""
+    pairs = np.random.default_rng(0).integers(0, 50, size=(2_000, 2))
+    expected = np.unique(np.sort(pairs, axis=1), axis=0)
+    given = sort_unique_pairs(pairs, 50)
+    assert given.dtype == np.int64 and np.array_equal(given, expected)
+    assert sort_unique_pairs(np.empty((0, 2), dtype=np.int64), 50).shape == (0, 2)
 
 
 def test_candidate_pairs_are_scored_in_blocks_as_in_one():

@@ -125,8 +125,30 @@ def find_candidate_pairs(
         kept = vectors if len(present) == len(vectors) else vectors[present]
         group, first = group_identical_rows(kept)
         pairs = expand_group_pairs(search_neighbours(kept, first, k, min_similarity, exact_limit), group)
-    pairs = np.sort(present[pairs], axis=1)
-    return np.unique(pairs, axis=0) if len(pairs) else np.empty((0, 2), dtype=np.int64)
+    return present[sort_unique_pairs(pairs, len(present))]  # ``present`` ascends: order and i < j kept
+
+
+def sort_unique_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
+    """The distinct pairs (m, 2) int64 of ``pairs`` (p, 2) of row numbers below ``n``, each with
+    its lower row first, sorted: ``np.unique(np.sort(pairs, axis=1), axis=0)`` computed on one
+    ``key_pairs`` key per pair, not on sorted copies of the rows."""
+    return unkey_pairs(np.unique(key_pairs(pairs, n)), n)
+
+
+def key_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
+    """One int64 key (p,) per pair of ``pairs`` (p, 2) of row numbers below ``n``, either way
+    round: lower x n + higher, so keys sort as the pairs (lower row first) do."""
+    keys = np.minimum(pairs[:, 0], pairs[:, 1]).astype(np.int64)
+    keys *= n
+    keys += np.maximum(pairs[:, 0], pairs[:, 1])
+    return keys
+
+
+def unkey_pairs(keys: np.ndarray, n: int) -> np.ndarray:
+    """The pairs (m, 2) int64, lower row first, of ``key_pairs``'s ``keys`` (m,)."""
+    pairs = np.empty((len(keys), 2), dtype=np.int64)
+    np.divmod(keys, n, out=(pairs[:, 0], pairs[:, 1]))
+    return pairs
 
 
 def search_neighbours(
@@ -256,7 +278,7 @@ def expand_group_pairs(pairs: np.ndarray, group: np.ndarray) -> np.ndarray:
     order = np.argsort(group, kind="stable")
     starts = np.cumsum(sizes) - sizes
     repeated = np.flatnonzero(sizes > 1)
-    pairs = np.unique(np.sort(np.vstack([pairs, np.column_stack([repeated, repeated])]), axis=1), axis=0)
+    pairs = sort_unique_pairs(np.vstack([pairs, np.column_stack([repeated, repeated])]), len(sizes))
     a, b = pairs[:, 0], pairs[:, 1]
     counts = sizes[a] * sizes[b]
     pair = np.repeat(np.arange(len(pairs)), counts)

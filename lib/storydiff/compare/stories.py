@@ -35,7 +35,7 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer
 
-from storydiff.compare.candidates import find_candidate_pairs
+from storydiff.compare.candidates import find_candidate_pairs, key_pairs, unkey_pairs
 from storydiff.embed import normalize_rows
 
 STORY_THRESHOLD = 0.30
@@ -395,7 +395,8 @@ def find_story_candidates(
     ``window_days + 1`` days (day numbers ``ordinal``, NaN when undated). Every pair less than a
     window apart shares a block pair, so an event reported in many weeks of a long corpus (whose
     nearest neighbours overall are the other weeks) still finds its same-week partners."""
-    found = [find_candidate_pairs(vectors, neighbours, exact_limit=exact_limit)]
+    n = len(vectors)
+    found = [key_pairs(find_candidate_pairs(vectors, neighbours, exact_limit=exact_limit), n)]  # 8 bytes a pair
     dated = np.flatnonzero(~np.isnan(ordinal))
     block = np.floor(ordinal[dated] / (window_days + 1)).astype(np.int64)
     order = np.argsort(block, kind="stable")
@@ -403,8 +404,8 @@ def find_story_candidates(
     for first in np.unique(block):
         rows = np.sort(dated[np.searchsorted(block, first) : np.searchsorted(block, first + 2)])
         if len(rows) > 1:
-            found.append(rows[find_candidate_pairs(vectors[rows], neighbours, exact_limit=exact_limit)])
-    return np.unique(np.concatenate(found), axis=0) if len(found) > 1 else found[0]
+            found.append(key_pairs(rows[find_candidate_pairs(vectors[rows], neighbours, exact_limit=exact_limit)], n))
+    return unkey_pairs(np.unique(np.concatenate(found)), n)
 
 
 def cluster_candidate_pairs(
