@@ -11,6 +11,7 @@ from storydiff.compare.reuse import (
     gather_alignments, iterate_reuse_blocks, likely_source, summarise_reuse,
 )
 from storydiff.compare.tables import compare_reuse, write_alignments
+from storydiff import runfolder
 from storydiff.runfolder import TABLES_DIR, read_table, write_table
 
 
@@ -133,7 +134,12 @@ def test_a_failed_block_leaves_the_alignments_written_before(tmp_path, copied_ar
     pd.testing.assert_frame_equal(read_table(tmp_path, "reuse_alignments"), before)
 
 
-def test_texts_read_back_from_the_run_give_the_same_reuse(tmp_path):
+@pytest.mark.parametrize("batch_bytes", [None, 1])
+def test_texts_read_back_from_the_run_give_the_same_reuse(tmp_path, monkeypatch, batch_bytes):
+    """The paired sentences' texts read back from the run's sentences table, in one record batch
+    or one row at a time."""
+    if batch_bytes:
+        monkeypatch.setattr(runfolder, "BATCH_BYTES", batch_bytes)
     sentences, vectors = sentences_and_vectors()
     articles = pd.DataFrame({"article_id": ["a", "b", "c"], "published": ["2024-03-01", "2024-03-02", ""]})
     stories = pd.DataFrame({"article_id": ["a", "b", "c"], "story_id": ["S1", "S1", "S2"]})

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from storydiff.compare.blocks import (
     compare_blocks, compare_each_block, gather_block_tables, iterate_run_blocks, write_block_tables,
@@ -22,7 +24,7 @@ from storydiff.compare.stories import (
     describe_story_articles, group_stories, join_article_texts, summarise_article_claims,
 )
 from storydiff.runfolder import (
-    filter_in, index_kept_articles, iterate_content_batches, iterate_table_batches, open_table_parts, read_table,
+    concat_parts, index_kept_articles, iterate_content_batches, iterate_table_batches, open_table_parts, read_table,
 )
 
 
@@ -187,8 +189,12 @@ def read_paired_texts(run_dir: str | Path, sentences: pd.DataFrame, pairs: pd.Da
     """Texts, indexed by sentence id, of the rows of ``sentences`` in a pair of ``pairs``
     (``find_similar_sentences``'s), read from the run's sentences table."""
     rows = np.unique(pairs[["row_a", "row_b"]].to_numpy())
-    wanted = sentences["sentence_id"].to_numpy()[rows]
-    texts = read_table(run_dir, "sentences", ["sentence_id", "text"], filter_in("sentence_id", wanted))
+    if not len(rows):
+        return pd.Series(dtype=object, name="text")
+    wanted = pa.array(sentences["sentence_id"].to_numpy()[rows], pa.string())
+    # a record batch at a time: a filtered read of a one-file table held every text of the corpus
+    texts = concat_parts([batch.filter(pc.is_in(batch.column(0), value_set=wanted)).to_pandas()
+                          for batch in iterate_table_batches(run_dir, "sentences", ["sentence_id", "text"])])
     return texts.set_index("sentence_id")["text"]
 
 
