@@ -29,9 +29,12 @@ from storydiff.compare.coverage import build_coverage
 from storydiff.compare.discrepancies import EVENT_THRESHOLD, find_discrepancies
 from storydiff.compare.facts import link_facts
 from storydiff.compare.sameclaim import SAME_CLAIM_THRESHOLD
+from storydiff.compare.stories import join_arrays
 from storydiff.engine import LocalEngine
 from storydiff.memory import release_unused_memory
-from storydiff.runfolder import concat_parts, open_scratch_dir, open_table_parts, read_table, split_table_by_chunk
+from storydiff.runfolder import (
+    concat_parts, iterate_table_batches, open_scratch_dir, open_table_parts, read_table, split_table_by_chunk,
+)
 
 BLOCK_CLAIMS = 5_000
 BUCKET_CLAIMS = 100_000  # claims of consecutive blocks spilled to one temporary file, read back whole
@@ -50,7 +53,12 @@ def split_story_blocks(
 
     Every claim's article must be in ``stories``.
     """
-    story = claims["article_id"].map(stories.set_index("article_id")["story_id"]).to_numpy()
+    return split_sorted_blocks(claims["article_id"].map(stories.set_index("article_id")["story_id"]).to_numpy(), max_claims)
+
+
+def split_sorted_blocks(story: np.ndarray, max_claims: int = BLOCK_CLAIMS) -> list[np.ndarray]:
+    """``split_story_blocks`` from each claim's story (n,): its id, or any number that sorts as the
+    ids do."""
     order = np.argsort(story, kind="stable")
     cuts = np.flatnonzero(story[order][1:] != story[order][:-1]) + 1
     blocks: list[np.ndarray] = []
@@ -147,15 +155,15 @@ def iterate_run_blocks(
     file (in the run folder, removed when done) of consecutive blocks of about ``bucket_claims``
     claims; the files are read back one at a time. A block's claims are in table order.
     A content sentence without a claim is an error naming it (re-run the claims stage)."""
-    keys = read_table(run_dir, "claims", ["sentence_id", "article_id"])
-    wanted = pd.Index(sentence_ids, dtype="str")
-    vector_row = wanted.get_indexer(pd.Index(keys["sentence_id"], dtype="str"))
+    vector_row, story = locate_run_claims(run_dir, sentence_ids, stories)
     selected = np.flatnonzero(vector_row >= 0)
-    if len(selected) != len(wanted):
-        missing = wanted.difference(pd.Index(keys["sentence_id"], dtype="str"))
+    if len(selected) != len(sentence_ids):
+        claimed = read_table(run_dir, "claims", ["sentence_id"])["sentence_id"]
+        missing = pd.Index(sentence_ids, dtype="str").difference(pd.Index(claimed, dtype="str"))
         raise KeyError(f"{len(missing)} content sentences have no claim (first: {missing[0]}); re-run 03_claims")
-    blocks = [selected[rows] for rows in split_story_blocks(keys.iloc[selected], stories, max_claims)]
-    bucket_of_row = np.full(len(keys), np.nan)
+    blocks = [selected[rows] for rows in split_sorted_blocks(story[selected], max_claims)]
+    del story
+    bucket_of_row = np.full(len(vector_row), np.nan)
     buckets: list[list[np.ndarray]] = []
     size = 0
     for rows in blocks:
@@ -165,7 +173,6 @@ def iterate_run_blocks(
         buckets[-1].append(rows)
         bucket_of_row[rows] = len(buckets) - 1
         size += len(rows)
-    del keys
     story_of = stories.set_index("article_id")["story_id"]
     with open_scratch_dir(run_dir, "claim-blocks") as folder:
         empty = split_table_by_chunk(
@@ -180,6 +187,23 @@ def iterate_run_blocks(
                 yield select_block_stories(block_claims, embeddings[vector_row[rows]], stories, story_of)
             del claims
             release_unused_memory()
+
+
+def locate_run_claims(run_dir: str | Path, sentence_ids: pd.Series, stories: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """For each claim of ``run_dir``'s claims table, in table order: the row (n,) int64 of its
+    sentence in the content sentences ``sentence_ids`` (-1: not one of them), and its story (n,)
+    int64 as a number in story id order (-1: its article is in no story of ``stories``). Read a
+    record batch at a time: 16 bytes a claim, not its ids as strings."""
+    wanted = pd.Index(sentence_ids, dtype="str")
+    article_index = pd.Index(stories["article_id"], dtype="str")
+    story_ids = pd.Index(np.unique(stories["story_id"].to_numpy(dtype=str)))
+    story_of_article = story_ids.get_indexer(stories["story_id"].to_numpy(dtype=str))
+    rows, numbers = [], []
+    for batch in iterate_table_batches(run_dir, "claims", ["sentence_id", "article_id"]):
+        rows.append(wanted.get_indexer(pd.Index(batch.column(0).to_numpy(zero_copy_only=False), dtype="str")))
+        articles = article_index.get_indexer(pd.Index(batch.column(1).to_numpy(zero_copy_only=False), dtype="str"))
+        numbers.append(np.where(articles >= 0, story_of_article[articles], -1))
+    return join_arrays(rows, np.int64), join_arrays(numbers, np.int64)
 
 
 def compare_blocks(
