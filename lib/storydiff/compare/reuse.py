@@ -73,7 +73,8 @@ def iterate_reuse_blocks(
     Only a block's sentence ids and texts are made into Python strings, so the corpus's similar
     pairs stay three numbers each here.
     """
-    ids, articles, texts = (sentences[c].to_numpy() for c in ("sentence_id", "article_id", "text"))
+    # the columns as they are: to_numpy() of an Arrow string column makes a Python string of every row
+    ids, articles, texts = (sentences[c].array for c in ("sentence_id", "article_id", "text"))
     rank = pd.factorize(articles, sort=True)[0]  # article order as integers
     row_a, row_b = pairs["row_a"].to_numpy(), pairs["row_b"].to_numpy()
     swap = rank[row_a] > rank[row_b]
@@ -89,9 +90,9 @@ def iterate_reuse_blocks(
             continue  # the next article pair fits in this block too
         rows = slice(begin, end)
         yield pd.DataFrame({
-            "article_a": articles[first[rows]], "article_b": articles[second[rows]],
-            "sentence_id_a": ids[first[rows]], "sentence_id_b": ids[second[rows]],
-            "text_a": texts[first[rows]], "text_b": texts[second[rows]], "similarity": similarity[rows],
+            "article_a": articles.take(first[rows]), "article_b": articles.take(second[rows]),
+            "sentence_id_a": ids.take(first[rows]), "sentence_id_b": ids.take(second[rows]),
+            "text_a": texts.take(first[rows]), "text_b": texts.take(second[rows]), "similarity": similarity[rows],
         }, columns=PAIR_COLUMNS)
         begin = end
 

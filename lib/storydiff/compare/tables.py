@@ -142,7 +142,7 @@ def compare_reuse(
     """
     pairs = find_similar_sentences(sentences, sentence_embeddings, reuse_threshold)
     if "text" not in sentences and run_dir is not None:
-        sentences = sentences.assign(text=sentences["sentence_id"].map(read_paired_texts(run_dir, sentences, pairs)))
+        sentences = sentences.assign(text=read_paired_texts(run_dir, sentences, pairs))
     alignments = align_blocks(sentences, pairs, engine=engine)
     tables = {}
     if run_dir is None:
@@ -185,17 +185,21 @@ def read_article_claims(run_dir: str | Path, sentence_ids: pd.Series) -> Article
     )
 
 
-def read_paired_texts(run_dir: str | Path, sentences: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
-    """Texts, indexed by sentence id, of the rows of ``sentences`` in a pair of ``pairs``
-    (``find_similar_sentences``'s), read from the run's sentences table."""
+def read_paired_texts(run_dir: str | Path, sentences: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
+    """(len(sentences),) object: the text of each row of ``sentences`` in a pair of ``pairs``
+    (``find_similar_sentences``'s), read from the run's sentences table a record batch at a time,
+    None for the other rows (8 bytes each: no Python string of every sentence id)."""
     rows = np.unique(pairs[["row_a", "row_b"]].to_numpy())
+    texts = np.full(len(sentences), None, dtype=object)
     if not len(rows):
-        return pd.Series(dtype=object, name="text")
-    wanted = pa.array(sentences["sentence_id"].to_numpy()[rows], pa.string())
-    # a record batch at a time: a filtered read of a one-file table held every text of the corpus
-    texts = concat_parts([batch.filter(pc.is_in(batch.column(0), value_set=wanted)).to_pandas()
-                          for batch in iterate_table_batches(run_dir, "sentences", ["sentence_id", "text"])])
-    return texts.set_index("sentence_id")["text"]
+        return texts
+    wanted = sentences["sentence_id"].take(rows)
+    # a filtered read of a one-file table held every text of the corpus
+    value_set = pa.array(wanted.to_numpy(), pa.string())
+    read = concat_parts([batch.filter(pc.is_in(batch.column(0), value_set=value_set)).to_pandas()
+                         for batch in iterate_table_batches(run_dir, "sentences", ["sentence_id", "text"])])
+    texts[rows] = read.set_index("sentence_id")["text"].reindex(pd.Index(wanted)).to_numpy()
+    return texts
 
 
 def write_alignments(run_dir: str | Path, results: Iterable[tuple[int, pd.DataFrame]]) -> pd.DataFrame:
