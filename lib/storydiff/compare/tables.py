@@ -177,11 +177,11 @@ def read_article_claims(run_dir: str | Path, sentence_ids: pd.Series) -> Article
     claims of the content sentences ``sentence_ids``, read a record batch of the claims table at
     a time: the claims' entities and dates are never all held at once."""
     kept = index_kept_articles(read_table(run_dir, "articles", ["article_id", "duplicate_of"]))
-    content = pd.Index(sentence_ids)
+    content = pa.array(sentence_ids, pa.large_string())  # an Arrow hash set: no Python string of each id
     columns = ["sentence_id", "article_id", "entities", "dates"]
-    batches = (batch.to_pandas() for batch in iterate_table_batches(run_dir, "claims", columns))
+    batches = iterate_table_batches(run_dir, "claims", columns)
     return summarise_article_claims(
-        (claims[content.get_indexer(claims["sentence_id"]) >= 0] for claims in batches), kept.sort_values()
+        (batch.filter(pc.is_in(batch.column(0), value_set=content)).to_pandas() for batch in batches), kept.sort_values()
     )
 
 
