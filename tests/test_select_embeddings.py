@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from storydiff.compare import locate_embeddings, select_embeddings
@@ -45,3 +46,13 @@ def test_located_rows_read_from_a_memory_map_equal_the_selected_vectors(stored, 
     rows = locate_embeddings(ids, ["b:0000", "a:0000"])
     assert rows.tolist() == [2, 0] and locate_embeddings(ids, []).tolist() == []
     np.testing.assert_array_equal(mapped[rows], select_embeddings(ids, vectors, ["b:0000", "a:0000"]))
+
+
+def test_ids_held_as_arrow_strings_locate_as_a_list_does(stored):
+    """The comparison and figures kernels hold a run's ids as one Arrow array (``read_sentence_embeddings``)."""
+    ids, vectors = stored
+    arrow_ids = pa.array(ids)
+    assert locate_embeddings(arrow_ids, pd.Series(["b:0000", "a:0000"], dtype="str")).tolist() == [2, 0]
+    assert select_embeddings(arrow_ids, vectors, pd.Series(ids, dtype="str")) is vectors
+    with pytest.raises(KeyError, match="2 sentences .*first: c:0000"):
+        locate_embeddings(arrow_ids, ["a:0000", "c:0000", "d:0000"])

@@ -259,3 +259,18 @@ def test_a_column_is_hashed_across_its_table_parts(tmp_path, frame):
     assert np.array_equal(runfolder.hash_column(tmp_path, "sentences", "article_id"),
                           runfolder.hash_distinct([frame["article_id"]]))
     assert len(runfolder.hash_column(tmp_path, "sentences", "n")) == len(frame)
+
+
+@pytest.mark.parametrize("lines", [2, 65_536])
+def test_a_json_list_of_strings_is_read_a_chunk_of_lines_at_a_time(tmp_path, monkeypatch, lines):
+    """Ids with commas, quotes, backslashes and non-ASCII letters, one a line as the run writes
+    them, read in chunks of two lines or at once; an empty list, and a list on one line."""
+    monkeypatch.setattr(runfolder, "JSON_LINES", lines)
+    items = ["a,b", 'say "x",', "back\\slash", "Zürich ü", "", "last"]
+    runfolder.write_json_list(tmp_path / "ids.json", [items[:2], items[2:]], len(items))
+    read = runfolder.read_json_strings(tmp_path / "ids.json")
+    assert read.type == pa.large_string() and read.to_pylist() == items
+    runfolder.write_json_list(tmp_path / "none.json", [], 0)
+    assert runfolder.read_json_strings(tmp_path / "none.json").to_pylist() == []
+    (tmp_path / "flat.json").write_text('["a", "b,c"]', encoding="utf-8")
+    assert runfolder.read_json_strings(tmp_path / "flat.json").to_pylist() == ["a", "b,c"]

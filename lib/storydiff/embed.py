@@ -15,7 +15,6 @@ import contextlib
 import functools
 import hashlib
 import itertools
-import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -23,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from tqdm import tqdm
 
 from storydiff.embed_cache import EmbeddingCache, hash_texts, resolve_cache_dir
 from storydiff.embed_onnx import OnnxEncoder, create_session, export_onnx
 from storydiff.engine import split_evenly
-from storydiff.runfolder import open_atomic_path, write_json_list
+from storydiff.runfolder import open_atomic_path, read_json_strings, write_json_list
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_ALIASES = {"", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
@@ -452,9 +452,17 @@ def load_sentence_vectors(run_dir: str | Path, mmap: bool = False) -> np.ndarray
 def load_sentence_embeddings(run_dir: str | Path, mmap: bool = False) -> tuple[list[str], np.ndarray]:
     """(sentence_ids, vectors float32 (n, dim)) written by the embed stage (02_embed) in ``run_dir``;
     with ``mmap`` the vectors are a read-only memory map of the file (``load_sentence_vectors``)."""
+    sentence_ids, vectors = read_sentence_embeddings(run_dir, mmap)
+    return sentence_ids.to_pylist(), vectors
+
+
+def read_sentence_embeddings(run_dir: str | Path, mmap: bool = True) -> tuple[pa.Array, np.ndarray]:
+    """As ``load_sentence_embeddings``, the ids as one Arrow string array (``read_json_strings``:
+    no Python string of each, some 80 bytes apiece) and the vectors a memory map unless ``mmap``
+    is false: what a kernel of a large run reads."""
     vectors = load_sentence_vectors(run_dir, mmap)
     folder = Path(run_dir) / EMBEDDINGS_DIR
-    sentence_ids = json.loads((folder / IDS_FILE).read_text(encoding="utf-8"))
+    sentence_ids = read_json_strings(folder / IDS_FILE)
     if len(sentence_ids) != len(vectors):
         raise ValueError(f"{folder}: {len(sentence_ids)} sentence ids but {len(vectors)} vectors (re-run 02_embed)")
     return sentence_ids, vectors

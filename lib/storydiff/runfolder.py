@@ -31,6 +31,7 @@ MANIFEST = "manifest.json"
 CSV_MAX_ROWS = 500_000  # a bigger table is Parquet only: spreadsheets stop near a million rows
 BATCH_ROWS = 65_536  # rows a record batch of iterate_table_batches holds at most
 BATCH_BYTES = 2 * 2**20  # and uncompressed bytes, about: pyarrow takes some 7x a batch's size to decode it
+JSON_LINES = 65_536  # lines of a JSON list read_json_strings parses at a time
 ROW_GROUP_ROWS = 1_048_576  # rows a Parquet row group holds at most,
 ROW_GROUP_BYTES = 16 * 2**20  # and uncompressed bytes, about: 35,600 articles' texts are 80 MB
 SCRATCH_SUFFIX = ".tmp"  # every temporary file and folder in a run folder: a dot name ending so
@@ -437,6 +438,36 @@ def write_json_list(path: str | Path, batches: Iterable[Iterable[Any]], n_items:
             raise ValueError(f"{Path(path).name}: {written} items where {n_items} were expected")
 
     atomic_write(Path(path), write)
+
+
+def read_json_strings(path: str | Path) -> pa.Array:
+    """The strings of a JSON list of strings as one Arrow ``large_string`` array: a list laid out
+    one item a line (as ``write_json_list`` and ``write_json`` write it) is parsed ``JSON_LINES``
+    lines at a time, so its items are never all Python strings at once; any other layout whole."""
+    chunks, lines = [], []
+    with open(path, encoding="utf-8") as source:
+        if source.readline().strip() != "[":
+            source.seek(0)
+            return as_large_strings(json.load(source))
+        for line in source:
+            if line.strip() == "]":
+                break
+            lines.append(line.strip().removesuffix(","))  # an item's JSON ends in a quote: a comma after it separates
+            if len(lines) == JSON_LINES:
+                chunks.append(as_large_strings(json.loads("[" + ",".join(lines) + "]")))
+                lines = []
+    chunks.append(as_large_strings(json.loads("[" + ",".join(lines) + "]")))
+    return pa.concat_arrays(chunks)
+
+
+def as_large_strings(values: Any) -> pa.Array:
+    """``values`` (a sequence of strings, a Series, an Arrow array) as one Arrow ``large_string``
+    array; an Arrow-backed string column is not made into Python strings on the way."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.cast(pa.large_string())
+    return pa.array(values, pa.large_string())
 
 
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:

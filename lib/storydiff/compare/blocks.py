@@ -33,7 +33,7 @@ from storydiff.compare.stories import join_arrays
 from storydiff.engine import LocalEngine
 from storydiff.memory import release_unused_memory
 from storydiff.runfolder import (
-    concat_parts, iterate_table_batches, open_scratch_dir, open_table_parts, read_table, split_table_by_chunk,
+    as_large_strings, concat_parts, iterate_table_batches, open_scratch_dir, open_table_parts, read_table, split_table_by_chunk,
 )
 
 BLOCK_CLAIMS = 5_000
@@ -195,7 +195,7 @@ def locate_run_claims(run_dir: str | Path, sentence_ids: pd.Series, stories: pd.
     int64 as a number in story id order (-1: its article is in no story of ``stories``). Read a
     record batch at a time and looked up in Arrow hash sets (``pyarrow.compute.index_in``): 16
     bytes a claim, and no Python string of any id (a pandas index of the ids makes one each)."""
-    content, articles = pa.array(sentence_ids, pa.large_string()), pa.array(stories["article_id"], pa.large_string())
+    content, articles = as_large_strings(sentence_ids), as_large_strings(stories["article_id"])
     story_ids = stories["story_id"].to_numpy(dtype=str)
     story_of_article = np.append(np.searchsorted(np.unique(story_ids), story_ids), -1)  # [-1]: no story
     rows, numbers = [], []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,34 +24,34 @@ from storydiff.compare.stories import (
     describe_story_articles, group_stories, join_article_texts, summarise_article_claims,
 )
 from storydiff.runfolder import (
-    concat_parts, index_kept_articles, iterate_content_batches, iterate_table_batches, open_table_parts, read_table,
+    as_large_strings, concat_parts, index_kept_articles, iterate_content_batches, iterate_table_batches, open_table_parts, read_table,
 )
 
 
-def select_embeddings(ids: list[str], vectors: np.ndarray, wanted: pd.Series | list[str]) -> np.ndarray:
+def select_embeddings(ids: Sequence[str] | pa.Array, vectors: np.ndarray, wanted: pd.Series | Sequence[str]) -> np.ndarray:
     """Rows of ``vectors`` (row i for ids[i]) for the ``wanted`` ids, in their order: ``vectors``
     itself, not a copy, when ``wanted`` is ``ids`` (as for a run's content sentences and claims,
     which would otherwise hold the corpus's vectors three times).
 
     A wanted id without a vector is an error naming it (the embeddings are from another run).
     """
-    if len(wanted) == len(ids) and pd.Index(wanted, dtype="str").equals(pd.Index(ids, dtype="str")):
+    if len(wanted) == len(ids) and as_large_strings(wanted).equals(as_large_strings(ids)):
         return vectors
     return vectors[locate_embeddings(ids, wanted)]
 
 
-def locate_embeddings(ids: list[str], wanted: pd.Series | list[str]) -> np.ndarray:
+def locate_embeddings(ids: Sequence[str] | pa.Array, wanted: pd.Series | Sequence[str]) -> np.ndarray:
     """Row numbers (len(wanted),) int64 of the ``wanted`` ids in ``ids`` (the embeddings' row
     order), to read those rows only, e.g. from a memory map; a wanted id without a vector is an
     error naming it (the embeddings are from another run)."""
-    # a hash index lookup: a dict of every id and a Python loop over the wanted ones cost ~200 bytes
-    # and ~1 µs per sentence (the figures kernel at 582,768 claims)
-    wanted = pd.Index(wanted, dtype="str")
-    rows = pd.Index(ids, dtype="str").get_indexer(wanted).astype(np.int64, copy=False)
-    missing = np.flatnonzero(rows < 0)
-    if len(missing):
-        raise KeyError(f"{len(missing)} sentences have no embedding (first: {wanted[missing[0]]}); re-run 02_embed")
-    return rows
+    # an Arrow hash set of the ids: a pandas index of them makes a Python string of each (~110 bytes
+    # a sentence, the figures kernel at 582,768 claims), a dict and a Python loop cost more
+    wanted = as_large_strings(wanted)
+    rows = pc.index_in(wanted, value_set=as_large_strings(ids))
+    if rows.null_count:
+        first = wanted[pc.index(pc.is_null(rows), True).as_py()].as_py()
+        raise KeyError(f"{rows.null_count} sentences have no embedding (first: {first}); re-run 02_embed")
+    return rows.to_numpy().astype(np.int64)
 
 
 def compare_corpus(
@@ -177,7 +177,7 @@ def read_article_claims(run_dir: str | Path, sentence_ids: pd.Series) -> Article
     claims of the content sentences ``sentence_ids``, read a record batch of the claims table at
     a time: the claims' entities and dates are never all held at once."""
     kept = index_kept_articles(read_table(run_dir, "articles", ["article_id", "duplicate_of"]))
-    content = pa.array(sentence_ids, pa.large_string())  # an Arrow hash set: no Python string of each id
+    content = as_large_strings(sentence_ids)  # an Arrow hash set: no Python string of each id
     columns = ["sentence_id", "article_id", "entities", "dates"]
     batches = iterate_table_batches(run_dir, "claims", columns)
     return summarise_article_claims(
