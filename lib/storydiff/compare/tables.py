@@ -195,7 +195,7 @@ def read_paired_texts(run_dir: str | Path, sentences: pd.DataFrame, pairs: pd.Da
         return texts
     wanted = sentences["sentence_id"].take(rows)
     # a filtered read of a one-file table held every text of the corpus
-    value_set = pa.array(wanted.to_numpy(), pa.string())
+    value_set = as_large_strings(wanted)
     read = concat_parts([batch.filter(pc.is_in(batch.column(0), value_set=value_set)).to_pandas()
                          for batch in iterate_table_batches(run_dir, "sentences", ["sentence_id", "text"])])
     texts[rows] = read.set_index("sentence_id")["text"].reindex(pd.Index(wanted)).to_numpy()
