@@ -54,5 +54,7 @@ def test_ids_held_as_arrow_strings_locate_as_a_list_does(stored):
     arrow_ids = pa.array(ids)
     assert locate_embeddings(arrow_ids, pd.Series(["b:0000", "a:0000"], dtype="str")).tolist() == [2, 0]
     assert select_embeddings(arrow_ids, vectors, pd.Series(ids, dtype="str")) is vectors
+    parts = pd.concat([pd.Series(ids[:1], dtype="str"), pd.Series(ids[1:], dtype="str")], ignore_index=True)
+    assert select_embeddings(arrow_ids, vectors, parts) is vectors  # a column read in parts: Arrow chunks
     with pytest.raises(KeyError, match="2 sentences .*first: c:0000"):
         locate_embeddings(arrow_ids, ["a:0000", "c:0000", "d:0000"])

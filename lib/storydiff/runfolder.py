@@ -463,11 +463,11 @@ def read_json_strings(path: str | Path) -> pa.Array:
 def as_large_strings(values: Any) -> pa.Array:
     """``values`` (a sequence of strings, a Series, an Arrow array) as one Arrow ``large_string``
     array; an Arrow-backed string column is not made into Python strings on the way."""
+    if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = pa.array(values, pa.large_string())  # a column read in parts comes back chunked
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    if isinstance(values, pa.Array):
-        return values.cast(pa.large_string())
-    return pa.array(values, pa.large_string())
+    return values.cast(pa.large_string())
 
 
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:
