@@ -21,7 +21,6 @@ SENTENCE_STARTERS = frozenset(
     " there as after before while when if however meanwhile".split()
 )
 _END = re.compile(r"[.!?…]+[\"”’')\]]*")
-_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]?$")
 _NEXT_WORD = re.compile(r"\s+([\"“‘'(\[–—-]*)(\S+)")
 _STRIP = " \t\n•·–—-|*"
@@ -44,11 +43,23 @@ def _closed_quote_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _is_abbreviation(before: str, next_word: str) -> bool:
-    match = _WORD_BEFORE.search(before)
-    if not match:
+def _word_before(block: str, end: int) -> str:
+    """The word of ASCII letters and dots (starting with a letter) that ends just before the dot at
+    ``end - 1`` of ``block`` ("" when none); read backwards, so its cost is the word's length, not
+    the paragraph's."""
+    if block[end - 1] != ".":
+        return ""
+    start = end - 1
+    while start > 0 and (block[start - 1] == "." or (block[start - 1].isascii() and block[start - 1].isalpha())):
+        start -= 1
+    while start < end - 1 and block[start] == ".":
+        start += 1
+    return block[start : end - 1]
+
+
+def _is_abbreviation(word: str, next_word: str) -> bool:
+    if not word:
         return False
-    word = match.group(1)
     if word.lower() in ABBREVIATIONS:
         return not (word.lower() in {"etc"} and next_word[:1].isupper())
     if word.lower() == "no":
@@ -80,7 +91,7 @@ def split_sentence_spans(text: str, start: int = 0, end: int | None = None) -> l
             continue
         if any(a < match.start() < b for a, b in quotes):
             continue
-        if _is_abbreviation(block[: match.start() + 1], next_word):
+        if _is_abbreviation(_word_before(block, match.start() + 1), next_word):
             continue
         cuts.append(stop)
     cuts.append(len(block))
