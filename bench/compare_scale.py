@@ -42,7 +42,9 @@ on all of BBC grown by ``bench/scale.py``'s edited copies (``grow_corpus``: each
 of its original with one sentence dropped and a figure changed, so copies are new texts, not
 repeats) with ``duplicate_threshold=0.99`` as there, so the copies are read, split and checked
 for duplicates like any article and none is set aside; ``--run`` is not used, the rows printed
-are the sentences'.
+are the sentences'. With ``--jsonl`` the grown corpus is one JSONL file instead (a line an article,
+in file name order; 83 MB at x16), read with ``max_file_mb=1000`` so that code which reads such a
+file whole reads it too.
 
 ``--stage 05_figures`` runs the comparison on the grown run first (not measured), then measures
 the figures stage; the rows printed are the claim map's (one per claim). With ``--keep``, a grown
@@ -58,6 +60,7 @@ it wrote (one per story past ``max_stories_inline``).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import shutil
 import subprocess
@@ -198,6 +201,16 @@ def measure(run: Path, stage: str, parameters: dict[str, str]) -> dict[str, floa
     return {"seconds": seconds, "rss": peaks.rss, "anon": peaks.anon, "cluster": peaks.cluster, **count_rows(run, counted)}
 
 
+def write_jsonl_corpus(folder: Path) -> None:
+    """Replace the article files of ``folder`` by one file ``corpus.jsonl``, a line each
+    (``{"text": ...}``), in file name order."""
+    files = sorted(folder.glob("*.txt"))
+    with open(folder / "corpus.jsonl", "w", encoding="utf-8") as out:
+        for path in files:
+            out.write(json.dumps({"text": path.read_text(encoding="utf-8")}) + "\n")
+            path.unlink()
+
+
 def slope(x: list[float], y: list[float]) -> float:
     """Growth exponent between the last two points: log(y1 / y0) / log(x1 / x0)."""
     return math.log(y[-1] / y[-2]) / math.log(x[-1] / x[-2])
@@ -209,6 +222,7 @@ def main() -> None:
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--keep", type=Path, help="write the grown run folders here (default: a temporary folder)")
     parser.add_argument("--stage", choices=["01_corpus", "02_embed", "03_claims", "04_compare", "05_figures", "06_report"], default="04_compare")
+    parser.add_argument("--jsonl", action="store_true", help="01_corpus: the grown corpus as one JSONL file")
     args = parser.parse_args()
     if args.stage != "01_corpus" and args.run == SEEDS_RUN and not (SEEDS_RUN / "manifest.json").exists():
         print(f"no {SEEDS_RUN}: running the pipeline on the seeds first")
@@ -231,6 +245,8 @@ def main() -> None:
                 shutil.rmtree(run, ignore_errors=True)
                 shutil.rmtree(work / f"corpus-x{factor}", ignore_errors=True)
                 grow_corpus(list_bbc_articles(), factor, work / f"corpus-x{factor}")
+                if args.jsonl:
+                    write_jsonl_corpus(work / f"corpus-x{factor}")
                 run.mkdir()
             elif not kept:
                 shutil.rmtree(run, ignore_errors=True)  # a kept folder the comparison did not finish: grown again
@@ -242,6 +258,8 @@ def main() -> None:
             parameters = {}
             if args.stage == "01_corpus":
                 parameters = {"corpus": str(work / f"corpus-x{factor}"), "engine": "dask", "duplicate_threshold": 0.99}
+                if args.jsonl:
+                    parameters |= {"corpus": str(work / f"corpus-x{factor}" / "corpus.jsonl"), "max_file_mb": 1000}
             elif embedding:  # a cold vector cache, the ONNX export reused
                 shutil.copytree(work / "export" / "onnx", work / f"cache-x{factor}" / "onnx")
                 parameters = {"engine": "dask", "backend": "onnx-int8", "cache_dir": str(work / f"cache-x{factor}")}

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from storydiff.engine import LocalEngine
 from storydiff.runner import run_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +35,19 @@ def bbc_dir() -> Path:
     """The BBC corpus shipped beside the project: 2,225 articles in five topic folders, plus a
     README.TXT (read-only)."""
     return BBC
+
+
+class PartitionedEngine(LocalEngine):
+    """The in-process engine under the dask engine's name, so a stage splits its work into
+    partitions as on a cluster (run here, in order)."""
+
+    name = "dask"
+
+
+@pytest.fixture
+def partitioned_engine() -> LocalEngine:
+    """An in-process engine that a stage partitions its work for as it does for dask."""
+    return PartitionedEngine()
 
 
 @pytest.fixture(scope="session")

@@ -15,13 +15,6 @@ from storydiff.engine import LocalEngine
 from storydiff.stages import CorpusReading
 
 
-class PartitionedEngine(LocalEngine):
-    """The in-process engine under the dask engine's name, so the stage splits its work into
-    partitions as on a cluster (run here, in order)."""
-
-    name = "dask"
-
-
 @pytest.fixture
 def mixed_corpus(seeds_dir: Path, tmp_path: Path) -> Path:
     """Eight files in four folders, read two files a partition: ``a/`` two seed articles;
@@ -50,8 +43,8 @@ def mixed_corpus(seeds_dir: Path, tmp_path: Path) -> Path:
     return corpus
 
 
-def test_reading_by_partition_gives_the_tables_of_reading_whole(mixed_corpus: Path) -> None:
-    reading = CorpusReading(PartitionedEngine(), mixed_corpus, partition_size=2)
+def test_reading_by_partition_gives_the_tables_of_reading_whole(mixed_corpus: Path, partitioned_engine: LocalEngine) -> None:
+    reading = CorpusReading(partitioned_engine, mixed_corpus, partition_size=2)
     parts = list(reading)
     raws, skipped = read_corpus(mixed_corpus)
     articles, sentences = build_corpus_tables(raws)
@@ -68,18 +61,18 @@ def test_reading_by_partition_gives_the_tables_of_reading_whole(mixed_corpus: Pa
     assert tuple(by_id.loc["04_sidecar", ["outlet", "outlet_from"]]) == ("Sidecar Times", "meta")
 
 
-def test_any_split_gives_the_same_rows(mixed_corpus: Path) -> None:
+def test_any_split_gives_the_same_rows(mixed_corpus: Path, partitioned_engine: LocalEngine) -> None:
     whole = [pd.concat(frames, ignore_index=True) for frames in zip(*[(a, s) for _, a, s in CorpusReading(LocalEngine(), mixed_corpus)])]
     for size in (1, 3, 5):
-        parts = list(CorpusReading(PartitionedEngine(), mixed_corpus, partition_size=size))
+        parts = list(CorpusReading(partitioned_engine, mixed_corpus, partition_size=size))
         pd.testing.assert_frame_equal(pd.concat([a for _, a, _ in parts], ignore_index=True), whole[0])
         pd.testing.assert_frame_equal(pd.concat([s for _, _, s in parts], ignore_index=True), whole[1])
 
 
-def test_a_corpus_without_any_article_fails_once_every_input_was_tried(tmp_path: Path) -> None:
+def test_a_corpus_without_any_article_fails_once_every_input_was_tried(tmp_path: Path, partitioned_engine: LocalEngine) -> None:
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
     (tmp_path / "notes.jsonl").write_text('{"title": "no text"}\n', encoding="utf-8")
-    reading = CorpusReading(PartitionedEngine(), tmp_path, partition_size=1)
+    reading = CorpusReading(partitioned_engine, tmp_path, partition_size=1)
     with pytest.raises(CorpusError, match=r"no readable articles \(.*empty\.txt: .*; .*notes\.jsonl:1: no 'text' field"):
         list(reading)
     assert len(reading.skipped) == 2

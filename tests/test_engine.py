@@ -1,5 +1,6 @@
 """The dask engine gives the same tables as the local one (seeds and 300 BBC articles, real
-model, real papermill runs of the stages 01-04), loads models once per worker and only there, writes its
+model, real papermill runs of the stages 01-04) and reads a JSONL file in ranges on the workers,
+loads models once per worker and only there, writes its
 per-article tables in parts, and the runner restarts the workers of its own cluster between
 stages; plus the partitioning helpers."""
 
@@ -19,7 +20,9 @@ from storydiff.embed import describe_model, embed_texts, load_model, load_senten
 from storydiff.engine import LocalEngine, open_engine, shared_embedding_model, split_evenly, start_local_cluster
 from storydiff.runfolder import TABLES_DIR, list_tables, read_manifest, read_table, write_table
 from storydiff.runner import RunError, _run_stages, run_pipeline
-from storydiff.stages import split_by_article
+from storydiff.corpus.readers import read_corpus
+from storydiff.corpus.tables import build_corpus_tables
+from storydiff.stages import CorpusReading, split_by_article
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "data" / "corpora" / "seeds"
@@ -97,6 +100,20 @@ def test_dask_engine_gives_the_local_tables_on_300_bbc_articles(tmp_path, bbc_30
     assert len(read_table(local, "articles")) == 300
     assert_same_tables(local, dask)
     assert len(list((dask / TABLES_DIR / "sentences").glob("part-*.parquet"))) == 3
+
+
+def test_dask_workers_read_a_jsonl_file_in_ranges(tmp_path, bbc_300, cluster):
+    """300 BBC articles in one JSONL file, cut into ranges of some 50 kB: the workers read a range
+    a task, and the tables are those of the file read whole here."""
+    feed = tmp_path / "feed.jsonl"
+    texts = [path.read_text(encoding="latin-1") for path in sorted(bbc_300.iterdir())]
+    feed.write_text("".join(json.dumps({"text": text, "outlet": "BBC"}) + "\n" for text in texts), encoding="utf-8")
+    with open_engine("dask", cluster.scheduler_address) as engine:
+        parts = list(CorpusReading(engine, feed, partition_size=100, range_bytes=50_000))
+    articles, sentences = build_corpus_tables(read_corpus(feed)[0])
+    assert feed.stat().st_size > 10 * 50_000 and len(parts) == 3
+    pd.testing.assert_frame_equal(pd.concat([a for _, a, _ in parts], ignore_index=True), articles)
+    pd.testing.assert_frame_equal(pd.concat([s for _, _, s in parts], ignore_index=True), sentences)
 
 
 def test_models_load_once_per_worker(cluster):

@@ -18,8 +18,8 @@ import pandas as pd
 
 from storydiff.corpus.duplicates import DuplicateFinder, key_contents
 from storydiff.corpus.readers import (
-    DEFAULT_MAX_FILE_MB, RawArticle, SkippedInput, describe_no_articles, find_sidecar, finish_articles,
-    list_corpus_files, read_files,
+    DEFAULT_MAX_FILE_MB, TABLE_RANGE_BYTES, FileRange, RawArticle, SkippedInput, describe_no_articles, find_sidecar,
+    finish_articles, list_corpus_files, read_files, split_large_tables,
 )
 from storydiff.corpus.tables import add_duplicate_marks, join_contents, tabulate_articles
 from storydiff.engine import DEFAULT_PARTITION_SIZE, shared_nlp, split_evenly
@@ -46,7 +46,9 @@ class CorpusReading:
     articles on dask (all of them at once locally), in corpus order, with duplicates marked
     against every article before them; afterwards ``skipped`` lists the inputs that were not
     read. Files are read and articles tabulated on the workers, a few partitions in flight at a
-    time; this process finishes them in order (sidecar metadata, unique ids, duplicates), holding
+    time: ``partition_size`` files a task, or one range of ``range_bytes`` of a larger JSONL or
+    CSV file (``split_large_tables``: this process finds where its records end, in one pass over
+    it). This process finishes them in order (sidecar metadata, unique ids, duplicates), holding
     each article's id, not its text (``DuplicateFinder`` keeps its keys on disk). ``CorpusError``
     when the corpus path is missing or, once every input was tried, no article was read.
     """
@@ -60,15 +62,18 @@ class CorpusReading:
         max_file_mb: float = DEFAULT_MAX_FILE_MB,
         duplicate_threshold: float = 0.8,
         partition_size: int = DEFAULT_PARTITION_SIZE,
+        range_bytes: int = TABLE_RANGE_BYTES,
     ) -> None:
         self.engine, self.corpus, self.metadata = engine, corpus, metadata
         self.max_file_mb, self.duplicate_threshold, self.partition_size = max_file_mb, duplicate_threshold, partition_size
+        self.range_bytes = range_bytes
         self.skipped: list[SkippedInput] = []
 
     def __iter__(self) -> Iterator[tuple[int, pd.DataFrame, pd.DataFrame]]:
         self.skipped = []
         size = partition_size_on(self.engine, self.partition_size)
-        raws = self._read_articles(split_evenly(list_corpus_files(self.corpus), size))
+        inputs = split_large_tables(list_corpus_files(self.corpus), self.max_file_mb, self.range_bytes)
+        raws = self._read_articles(group_inputs(inputs, size))
         read = 0
         with closing(DuplicateFinder(self.duplicate_threshold)) as finder:
             for number, (articles, sentences, keys) in self.engine.imap_in_order(tabulate_partition, split_evenly(raws, size)):
@@ -77,12 +82,29 @@ class CorpusReading:
         if not read:
             raise describe_no_articles(self.corpus, self.skipped)
 
-    def _read_articles(self, file_parts: Iterable[list[Path]]) -> Iterator[RawArticle]:
-        """The articles of the files, read in partitions on the engine and finished in order."""
+    def _read_articles(self, file_parts: Iterable[list[Path | FileRange | SkippedInput]]) -> Iterator[RawArticle]:
+        """The articles of the inputs, read in partitions on the engine and finished in order."""
         sidecar, seen = find_sidecar(self.corpus, self.metadata), {}
         for _, (found, problems) in self.engine.imap_in_order(read_files, file_parts, max_file_mb=self.max_file_mb):
             self.skipped.extend(problems)
             yield from finish_articles(found, sidecar, seen)
+
+
+def group_inputs(inputs: Iterable[Path | FileRange | SkippedInput], size: int | None) -> Iterator[list[Path | FileRange | SkippedInput]]:
+    """``inputs`` in consecutive lists of ``size`` (all in one when ``size`` is None), except that
+    a file range, some megabytes of records, is a list of its own."""
+    group: list[Path | FileRange | SkippedInput] = []
+    for item in inputs:
+        if size and isinstance(item, FileRange):
+            yield from [group, [item]] if group else [[item]]
+            group = []
+            continue
+        group.append(item)
+        if size and len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 def split_by_article(frame: pd.DataFrame, size: int | None) -> Iterator[pd.DataFrame]:

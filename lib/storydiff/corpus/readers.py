@@ -3,18 +3,24 @@
 Supported inputs: ``.txt``/``.md`` (plain text), ``.html``/``.htm`` (main text and metadata
 extracted by trafilatura), ``.jsonl`` (one JSON object a line) and ``.csv`` (one article a row),
 each with a ``text`` field and optional ``title``, ``outlet``, ``url``, ``published``, ``author``.
+A JSONL or CSV file over ``TABLE_RANGE_BYTES`` is cut at record ends into ranges read apart
+(``split_table_file``), so an archive of any size is never read whole by one process.
 A sidecar file ``metadata.csv``/``metadata.yaml``/``metadata.yml`` in the corpus folder (or given
 explicitly) maps file names (or article ids) to metadata that wins over anything inferred.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import json
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import charset_normalizer
 import yaml
@@ -26,6 +32,11 @@ DOCUMENTATION_STEMS = {"readme", "license", "licence", "copying", "changelog"}
 SIDECAR_NAMES = ("metadata.csv", "metadata.yaml", "metadata.yml")
 META_FIELDS = ("title", "outlet", "url", "published", "author")
 DEFAULT_MAX_FILE_MB = 20.0
+TABLE_RANGE_BYTES = 8 * 2**20
+CP1252_MAX_NON_ASCII = 0.3  # share of characters over 127 past which cp1252 is not trusted
+ASCII_BYTES = bytes(range(128))
+
+csv.field_size_limit(sys.maxsize)  # the default (131,072 characters) stops at a long article's text; size is checked apart
 
 
 class CorpusError(Exception):
@@ -43,6 +54,20 @@ class RawArticle:
     encoding: str = "utf-8"
     meta: dict[str, str] = field(default_factory=dict)
     line: int | None = None
+
+
+@dataclass(frozen=True)
+class FileRange:
+    """The records of a JSONL or CSV file between byte offsets ``start`` and ``end``, read apart
+    from the rest of it: ``first_line`` is the line number at ``start``, ``encoding`` the one of
+    the whole file, ``header`` the CSV file's column line (empty for JSONL)."""
+
+    path: str
+    start: int
+    end: int
+    first_line: int
+    encoding: str
+    header: bytes = b""
 
 
 @dataclass
@@ -76,7 +101,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         pass
     try:
         text = data.decode("cp1252")
-        if sum(ord(c) > 127 for c in text) < 0.3 * len(text):
+        if len(data.translate(None, ASCII_BYTES)) < CP1252_MAX_NON_ASCII * len(data):
             return text, "cp1252"
     except UnicodeDecodeError:
         pass
@@ -112,9 +137,9 @@ def read_sidecar(path: Path) -> dict[str, dict[str, str]]:
     return {str(k): _clean_meta(v) for k, v in data.items()}
 
 
-def _read_jsonl(path: Path, text: str) -> tuple[list[RawArticle], list[SkippedInput]]:
+def _read_jsonl(path: Path, text: str, first_line: int = 1) -> tuple[list[RawArticle], list[SkippedInput]]:
     articles, skipped = [], []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text.split("\n"), start=first_line):  # JSON strings may hold U+2028, which splitlines() cuts at
         if not line.strip():
             continue
         try:
@@ -133,21 +158,28 @@ def _read_jsonl(path: Path, text: str) -> tuple[list[RawArticle], list[SkippedIn
     return articles, skipped
 
 
-def _read_csv(path: Path, text: str) -> tuple[list[RawArticle], list[SkippedInput]]:
+def _read_csv(path: Path, text: str, line_shift: int = 0) -> tuple[list[RawArticle], list[SkippedInput]]:
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None or "text" not in reader.fieldnames:
-        columns = ", ".join(reader.fieldnames or []) or "none"
-        return [], [SkippedInput(str(path), f"no 'text' column (columns: {columns})")]
+        return [], [describe_missing_text(path, reader.fieldnames)]
     articles, skipped = [], []
-    start = 2
-    for record in reader:
-        body = record.get("text") or ""
-        if body.strip():
-            articles.append(_table_article(path, start, body, record))
-        else:
-            skipped.append(SkippedInput(str(path), "empty 'text'", start))
-        start = reader.line_num + 1
+    start = reader.line_num + 1 + line_shift
+    try:
+        for record in reader:
+            body = record.get("text") or ""
+            if body.strip():
+                articles.append(_table_article(path, start, body, record))
+            else:
+                skipped.append(SkippedInput(str(path), "empty 'text'", start))
+            start = reader.line_num + 1 + line_shift
+    except csv.Error as err:
+        skipped.append(SkippedInput(str(path), f"malformed CSV from here on, not read ({err})", start))
     return articles, skipped
+
+
+def describe_missing_text(path: Path, columns: Iterable[str] | None) -> SkippedInput:
+    """The problem of a CSV file without a ``text`` column."""
+    return SkippedInput(str(path), f"no 'text' column (columns: {', '.join(columns or []) or 'none'})")
 
 
 def _table_article(path: Path, line: int, body: str, record: dict) -> RawArticle:
@@ -231,12 +263,168 @@ def list_input_files(corpus: Path) -> list[Path]:
     return sorted(files)
 
 
-def read_files(paths: list[Path], max_file_mb: float = DEFAULT_MAX_FILE_MB) -> tuple[list[RawArticle], list[SkippedInput]]:
-    """The articles and skipped inputs of ``paths``, file by file, in the order given."""
+def split_table_file(path: Path, range_bytes: int = TABLE_RANGE_BYTES) -> list[FileRange] | SkippedInput | None:
+    """A JSONL or CSV file over ``range_bytes`` cut at record ends (a CSV record may span lines)
+    into ranges of about ``range_bytes``, in one pass over the file. ``SkippedInput`` when it is
+    not text or a CSV without ``text``; ``None`` when it is read whole (``read_file``): another
+    kind of file, not over ``range_bytes``, unreadable, or in neither UTF-8 nor cp1252 (the
+    encodings it is checked against as it is read, with the rules of ``decode_bytes``)."""
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES or path.stem.lower() in DOCUMENTATION_STEMS:
+        return None
+    try:
+        if path.stat().st_size <= range_bytes:
+            return None
+        with open(path, "rb") as file:
+            head = file.read(16384)
+            if b"\x00" in head[:8192]:
+                return SkippedInput(str(path), "binary file (contains NUL bytes), not text")
+            if _looks_binary(head.decode("utf-8", errors="replace")):
+                return SkippedInput(str(path), "binary file (control characters), not text")
+            file.seek(0)
+            scan = TableScan(file, is_csv=suffix == ".csv")
+            ends = list(scan.find_range_ends(range_bytes))
+    except (OSError, csv.Error):  # read whole, which says what is wrong
+        return None
+    if scan.columns is not None and "text" not in scan.columns:
+        return describe_missing_text(path, scan.columns)
+    encoding = scan.choose_encoding()
+    if encoding is None:
+        return None
+    plain = "utf-8" if encoding == "utf-8-sig" else encoding  # a BOM opens the file only
+    starts = [(len(scan.header), scan.header.count(b"\n") + 1), *ends[:-1]]
+    return [
+        FileRange(str(path), start, end, line, encoding if scan.header or start == 0 else plain, scan.header)
+        for (start, line), (end, _) in zip(starts, ends)
+    ]
+
+
+class TableScan:
+    """One pass over a JSONL or CSV file's lines, noting where its records end and whether its
+    bytes are UTF-8 or cp1252 text (``decode_bytes``'s rules, on the whole file)."""
+
+    def __init__(self, file: BinaryIO, is_csv: bool) -> None:
+        self.file, self.is_csv = file, is_csv
+        self.offset, self.line = 0, 1  # where the next line starts
+        self.header, self.columns = b"", None
+        self.bom, self.utf8, self.cp1252, self.non_ascii = False, True, True, 0
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+
+    def find_range_ends(self, range_bytes: int) -> Iterator[tuple[int, int]]:
+        """``(byte offset, line number)`` after each range of whole records of at least
+        ``range_bytes`` (the last one: the file's end); the CSV header (its first record, kept in
+        ``header``, its fields in ``columns``) is not in any range."""
+        start = None
+        for end, line in self._record_ends():
+            if start is None and self.is_csv:
+                self.file.seek(0)
+                self.header = self.file.read(end)
+                self.file.seek(end)
+                self.columns = next(csv.reader([self.header.decode("utf-8", errors="replace").lstrip("\ufeff")]), [])
+                start = end
+                continue
+            start = start or 0
+            if end - start >= range_bytes:
+                yield end, line
+                start = end
+        if start is None or self.offset > start:
+            yield self.offset, self.line
+
+    def _record_ends(self) -> Iterator[tuple[int, int]]:
+        lines = self._read_lines()
+        if self.is_csv:
+            for _ in csv.reader(line.decode("utf-8", errors="replace") for line in lines):
+                yield self.offset, self.line
+        else:
+            for _ in lines:
+                yield self.offset, self.line
+
+    def _read_lines(self) -> Iterator[bytes]:
+        for raw in self.file:
+            if self.offset == 0:
+                self.bom = raw.startswith(codecs.BOM_UTF8)
+            if self.utf8:
+                try:
+                    self._decoder.decode(raw)
+                except UnicodeDecodeError:
+                    self.utf8 = False
+            if self.cp1252:
+                try:
+                    raw.decode("cp1252")
+                except UnicodeDecodeError:
+                    self.cp1252 = False
+                self.non_ascii += len(raw.translate(None, ASCII_BYTES))
+            self.offset += len(raw)
+            self.line += 1
+            yield raw
+
+    def choose_encoding(self) -> str | None:
+        """``utf-8-sig``, ``utf-8`` or ``cp1252`` as ``decode_bytes`` would choose it for the
+        whole file; ``None`` when it would ask charset-normalizer."""
+        if self.bom:
+            return "utf-8-sig"
+        if self.utf8:
+            try:
+                self._decoder.decode(b"", final=True)
+                return "utf-8"
+            except UnicodeDecodeError:
+                pass
+        return "cp1252" if self.cp1252 and self.non_ascii < CP1252_MAX_NON_ASCII * self.offset else None
+
+
+def read_file_range(part: FileRange, max_bytes: int) -> tuple[list[RawArticle], list[SkippedInput]]:
+    """The articles of one range of a JSONL or CSV file (``split_table_file``), with the line
+    numbers and ids of the file read whole; a record of over ``max_bytes`` is skipped."""
+    path = Path(part.path)
+    try:
+        with open(path, "rb") as file:
+            file.seek(part.start)
+            data = file.read(part.end - part.start)
+    except OSError as err:
+        return [], [SkippedInput(str(path), f"cannot be read ({err.strerror or err})", part.first_line)]
+    text = (part.header + data).decode(part.encoding, errors="replace")
+    if part.header:
+        found, skipped = _read_csv(path, text, part.first_line - part.header.count(b"\n") - 1)
+    else:
+        found, skipped = _read_jsonl(path, text, part.first_line)
+    articles = []
+    for article in found:
+        size = len(article.text.encode("utf-8"))
+        if size > max_bytes:
+            skipped.append(SkippedInput(str(path), f"a {size / 1e6:.1f} MB text is over the {max_bytes / 1e6:g} MB limit (parameter max_file_mb)", article.line))
+        else:
+            articles.append(article)
+    return articles, sorted(skipped, key=lambda s: s.line or 0)
+
+
+def split_large_tables(
+    paths: Iterable[Path], max_file_mb: float = DEFAULT_MAX_FILE_MB, range_bytes: int = TABLE_RANGE_BYTES
+) -> Iterator[Path | FileRange | SkippedInput]:
+    """``paths`` in order, each JSONL or CSV file over ``range_bytes`` or ``max_file_mb`` replaced
+    by its ranges of that size (or by why it cannot be read), as its turn comes
+    (``split_table_file``): such a file is limited by record, not skipped whole."""
+    for path in paths:
+        ranges = split_table_file(Path(path), min(range_bytes, int(max_file_mb * 1e6)))
+        if ranges is None:
+            yield path
+        elif isinstance(ranges, SkippedInput):
+            yield ranges
+        else:
+            yield from ranges
+
+
+def read_files(inputs: Iterable[Path | FileRange | SkippedInput], max_file_mb: float = DEFAULT_MAX_FILE_MB) -> tuple[list[RawArticle], list[SkippedInput]]:
+    """The articles and skipped inputs of ``inputs`` (files, ranges of files from
+    ``split_large_tables``, inputs already found unreadable), one by one, in the order given.
+    ``max_file_mb`` limits a file read whole, and each record of a file read in ranges."""
     articles: list[RawArticle] = []
     skipped: list[SkippedInput] = []
-    for path in paths:
-        found, problems = read_file(Path(path), int(max_file_mb * 1e6))
+    max_bytes = int(max_file_mb * 1e6)
+    for item in inputs:
+        if isinstance(item, SkippedInput):
+            skipped.append(item)
+            continue
+        found, problems = read_file_range(item, max_bytes) if isinstance(item, FileRange) else read_file(Path(item), max_bytes)
         articles.extend(found)
         skipped.extend(problems)
     return articles, skipped
@@ -295,11 +483,14 @@ def read_corpus(
     *,
     metadata: str | Path | None = None,
     max_file_mb: float = DEFAULT_MAX_FILE_MB,
+    range_bytes: int = TABLE_RANGE_BYTES,
 ) -> tuple[list[RawArticle], list[SkippedInput]]:
     """Read every article of a folder (recursively) or of one file.
 
     Returns the articles, in path order, with sidecar metadata merged into ``meta``, and the
-    skipped inputs. Raises ``CorpusError`` when the path does not exist or yields no article.
+    skipped inputs. A JSONL or CSV file over ``range_bytes`` or ``max_file_mb`` is read a range of
+    records at a time (the same articles) and ``max_file_mb`` limits each of its records. Raises
+    ``CorpusError`` when the path does not exist or yields no article.
     """
-    articles, skipped = read_files(list_corpus_files(corpus), max_file_mb)
+    articles, skipped = read_files(split_large_tables(list_corpus_files(corpus), max_file_mb, range_bytes), max_file_mb)
     return finish_corpus(corpus, articles, skipped, metadata), skipped
