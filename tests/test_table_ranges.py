@@ -88,6 +88,18 @@ def test_csv_ranges_cut_between_records_of_several_lines(sheet: Path) -> None:
     assert [s.message() for s in skipped] == [f"{sheet}:{starts[5] - 1}: empty 'text'"]
 
 
+def test_malformed_csv_is_read_up_to_its_bad_record(seed_texts: list[str], tmp_path: Path) -> None:
+    """A bare carriage return in an unquoted field (row 7) stops the csv module: the rows before
+    it are read, in ranges as whole, and the problem names its line."""
+    rows = [f'Seed {n},"{text}"' for n, text in enumerate(seed_texts)]
+    path = tmp_path / "broken.csv"
+    path.write_text("title,text\n" + "\n".join([*rows, "Bad,one\rtwo", *rows]) + "\n", encoding="utf-8", newline="")
+    whole = read_corpus(path, range_bytes=WHOLE)
+    assert read_corpus(path, range_bytes=SMALL) == whole and len(split_table_file(path, SMALL)) > 2
+    bad_line = 2 + sum(text.count("\n") + 1 for text in seed_texts)
+    assert len(whole[0]) == 5 and [(s.line, s.problem[:30]) for s in whole[1]] == [(bad_line, "malformed CSV from here on, no")]
+
+
 def test_cp1252_file_in_ranges(seed_texts: list[str], tmp_path: Path) -> None:
     path = tmp_path / "latin.jsonl"
     records = [json.dumps({"text": text.replace("the", "thé", 2) + " \u20ac5 \u2019"}, ensure_ascii=False) for text in seed_texts * 2]

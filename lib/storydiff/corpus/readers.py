@@ -12,10 +12,12 @@ explicitly) maps file names (or article ids) to metadata that wins over anything
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +37,7 @@ DEFAULT_MAX_FILE_MB = 20.0
 TABLE_RANGE_BYTES = 8 * 2**20
 CP1252_MAX_NON_ASCII = 0.3  # share of characters over 127 past which cp1252 is not trusted
 ASCII_BYTES = bytes(range(128))
+BINARY_CONTROLS = "binary file (control characters), not text"
 
 csv.field_size_limit(sys.maxsize)  # the default (131,072 characters) stops at a long article's text; size is checked apart
 
@@ -109,6 +112,16 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     if best is None:
         raise ValueError("binary file (no text encoding fits), not text")
     return str(best), best.encoding
+
+
+def find_binary_problem(head: bytes) -> str | None:
+    """Why a file that starts with ``head`` (some kilobytes) is not text, as ``read_file`` says
+    it; ``None`` when it looks like text."""
+    try:
+        text, _ = decode_bytes(head)
+    except ValueError as err:
+        return str(err)
+    return BINARY_CONTROLS if _looks_binary(text) else None
 
 
 def _looks_binary(text: str) -> bool:
@@ -237,7 +250,7 @@ def read_file(path: Path, max_bytes: int) -> tuple[list[RawArticle], list[Skippe
     except ValueError as err:
         return [], [SkippedInput(str(path), str(err))]
     if _looks_binary(text):
-        return [], [SkippedInput(str(path), "binary file (control characters), not text")]
+        return [], [SkippedInput(str(path), BINARY_CONTROLS)]
     if suffix == ".jsonl":
         return _read_jsonl(path, text)
     if suffix == ".csv":
@@ -276,17 +289,17 @@ def split_table_file(path: Path, range_bytes: int = TABLE_RANGE_BYTES) -> list[F
         if path.stat().st_size <= range_bytes:
             return None
         with open(path, "rb") as file:
-            head = file.read(16384)
-            if b"\x00" in head[:8192]:
-                return SkippedInput(str(path), "binary file (contains NUL bytes), not text")
-            if _looks_binary(head.decode("utf-8", errors="replace")):
-                return SkippedInput(str(path), "binary file (control characters), not text")
+            problem = find_binary_problem(file.read(16384))
+            if problem:
+                return SkippedInput(str(path), problem)
             file.seek(0)
             scan = TableScan(file, is_csv=suffix == ".csv")
             ends = list(scan.find_range_ends(range_bytes))
-    except (OSError, csv.Error):  # read whole, which says what is wrong
+    except OSError:  # read whole, which says what is wrong
         return None
-    if scan.columns is not None and "text" not in scan.columns:
+    if scan.is_csv and scan.columns is None:  # no header: read whole, which says so
+        return None
+    if scan.is_csv and "text" not in scan.columns:
         return describe_missing_text(path, scan.columns)
     encoding = scan.choose_encoding()
     if encoding is None:
@@ -301,7 +314,9 @@ def split_table_file(path: Path, range_bytes: int = TABLE_RANGE_BYTES) -> list[F
 
 class TableScan:
     """One pass over a JSONL or CSV file's lines, noting where its records end and whether its
-    bytes are UTF-8 or cp1252 text (``decode_bytes``'s rules, on the whole file)."""
+    bytes are UTF-8 or cp1252 text (``decode_bytes``'s rules, on the whole file). A CSV the csv
+    module cannot parse further is not cut past that record: its last range holds the rest, whose
+    reading reports it (and the encoding is chosen from the lines before it)."""
 
     def __init__(self, file: BinaryIO, is_csv: bool) -> None:
         self.file, self.is_csv = file, is_csv
@@ -327,14 +342,17 @@ class TableScan:
             if end - start >= range_bytes:
                 yield end, line
                 start = end
-        if start is None or self.offset > start:
-            yield self.offset, self.line
+        size = os.fstat(self.file.fileno()).st_size
+        if start is None or size > start:
+            yield size, self.line
 
     def _record_ends(self) -> Iterator[tuple[int, int]]:
         lines = self._read_lines()
         if self.is_csv:
-            for _ in csv.reader(line.decode("utf-8", errors="replace") for line in lines):
-                yield self.offset, self.line
+            records = csv.reader(line.decode("utf-8", errors="replace") for line in lines)
+            with contextlib.suppress(csv.Error):
+                for _ in records:
+                    yield self.offset, self.line
         else:
             for _ in lines:
                 yield self.offset, self.line
