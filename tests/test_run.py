@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -62,6 +63,22 @@ def test_seeds_run_folder(seeds_run: Path) -> None:
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=\"?https?:", report)
     assert "hl-ipython3" not in report and "import " not in report  # no code in the shareable report
     assert not list(seeds_run.parent.glob(".seeds.tmp-*"))
+
+
+def test_past_a_thousand_inputs_the_manifest_keeps_their_count_and_digest_and_a_table_each_file_s(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    """``record_inputs`` with a limit of 2 files on the five seed articles:
+    the digests go to table ``inputs``; each is the file's sha256, read a block at a time."""
+    inputs = storydiff.runner.hash_inputs(seeds_dir)
+    first = sorted(seeds_dir.glob("*.txt"))[0]
+    assert inputs[first.name] == hashlib.sha256(first.read_bytes()).hexdigest()
+    assert storydiff.runner.record_inputs(tmp_path, inputs, limit=len(inputs)) == {"inputs": inputs}
+    fields = storydiff.runner.record_inputs(tmp_path, inputs, limit=2)
+    assert fields == {"n_inputs": len(inputs), "inputs_sha256": fields["inputs_sha256"], "inputs_table": "inputs"}
+    assert len(fields["inputs_sha256"]) == 64 and len(inputs) > 2
+    table = read_table(tmp_path, "inputs")
+    assert dict(zip(table["path"], table["sha256"])) == inputs
 
 
 def test_existing_run_is_kept_without_force(tmp_path: Path, seeds_dir: Path, corpus_only_notebooks: Path) -> None:

@@ -14,6 +14,7 @@ import ast
 import contextlib
 import functools
 import hashlib
+import json
 import os
 import platform
 import re
@@ -29,6 +30,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import pandas as pd
 import papermill
 import yaml
 from jupyter_client import AsyncKernelManager
@@ -36,7 +38,7 @@ from jupyter_client import AsyncKernelManager
 from storydiff.corpus.readers import SIDECAR_NAMES, list_input_files
 from storydiff.engine import DEFAULT_WORKERS, ENGINES, restart_workers, start_local_cluster
 from storydiff.export import export_html
-from storydiff.runfolder import read_manifest, remove_scratch, update_manifest
+from storydiff.runfolder import read_manifest, remove_scratch, update_manifest, write_table
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KERNEL_ENVIRONMENT = {
@@ -68,6 +70,7 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 INTERRUPTED = "KeyboardInterrupt: interrupted by the user"  # a stopped run's error in its manifest
+MANIFEST_INPUTS = 1_000  # input files whose digests the manifest lists; more go to a table
 LOGS_DIR = "logs"  # in a run folder: a stage's kernel process's own output, <stage>.log, when it wrote any
 
 
@@ -146,10 +149,23 @@ def hash_inputs(corpus: Path) -> dict[str, str]:
     for path in sorted(files):
         name = str(path.relative_to(corpus)) if corpus.is_dir() else path.name
         try:
-            digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            with open(path, "rb") as file:  # a megabyte at a time: an archive file may be gigabytes
+                digests[name] = hashlib.file_digest(file, "sha256").hexdigest()
         except OSError as err:
             digests[name] = f"unreadable: {err.strerror or err}"
     return digests
+
+
+def record_inputs(run_dir: Path, inputs: dict[str, str], limit: int = MANIFEST_INPUTS) -> dict[str, Any]:
+    """The manifest's fields for ``inputs`` (``hash_inputs``): ``inputs`` itself up to ``limit``
+    files; past that, ``n_inputs``, ``inputs_sha256`` (the sha256 of them all as sorted JSON) and
+    ``inputs_table``, the table written here with their ``path`` and ``sha256``, so the manifest
+    that every stage reads and rewrites stays small."""
+    if len(inputs) <= limit:
+        return {"inputs": inputs}
+    write_table(run_dir, "inputs", pd.DataFrame({"path": list(inputs), "sha256": list(inputs.values())}))
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    return {"n_inputs": len(inputs), "inputs_sha256": digest, "inputs_table": "inputs"}
 
 
 def describe_environment() -> dict[str, Any]:
@@ -269,7 +285,7 @@ def _run_stages(
             parameters=user,
             engine=placement,
             seeds={k: v for k, v in user.items() if "random_state" in k or k == "seed"},
-            inputs=hash_inputs(corpus),
+            **record_inputs(work, hash_inputs(corpus)),
             environment=describe_environment(),
             started_at=_now(),
             status="running",
