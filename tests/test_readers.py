@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from storydiff.corpus.readers import read_corpus
+from storydiff.corpus.readers import list_input_files, read_corpus
 from storydiff.corpus.tables import build_corpus_tables
 
 HTML_PAGE = """<!doctype html><html><head><title>Council approves budget | Town Times</title>
@@ -82,3 +82,19 @@ def test_sidecar_csv_keyed_by_file_name(tmp_path: Path) -> None:
     (tmp_path / "metadata.csv").write_text("file,outlet,author\na.txt,CSV Times,Ann Lee\n")
     articles, _ = read_corpus(tmp_path)
     assert articles[0].meta == {"outlet": "CSV Times", "author": "Ann Lee"}
+
+
+def test_input_files_are_listed_in_sorted_path_order_folder_by_folder(tmp_path: Path) -> None:
+    """Names that sort differently as paths and as strings ("a/x" before "a b", "a-b/"), hidden
+    files and folders, sidecars at any depth, a link to a folder (not followed) and a dangling
+    link (listed: reading it says it cannot be read)."""
+    for rel in ["a.txt", "a b.txt", "a/x.txt", "a-b/y.txt", "a/.hidden.txt", ".git/c.txt", "sub/metadata.csv",
+                "sub/deep/z.md", "Z.txt", "a/b c/d.txt", "é.txt"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x", encoding="utf-8")
+    (tmp_path / "linked").symlink_to(tmp_path / "a")
+    (tmp_path / "dangling.txt").symlink_to(tmp_path / "missing")
+    listed = list(list_input_files(tmp_path))
+    assert listed == sorted(listed)
+    assert [str(p.relative_to(tmp_path)) for p in listed] == [
+        "Z.txt", "a/b c/d.txt", "a/x.txt", "a b.txt", "a-b/y.txt", "a.txt", "dangling.txt", "sub/deep/z.md", "é.txt"]

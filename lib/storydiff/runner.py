@@ -142,7 +142,7 @@ def parse_parameters(stages: list[Stage], pairs: list[str]) -> dict[str, Any]:
 
 def hash_inputs(corpus: Path) -> dict[str, str]:
     """sha256 of every input file of the corpus (relative path -> hex digest)."""
-    files = list_input_files(corpus) if corpus.is_dir() else [corpus]
+    files = list(list_input_files(corpus)) if corpus.is_dir() else [corpus]
     if corpus.is_dir():
         files += [corpus / n for n in SIDECAR_NAMES if (corpus / n).exists()]
     digests = {}

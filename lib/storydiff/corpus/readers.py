@@ -264,16 +264,23 @@ def read_file(path: Path, max_bytes: int) -> tuple[list[RawArticle], list[Skippe
     return [RawArticle(path.stem, str(path), text, digest, encoding)], []
 
 
-def list_input_files(corpus: Path) -> list[Path]:
-    """Input files of a corpus folder, recursively, sorted; hidden files and sidecars left out."""
-    files = [
-        p
-        for p in corpus.rglob("*")
-        if not p.is_dir()
-        and not any(part.startswith(".") for part in p.relative_to(corpus).parts)
-        and p.name not in SIDECAR_NAMES
-    ]
-    return sorted(files)
+def list_input_files(corpus: Path) -> Iterator[Path]:
+    """Input files of a corpus folder, recursively, in sorted path order, each folder listed as
+    the walk reaches it (not every path of the corpus held at once); hidden files and folders and
+    sidecars left out, a link to a folder not followed, a folder that cannot be listed passed over."""
+    try:
+        names = sorted(os.listdir(corpus))
+    except OSError:
+        return
+    for name in names:
+        path = corpus / name
+        if name.startswith("."):
+            continue
+        if path.is_dir():
+            if not path.is_symlink():
+                yield from list_input_files(path)
+        elif name not in SIDECAR_NAMES:
+            yield path
 
 
 def split_table_file(path: Path, range_bytes: int = TABLE_RANGE_BYTES) -> list[FileRange] | SkippedInput | None:
@@ -448,12 +455,13 @@ def read_files(inputs: Iterable[Path | FileRange | SkippedInput], max_file_mb: f
     return articles, skipped
 
 
-def list_corpus_files(corpus: str | Path) -> list[Path]:
-    """The input files of a corpus folder (or the file itself); ``CorpusError`` when missing."""
+def list_corpus_files(corpus: str | Path) -> Iterator[Path]:
+    """The input files of a corpus folder (``list_input_files``) or the file itself;
+    ``CorpusError`` at once when the path is missing."""
     corpus = Path(corpus)
     if not corpus.exists():
         raise CorpusError(f"{corpus}: corpus path does not exist")
-    return list_input_files(corpus) if corpus.is_dir() else [corpus]
+    return list_input_files(corpus) if corpus.is_dir() else iter([corpus])
 
 
 def find_sidecar(corpus: str | Path, metadata: str | Path | None = None) -> dict[str, dict[str, str]]:
