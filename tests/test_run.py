@@ -229,12 +229,16 @@ def test_bad_inputs_are_reported_and_the_rest_runs(tmp_path: Path, seeds_dir: Pa
     shutil.copytree(seeds_dir, corpus)
     (corpus / "empty.txt").write_text("")
     (corpus / "feed.jsonl").write_text('{"text": "A wire story about chips."}\nnot json\n')
+    (corpus / "noise.jsonl").write_text('{"title": "no body"}\n' * 60)
     result = run_cli("--corpus", str(corpus), "--out", str(tmp_path / "out"), env={"STORYDIFF_NOTEBOOKS": str(corpus_only_notebooks)})
     assert result.returncode == 0, result.stderr
     assert f"skipped {corpus / 'empty.txt'}: empty file" in result.stdout
     assert f"skipped {corpus / 'feed.jsonl'}:2: not valid JSON" in result.stdout
+    assert f"skipped {corpus / 'noise.jsonl'}:48: no 'text' field" in result.stdout  # the 50th notice, the last one
+    assert f"noise.jsonl:49:" not in result.stdout and "skipped 12 more inputs: every one is in table 'skipped'" in result.stdout
     skipped = read_table(tmp_path / "out", "skipped")
-    assert skipped["problem"].tolist() == ["empty file", "not valid JSON (Expecting value)"]
+    assert skipped["problem"].tolist()[:3] == ["empty file", "not valid JSON (Expecting value)", "no 'text' field, or it is empty"]
+    assert len(skipped) == 62 and skipped["line"].tolist()[-1] == 60
     assert len(read_table(tmp_path / "out", "articles")) == 6
 
 

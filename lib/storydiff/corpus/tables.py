@@ -164,6 +164,14 @@ def count_misplaced_sentences(articles: pd.DataFrame, sentences: pd.DataFrame) -
     return sum(texts[row.article_id][row.char_start : row.char_end] != row.text for row in sentences.itertuples())
 
 
+def list_skipped_notices(skipped: list[SkippedInput], max_lines: int) -> list[str]:
+    """A notice line for each of the first ``max_lines`` inputs skipped, then one that counts the
+    rest (an archive may have thousands of bad records; table ``skipped`` lists them all)."""
+    lines = [f"skipped {s.message()}" for s in skipped[:max_lines]]
+    more = len(skipped) - max_lines
+    return lines + ([f"skipped {more:,} more inputs: every one is in table 'skipped' of the run folder"] if more > 0 else [])
+
+
 def build_skipped_table(skipped: list[SkippedInput]) -> pd.DataFrame:
     """One row per input that was not read: ``path``, ``line`` (nullable), ``problem``."""
     frame = pd.DataFrame(
