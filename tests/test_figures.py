@@ -4,11 +4,13 @@ must give an informative figure rather than an error (one article, no facts, no 
 from __future__ import annotations
 
 import io
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
 
@@ -326,6 +328,28 @@ def test_claim_map_draws_a_scatter_per_marker_in_each_claims_colour() -> None:
     np.testing.assert_allclose(diamonds.get_facecolors()[:, :3], to_rgba_array(expected)[:, :3])
     np.testing.assert_array_equal(diamonds.get_offsets()[:, 0], [6, 7, 22, 23, 38, 39])
     assert [t.get_text() for t in fig.legends[2].get_texts()] == ["F1 (3 articles): First fact.", "F2 (2 articles): Second fact."]
+
+
+def test_claim_map_moves_fact_labels_apart() -> None:
+    """Three facts of two claims each whose centres lie within a hundredth of the map's width:
+    their labels do not overlap once drawn, and the same data draw them at the same places."""
+    ids = [f"{i:03d}_x" for i in range(6)]
+    articles = pd.DataFrame({"article_id": ids, "title": "", "outlet": "Wire"})
+    stories = pd.DataFrame({"story_id": "S1", "article_id": ids, "label": ""})
+    claims = pd.DataFrame({"claim_id": [f"{a}:0" for a in ids], "article_id": ids})
+    claim_map = claims[["claim_id"]].assign(x=[0.0, 0.02, 0.01, 0.03, 0.0, 0.02], y=[0.0, 0.0, 0.01, 0.01, 0.02, 0.02], method="umap")
+    background = pd.DataFrame({"claim_id": ["far-a", "far-b"], "x": [-1.0, 1.0], "y": [-1.0, 1.0], "method": "umap"})
+    facts = claims.assign(fact_id=["F1", "F1", "F2", "F2", "F3", "F3"])
+    texts = pd.Series({"F1": "One.", "F2": "Two.", "F3": "Three."})
+    placed = []
+    for _ in range(2):
+        fig = figures.plot_claim_map(pd.concat([claim_map, background]), claims, facts, articles, stories, figures.label_articles(articles), texts)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        boxes = [label.get_window_extent(renderer) for label in fig.axes[0].texts]
+        assert len(boxes) == 3 and not any(a.overlaps(b) for a, b in combinations(boxes, 2))
+        placed.append([label.get_position() for label in fig.axes[0].texts])
+    assert placed[0] == placed[1]
 
 
 def test_a_large_claim_map_is_a_bitmap_inside_its_svg(tmp_path) -> None:

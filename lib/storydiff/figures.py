@@ -27,7 +27,9 @@ from matplotlib.colors import ListedColormap, to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
+from adjustText import adjust_text
 
 from storydiff.claim_map import PLACE_NEIGHBOURS, UMAP_MAX_POINTS
 from storydiff.compare.stories import choose_largest_stories
@@ -68,6 +70,7 @@ MAX_TICK_LABELS = 80  # past this many articles or stories, an axis gives a coun
 MAX_INCHES = 18.0  # largest side of a figure that grows with the corpus
 FACT_TEXT_MAX_ROWS = 120  # name each coverage row by its text up to this many facts
 RASTER_POINTS = 2_000  # past this many claims the claim map's points are a bitmap inside the SVG
+LABEL_ITERATIONS = 300  # adjustText's steps to move labels apart: a count, not its default second, for the same figure on any machine
 # status values of the comparison stage's ``coverage`` table (storydiff.compare.coverage)
 COVERAGE_COLOURS = {
     "shared": OKABE_ITO[0],
@@ -374,7 +377,7 @@ def plot_claim_map(
     mapped = pd.Index(claim_map["claim_id"])
     xy = claim_map[["x", "y"]].to_numpy()
     labelled = facts[fact_texts.index.get_indexer(facts["fact_id"]) >= 0]
-    fact_handles = []
+    fact_handles, fact_labels, centroids = [], [], []
     for fact_id, text in fact_texts.items():
         members = labelled[labelled["fact_id"] == fact_id]
         where = mapped.get_indexer(members["claim_id"])
@@ -384,9 +387,9 @@ def plot_claim_map(
         cx, cy = coords.mean(axis=0)
         for px, py in coords:
             ax.plot([cx, px], [cy, py], color="#333333", linewidth=0.9, zorder=1)
-        ax.annotate(fact_id, (cx, cy), xytext=(5, 5), textcoords="offset points", fontsize=7.5,
-                    fontweight="bold", bbox={"boxstyle": "round,pad=0.15", "facecolor": "white",
-                                             "edgecolor": "#333333", "linewidth": 0.6})
+        fact_labels.append(ax.text(cx, cy, fact_id, fontsize=7.5, fontweight="bold", zorder=3, bbox={
+            "boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "#333333", "linewidth": 0.6}))
+        centroids.append((cx, cy))
         fact_handles.append(Line2D([], [], linestyle="", label=(
             f"{fact_id} ({members['article_id'].nunique()} articles): {shorten(text, 90)}")))
     umap = method.startswith("umap")
@@ -413,7 +416,16 @@ def plot_claim_map(
     if fact_handles:
         fig.legend(handles=fact_handles, title="facts reported by the most articles", loc="outside lower left",
                    handlelength=0, handletextpad=0, alignment="left")
+        separate_labels(fact_labels, np.array(centroids))
     return fig
+
+
+def separate_labels(labels: list[Text], anchors: np.ndarray) -> None:
+    """Move ``labels`` (drawn at ``anchors``, shape (n, 2), data coordinates) apart from each
+    other and off the anchors with adjustText, ``LABEL_ITERATIONS`` steps, a thin line joining a
+    moved label to its anchor; call it once the figure is laid out (legends placed)."""
+    adjust_text(labels, x=anchors[:, 0], y=anchors[:, 1], ax=labels[0].axes, iter_lim=LABEL_ITERATIONS,
+                arrowprops={"arrowstyle": "-", "color": "#333333", "linewidth": 0.6})
 
 
 def sort_coverage(coverage: pd.DataFrame, order: pd.DataFrame) -> pd.DataFrame:
