@@ -189,19 +189,20 @@ def write_csv_copy(run_dir: str | Path, name: str, parts: Iterable[pd.DataFrame]
     if n_rows is not None and n_rows > CSV_MAX_ROWS:
         path.unlink(missing_ok=True)
         return
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=SCRATCH_SUFFIX, dir=path.parent)
-    os.close(fd)
     rows = 0
     try:
-        for part in parts:
-            if rows + len(part) > CSV_MAX_ROWS:
-                path.unlink(missing_ok=True)
-                return
-            part.to_csv(tmp, index=False, mode="w" if rows == 0 else "a", header=rows == 0)
-            rows += len(part)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        with open_atomic_path(path) as tmp:
+            for part in parts:
+                if rows + len(part) > CSV_MAX_ROWS:
+                    raise TooManyRows
+                part.to_csv(tmp, index=False, mode="w" if rows == 0 else "a", header=rows == 0)
+                rows += len(part)
+    except TooManyRows:
+        path.unlink(missing_ok=True)
+
+
+class TooManyRows(Exception):
+    """A CSV copy stopped past ``CSV_MAX_ROWS``: its temporary file is dropped, not renamed."""
 
 
 def map_table_column(run_dir: str | Path, name: str, column: str, key: str, values: pd.Series) -> None:
