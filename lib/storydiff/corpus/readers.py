@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import os
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ CP1252_MAX_NON_ASCII = 0.3  # share of characters over 127 past which cp1252 is 
 ASCII_BYTES = bytes(range(128))
 BINARY_CONTROLS = "binary file (control characters), not text"
 
-csv.field_size_limit(sys.maxsize)  # the default (131,072 characters) stops at a long article's text; size is checked apart
+csv.field_size_limit(2**31 - 1)  # default 131,072 characters stops at a long article; sys.maxsize overflows a C long on Windows
 
 
 class CorpusError(Exception):
