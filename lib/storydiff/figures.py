@@ -21,6 +21,7 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from adjustText import adjust_text
 from matplotlib import dates as mdates
 from matplotlib.collections import PatchCollection
 from matplotlib.colors import ListedColormap, to_rgba_array
@@ -29,7 +30,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
-from adjustText import adjust_text
 
 from storydiff.claim_map import PLACE_NEIGHBOURS, UMAP_MAX_POINTS
 from storydiff.compare.stories import choose_largest_stories

@@ -149,7 +149,7 @@ def hash_inputs(corpus: Path) -> dict[str, str]:
     for path in sorted(files):
         name = str(path.relative_to(corpus)) if corpus.is_dir() else path.name
         try:
-            with open(path, "rb") as file:  # a megabyte at a time: an archive file may be gigabytes
+            with open(path, "rb") as file:  # a buffer at a time: an archive file may be gigabytes
                 digests[name] = hashlib.file_digest(file, "sha256").hexdigest()
         except OSError as err:
             digests[name] = f"unreadable: {err.strerror or err}"
