@@ -9,6 +9,7 @@ partitioned inside ``storydiff.embed.embed_texts`` (its ``engine`` argument).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -93,18 +94,11 @@ class CorpusReading:
 def group_inputs(inputs: Iterable[Path | FileRange | SkippedInput], size: int | None) -> Iterator[list[Path | FileRange | SkippedInput]]:
     """``inputs`` in consecutive lists of ``size`` (all in one when ``size`` is None), except that
     a file range, some megabytes of records, is a list of its own."""
-    group: list[Path | FileRange | SkippedInput] = []
-    for item in inputs:
-        if size and isinstance(item, FileRange):
-            yield from [group, [item]] if group else [[item]]
-            group = []
-            continue
-        group.append(item)
-        if size and len(group) == size:
-            yield group
-            group = []
-    if group:
-        yield group
+    if not size:
+        yield from split_evenly(inputs, size)
+        return
+    for is_range, run in itertools.groupby(inputs, key=lambda item: isinstance(item, FileRange)):
+        yield from ([item] for item in run) if is_range else split_evenly(run, size)
 
 
 def split_by_article(frame: pd.DataFrame, size: int | None) -> Iterator[pd.DataFrame]:
