@@ -116,6 +116,22 @@ def test_batches_of_long_texts_are_cut_by_size_not_only_by_rows(tmp_path, monkey
     assert [b.num_rows for b in ids_only] == [40]  # the short column alone fits one batch
 
 
+def test_batches_do_not_hold_the_bytes_already_read(tmp_path, monkeypatch):
+    """16 MB of incompressible texts in 1 MiB row groups, read 256 KiB at a time: Arrow's memory
+    pool holds about a batch, not the file (read through a file handle, it held more than the
+    file from the first batch on)."""
+    rng = np.random.default_rng(0)
+    texts = pd.DataFrame({"article_id": [f"a{i:04d}" for i in range(4000)], "text": [rng.bytes(2000).hex() for _ in range(4000)]})
+    monkeypatch.setattr(runfolder, "ROW_GROUP_BYTES", 2**20)
+    monkeypatch.setattr(runfolder, "BATCH_BYTES", 2**18)
+    runfolder.write_table(tmp_path, "articles", texts)
+    del texts
+    size = runfolder.list_table_files(tmp_path, "articles")[0].stat().st_size
+    before = pa.total_allocated_bytes()
+    held = [pa.total_allocated_bytes() - before for _ in runfolder.iterate_table_batches(tmp_path, "articles")]
+    assert len(held) >= 20 and max(held) < size / 4
+
+
 def test_tables_of_long_texts_are_written_in_row_groups_of_bounded_size(tmp_path, monkeypatch):
     """A reader decompresses a row group's column whole: one table and one part of 40 texts of
     1 KB, written with 10 KB row groups, hold 10 rows or fewer per group and read back the same."""

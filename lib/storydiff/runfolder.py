@@ -214,7 +214,7 @@ def map_table_column(run_dir: str | Path, name: str, column: str, key: str, valu
     files = list_table_files(run_dir, name)
     with contextlib.ExitStack() as stack:
         for file in files:
-            source = pq.ParquetFile(file)
+            source = open_parquet_file(file)
             names = list(dict.fromkeys([*source.schema_arrow.names, column]))
             schema = pa.schema([source.schema_arrow.field(n) if n != column else pa.field(column, pa.large_string())
                                 for n in names], metadata=source.schema_arrow.metadata)
@@ -226,6 +226,14 @@ def map_table_column(run_dir: str | Path, name: str, column: str, key: str, valu
                 writer.write_table(schema.empty_table())
     write_csv_copy(run_dir, name, (batch.to_pandas() for batch in iterate_table_batches(run_dir, name)),
                    count_table_rows(run_dir, name))
+
+
+def open_parquet_file(path: str | Path) -> pq.ParquetFile:
+    """``path`` opened to be read a record batch at a time, memory-mapped: read through a file
+    handle, pyarrow's reader holds up to the whole file in its memory pool until it is closed
+    (all 93 MiB of the articles table of 71,200 articles by the last batch), where mapped pages
+    are the operating system's file cache."""
+    return pq.ParquetFile(path, memory_map=True)
 
 
 def count_table_rows(run_dir: str | Path, name: str) -> int:
@@ -284,7 +292,7 @@ def iterate_table_parts(
         yield empty[columns] if columns is not None else empty
         return
     for file in files:
-        part = pd.read_parquet(file, columns=columns, filters=filters)
+        part = pd.read_parquet(file, columns=columns, filters=filters, memory_map=True)
         release_unused_memory()  # mimalloc, pyarrow's default pool, keeps the decoding buffers
         yield part
 
@@ -323,7 +331,7 @@ def iterate_table_batches(
     most at a time (default ``count_batch_rows``), as Arrow record batches without pandas
     metadata: a single-file table too is never read whole."""
     for file in list_table_files(run_dir, name):
-        source = pq.ParquetFile(file)
+        source = open_parquet_file(file)
         for batch in source.iter_batches(batch_size=batch_rows or count_batch_rows(source, columns), columns=columns):
             yield batch.replace_schema_metadata(None)
 
