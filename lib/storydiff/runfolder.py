@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from storydiff.arrays import distinct_values
 from storydiff.memory import release_unused_memory
 
 TABLES_DIR = "tables"
@@ -320,8 +321,8 @@ def hash_distinct(batches: Iterable[Any]) -> np.ndarray:
     """Sorted distinct ``hash_values`` of the values of ``batches``, taken one at a time: 8 bytes a
     distinct value, not the values. Equal sets of values give equal arrays; unequal sets give
     unequal arrays unless two 64-bit hashes collide (odds near values^2 / 2^65)."""
-    hashes = [np.unique(hash_values(batch)) for batch in batches]
-    return np.unique(np.concatenate(hashes)) if hashes else np.empty(0, dtype=np.uint64)
+    hashes = [distinct_values(hash_values(batch)) for batch in batches]
+    return distinct_values(np.concatenate(hashes)) if hashes else np.empty(0, dtype=np.uint64)
 
 
 def iterate_table_batches(

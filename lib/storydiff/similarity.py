@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from storydiff.arrays import distinct_values
 from storydiff.compare.candidates import find_candidate_pairs
 from storydiff.embed import normalize_rows
 
@@ -60,7 +61,7 @@ def group_sentences(
         raise KeyError(f"sentences of articles not compared: {sorted(set(np.asarray(sentence_article_ids)[owners < 0]))[:5]}")
     rows = np.asarray(vectors, dtype=np.float32)
     run_owners = owners[np.flatnonzero(np.diff(owners, prepend=-1))]  # the article of each run of rows
-    if len(np.unique(run_owners)) < len(run_owners):  # an article's rows are apart
+    if len(distinct_values(run_owners)) < len(run_owners):  # an article's rows are apart
         order = np.argsort(owners, kind="stable")
         rows, owners = rows[order], owners[order]
     unit = rows if has_unit_rows(rows) else normalize_rows(rows)
@@ -86,7 +87,7 @@ def compute_pair_similarity(
     a_to_b, b_to_a = np.full(len(pairs), np.nan), np.full(len(pairs), np.nan)
     sizes = ends - starts
     usable = np.flatnonzero((sizes[pairs[:, 0]] > 0) & (sizes[pairs[:, 1]] > 0))
-    for first in np.unique(pairs[usable, 0]):
+    for first in distinct_values(pairs[usable, 0]):
         rows = usable[pairs[usable, 0] == first]
         partners = pairs[rows, 1]
         columns = np.concatenate([np.arange(starts[p], ends[p]) for p in partners])

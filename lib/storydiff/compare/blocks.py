@@ -25,11 +25,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from storydiff.arrays import join_arrays
 from storydiff.compare.coverage import build_coverage
 from storydiff.compare.discrepancies import EVENT_THRESHOLD, find_discrepancies
 from storydiff.compare.facts import link_facts
 from storydiff.compare.sameclaim import SAME_CLAIM_THRESHOLD
-from storydiff.compare.stories import join_arrays
 from storydiff.engine import LocalEngine
 from storydiff.memory import release_unused_memory
 from storydiff.runfolder import (

@@ -34,6 +34,7 @@ import pandas as pd
 from sklearn.cluster import MiniBatchKMeans
 from usearch.index import Index, Matches
 
+from storydiff.arrays import distinct_values
 from storydiff.compare.sameclaim import score_pairs
 from storydiff.embed import normalize_rows
 
@@ -132,7 +133,7 @@ def sort_unique_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
     """The distinct pairs (m, 2) int64 of ``pairs`` (p, 2) of row numbers below ``n``, each with
     its lower row first, sorted: ``np.unique(np.sort(pairs, axis=1), axis=0)`` computed on one
     ``key_pairs`` key per pair, not on sorted copies of the rows."""
-    return unkey_pairs(np.unique(key_pairs(pairs, n)), n)
+    return unkey_pairs(distinct_values(key_pairs(pairs, n)), n)
 
 
 def key_pairs(pairs: np.ndarray, n: int) -> np.ndarray:

@@ -35,6 +35,7 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer
 
+from storydiff.arrays import distinct_values, join_arrays
 from storydiff.compare.candidates import find_candidate_pairs, key_pairs, unkey_pairs
 from storydiff.embed import normalize_rows
 
@@ -210,14 +211,6 @@ def count_article_terms(
     return keep_used_terms(ids, summed, np.array(list(vocabulary), dtype=object))
 
 
-def join_arrays(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
-    """The ``arrays`` end to end as one array of ``dtype`` (empty when there are none); the list is
-    emptied, so its arrays are freed once joined."""
-    joined = np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.array([], dtype=dtype)
-    arrays.clear()
-    return joined
-
-
 def select_articles(counts: TermCounts, ids: pd.Index) -> TermCounts:
     """``counts`` of the articles ``ids`` (unique) in that order: a zero row for one ``counts``
     has not, and only the terms those articles use."""
@@ -230,7 +223,7 @@ def keep_used_terms(ids: pd.Index, counts: sparse.csr_matrix, terms: np.ndarray)
     """``TermCounts`` of ``counts`` (len(ids), len(terms)) with only the columns some row uses,
     in sorted term order (a term no article uses would shift every later column, and with it the
     truncated SVD's random projection)."""
-    used = np.unique(counts.indices)
+    used = distinct_values(counts.indices)
     order = used[np.argsort(terms[used].astype(str), kind="stable")]
     column_of = np.full(len(terms), -1, dtype=np.int32)
     column_of[order] = np.arange(len(order))
@@ -401,11 +394,11 @@ def find_story_candidates(
     block = np.floor(ordinal[dated] / (window_days + 1)).astype(np.int64)
     order = np.argsort(block, kind="stable")
     dated, block = dated[order], block[order]
-    for first in np.unique(block):
+    for first in distinct_values(block):
         rows = np.sort(dated[np.searchsorted(block, first) : np.searchsorted(block, first + 2)])
         if len(rows) > 1:
             found.append(key_pairs(rows[find_candidate_pairs(vectors[rows], neighbours, exact_limit=exact_limit)], n))
-    return unkey_pairs(np.unique(np.concatenate(found)), n)
+    return unkey_pairs(distinct_values(np.concatenate(found)), n)
 
 
 def cluster_candidate_pairs(

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from storydiff.arrays import distinct_values
 from storydiff.compare.blocks import (
     compare_blocks, compare_each_block, gather_block_tables, iterate_run_blocks, write_block_tables,
 )
@@ -189,7 +190,7 @@ def read_paired_texts(run_dir: str | Path, sentences: pd.DataFrame, pairs: pd.Da
     """(len(sentences),) object: the text of each row of ``sentences`` in a pair of ``pairs``
     (``find_similar_sentences``'s), read from the run's sentences table a record batch at a time,
     None for the other rows (8 bytes each: no Python string of every sentence id)."""
-    rows = np.unique(pairs[["row_a", "row_b"]].to_numpy())
+    rows = distinct_values(pairs[["row_a", "row_b"]].to_numpy())
     texts = np.full(len(sentences), None, dtype=object)
     if not len(rows):
         return texts

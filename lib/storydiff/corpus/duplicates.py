@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from datasketch import MinHash, MinHashLSH
 
+from storydiff.arrays import distinct_values
+
 SHINGLE_WORDS = 5
 NUM_PERM = 128
 CACHE_MIB = 32  # SQLite pages a DuplicateFinder holds in memory
@@ -23,7 +25,7 @@ def hash_shingles(text: str) -> np.ndarray:
     words = re.findall(r"\w+", text.lower())
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(max(len(words) - SHINGLE_WORDS + 1, 1))}
     digests = b"".join(hashlib.sha1(shingle.encode()).digest()[:8] for shingle in shingles)
-    return np.unique(np.frombuffer(digests, dtype="<u8"))
+    return distinct_values(np.frombuffer(digests, dtype="<u8"))
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
