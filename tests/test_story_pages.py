@@ -6,7 +6,9 @@ import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from storydiff import runfolder, story_pages
@@ -250,6 +252,16 @@ def test_story_chunks_hold_whole_stories_in_order_up_to_the_limit() -> None:
     assert [len(chunk) for chunk in chunks] == [2, 5, 2, 3]  # S2's five articles: a chunk of their own
     assert pd.concat(chunks).sort_index().equals(stories)
     assert [len(chunk) for chunk in iterate_story_chunks(stories, 100)] == [12]
+
+
+def test_rows_are_placed_in_the_chunk_of_their_story_or_article() -> None:
+    stories = pd.DataFrame({"story_id": ["S2", "S1", "S2", "S3"], "article_id": ["x0", "x1", "x2", "x3"]})
+    chunks = list(iterate_story_chunks(stories, 2))  # S1 | S2 (two articles) | S3
+    batch = pa.record_batch({"story_id": ["S3", "S9", None, "S2", "S1"], "article_id": ["x2", "x3", "x1", "x9", "x0"]})
+    by_story = story_pages.number_by_key("story_id", story_pages.key_chunks(chunks, "story_id"), batch, 0)
+    by_article = story_pages.number_by_key("article_id", story_pages.key_chunks(chunks, "article_id"), batch, 0)
+    np.testing.assert_array_equal(by_story, [2, np.nan, np.nan, 1, 0])
+    np.testing.assert_array_equal(by_article, [1, 2, 0, np.nan, 1])
 
 
 @pytest.fixture

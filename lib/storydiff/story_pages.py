@@ -20,14 +20,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 from IPython.display import HTML
 
 from storydiff.export import CONTENT_SECURITY_POLICY
 from storydiff.report import (
     html_discrepancies, html_heading, html_list, html_table, html_text, summarise_story_coverage, wrap_view,
 )
-from storydiff.runfolder import atomic_write, open_scratch_dir, split_table_by_chunk, sum_part_counts
+from storydiff.runfolder import as_large_strings, atomic_write, open_scratch_dir, split_table_by_chunk, sum_part_counts
 
 STORIES_DIR = "stories"
 REPORT_FROM_STORY = "../report.html"  # a story page's link back, relative to stories/
@@ -239,9 +239,20 @@ def iterate_story_chunks(stories: pd.DataFrame, max_articles: int) -> Iterator[p
         yield ordered.iloc[begin : begin + count]
 
 
-def number_by_key(key: str, chunk_of: dict[str, int], batch: pa.RecordBatch, start: int) -> np.ndarray:
-    """The chunk number (float, NaN for none) of each row of ``batch``: ``chunk_of`` its ``key``."""
-    return batch.column(key).to_pandas().map(chunk_of).to_numpy(dtype=float)
+def key_chunks(chunks: list[pd.DataFrame], column: str) -> tuple[pa.Array, np.ndarray]:
+    """The distinct values of ``column`` in each of ``chunks``, as one Arrow array (m,), and the
+    chunk number (m + 1,) float of each, then NaN (for a value in no chunk)."""
+    values = [as_large_strings(chunk[column].drop_duplicates()) for chunk in chunks]
+    sizes = [len(v) for v in values]
+    return (as_large_strings(pa.chunked_array(values, pa.large_string())),
+            np.append(np.repeat(np.arange(len(chunks), dtype=float), sizes), np.nan))
+
+
+def number_by_key(key: str, keyed: tuple[pa.Array, np.ndarray], batch: pa.RecordBatch, start: int) -> np.ndarray:
+    """The chunk number (float, NaN for none) of each row of ``batch``, its ``key`` looked up in
+    ``key_chunks``'s values (an Arrow hash set: no Python string of any id)."""
+    keys, numbers = keyed
+    return numbers[pc.fill_null(pc.index_in(batch.column(key), value_set=keys), -1).to_numpy()]
 
 
 def iterate_run_stories(
@@ -258,13 +269,10 @@ def iterate_run_stories(
     when the iteration ends.
     """
     chunks = list(iterate_story_chunks(stories, max_articles))
-    chunk_of = {
-        "story": {story_id: n for n, chunk in enumerate(chunks) for story_id in chunk["story_id"]},
-        "article": {article_id: n for n, chunk in enumerate(chunks) for article_id in chunk["article_id"]},
-    }
+    keyed = {"story": key_chunks(chunks, "story_id"), "article": key_chunks(chunks, "article_id")}
     with open_scratch_dir(run_dir, "story-chunks") as folder:
         empty = {
-            name: split_table_by_chunk(run_dir, name, columns, partial(number_by_key, key, chunk_of[kind]), Path(folder))
+            name: split_table_by_chunk(run_dir, name, columns, partial(number_by_key, key, keyed[kind]), Path(folder))
             for name, (key, kind, columns) in CHUNK_READS.items()
         }
         for number, chunk in enumerate(chunks):
