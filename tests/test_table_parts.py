@@ -47,6 +47,21 @@ def test_columns_and_filters_are_read_part_by_part(tmp_path, frame):
     assert list(read.columns) == ["n"] and read["n"].tolist() == [2, 3, 4, 5]
 
 
+def test_filters_read_a_batch_at_a_time_give_what_pyarrow_s_filtered_read_gives(tmp_path, monkeypatch):
+    """A one-file table of 40 rows read 10 rows a batch: a filter on a column not read, either of
+    two conditions, a filter no row passes; the same frames as ``pandas.read_parquet``'s."""
+    texts = pd.DataFrame({"article_id": [f"a{i:02d}" for i in range(40)], "n": range(40), "kept": [i % 3 == 0 for i in range(40)],
+                          "text": [f"word{i} " * 150 for i in range(40)]})
+    runfolder.write_table(tmp_path, "articles", texts)
+    monkeypatch.setattr(runfolder, "BATCH_BYTES", 10_000)
+    file = runfolder.list_table_files(tmp_path, "articles")[0]
+    for columns, filters in ((["text"], [("kept", "==", True)]), (None, [[("n", "<", 3)], [("article_id", "in", ["a30", "a39"])]]),
+                             (["article_id", "n"], [("n", ">", 99)])):
+        read = read_table(tmp_path, "articles", columns, filters)
+        pd.testing.assert_frame_equal(read, pd.read_parquet(file, columns=columns, filters=filters))
+    assert read.empty and list(read.columns) == ["article_id", "n"]
+
+
 def test_an_error_leaves_the_table_written_before(tmp_path, frame):
     runfolder.write_table(tmp_path, "facts", frame)
     with pytest.raises(RuntimeError), open_table_parts(tmp_path, "facts") as writer:
