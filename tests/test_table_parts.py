@@ -62,6 +62,27 @@ def test_filters_read_a_batch_at_a_time_give_what_pyarrow_s_filtered_read_gives(
     assert read.empty and list(read.columns) == ["article_id", "n"]
 
 
+def test_filtered_reads_skip_the_row_groups_whose_statistics_rule_every_row_out(tmp_path, monkeypatch):
+    """40 rows in ascending ids, a few a row group: a filter on three ids reads only the groups
+    that hold them."""
+    texts = pd.DataFrame({"article_id": [f"a{i:02d}" for i in range(40)], "text": [f"word{i} " * 150 for i in range(40)]})
+    monkeypatch.setattr(runfolder, "ROW_GROUP_BYTES", 10_000)
+    runfolder.write_table(tmp_path, "articles", texts)
+    read_groups = []
+    original = pq.ParquetFile.iter_batches
+
+    def record(self, *args, **kwargs):
+        read_groups.append(kwargs.get("row_groups"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", record)
+    read = read_table(tmp_path, "articles", ["article_id"], runfolder.filter_in("article_id", ["a21", "a22", "a27"]))
+    meta = pq.ParquetFile(runfolder.list_table_files(tmp_path, "articles")[0]).metadata
+    sizes = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+    holding = sorted({int(np.searchsorted(np.cumsum(sizes), row, side="right")) for row in (21, 22, 27)})
+    assert len(sizes) >= 4 and read["article_id"].tolist() == ["a21", "a22", "a27"] and read_groups == [holding]
+
+
 def test_an_error_leaves_the_table_written_before(tmp_path, frame):
     runfolder.write_table(tmp_path, "facts", frame)
     with pytest.raises(RuntimeError), open_table_parts(tmp_path, "facts") as writer:

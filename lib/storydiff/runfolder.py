@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+from pyarrow.fs import LocalFileSystem
 
 from storydiff.arrays import distinct_values
 from storydiff.memory import release_unused_memory
@@ -301,12 +303,16 @@ def iterate_table_parts(
 def read_filtered_file(file: str | Path, columns: list[str] | None, filters: list) -> pd.DataFrame:
     """The rows of the Parquet ``file`` that pass ``filters`` (``read_table``'s), only ``columns``
     when given, filtered a record batch at a time: pyarrow's filtered read decoded whole row groups
-    ahead of the filter (+262 MiB to pick 13,728 articles' sentences of 71,200 articles')."""
+    ahead of the filter (+262 MiB to pick 13,728 articles' sentences of 71,200 articles'). Row
+    groups whose statistics rule every row out are skipped, as pyarrow's read skips them."""
     source = open_parquet_file(file)
     expression = pq.filters_to_expression(filters)
     conditions = [c for alternative in filters for c in (alternative if isinstance(alternative, list) else [alternative])]
     read = None if columns is None else list(dict.fromkeys([*columns, *(c[0] for c in conditions)]))
-    batches = [batch.filter(expression) for batch in source.iter_batches(batch_size=count_batch_rows(source, read), columns=read)]
+    pieces = ds.ParquetFileFormat().make_fragment(str(file), LocalFileSystem()).split_by_row_group(filter=expression)
+    groups = [group.id for piece in pieces for group in piece.row_groups]
+    batches = [batch.filter(expression) for batch in
+               source.iter_batches(batch_size=count_batch_rows(source, read), row_groups=groups, columns=read)] if groups else []
     table = pa.Table.from_batches(batches) if batches else source.schema_arrow.empty_table()
     return table.to_pandas() if columns is None else table.select(columns).to_pandas()
 
