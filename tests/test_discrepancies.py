@@ -251,10 +251,26 @@ def test_articles_that_know_both_days_report_two_events_not_a_misdated_one():
 def test_a_figure_both_claims_give_is_matched_at_its_own_place_first():
     """"12% ... 15%" against "15% ... 15%": the second figures agree, so the first pair is the
     changed one, not the original's 15% against the copy's first; figures that traded places
-    agree; figures past the other claim's count are left whatever they are."""
+    agree when the same word comes before each, not otherwise; figures past the other claim's
+    count are left whatever they are."""
     a = [quantity("12%", 12.0, "percent", ""), quantity("15%", 15.0, "percent", "")]
     b = [quantity("15%", 15.0, "percent", ""), quantity("15%", 15.0, "percent", "")]
-    assert find_unrepeated_figures(a, b) == ([0], [0])
-    assert find_unrepeated_figures(b, a) == ([0], [0])
-    assert find_unrepeated_figures(a, a[::-1]) == ([], [])  # the same figures, traded places
-    assert find_unrepeated_figures(a + [quantity("3 people", 3.0, "people", "")], b) == ([0, 2], [0])
+    words = ["was", "areas"]
+    assert find_unrepeated_figures(a, b, words, words) == ([0], [0])
+    assert find_unrepeated_figures(b, a, words, words) == ([0], [0])
+    assert find_unrepeated_figures(a, a[::-1], ["from", "to"], ["to", "from"]) == ([], [])  # traded places
+    assert find_unrepeated_figures(a, a[::-1], words, words) == ([0, 1], [0, 1])  # traded roles
+    people = a + [quantity("3 people", 3.0, "people", "")]
+    assert find_unrepeated_figures(people, b, [*words, "and"], words) == ([0, 2], [0])
+
+
+def test_a_figure_that_moved_to_another_role_is_not_taken_for_one_both_give():
+    """"from 5% to 7%" against "from 7% to 9%": both figures changed, each start and end is
+    flagged against its own; the 7% the two share is once an end and once a start, not one
+    figure stated twice (which would leave 5% against 9%)."""
+    text_a = "The jobless rate in the region rose from 5% to 7% over the year, officials said."
+    text_b = "The jobless rate in the region rose from 7% to 9% over the year, officials said."
+    qa = place_figures(text_a, ("5%", 5.0), ("7%", 7.0))
+    qb = place_figures(text_b, ("7%", 7.0), ("9%", 9.0))
+    rows = check_pair("F001", claim("a:1", "a", text_a, qa), claim("b:1", "b", text_b, qb), similarity=0.95)
+    assert [(row["value_a"], row["value_b"]) for row in rows] == [("5%", "7%"), ("7%", "9%")]

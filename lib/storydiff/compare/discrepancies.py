@@ -174,12 +174,12 @@ def compare_numbers(
     placed = texts is not None and all(q.get("char_start") is not None for q in (*own_a, *own_b))
     if (alike and placed and len(own_a) == len(own_b) > 1
             and all(_comparable(qa, qb, alike) for qa, qb in zip(own_a, own_b))):
-        left_a, left_b = find_unrepeated_figures(own_a, own_b)
+        before_a, before_b = list_words_before(texts[0], own_a), list_words_before(texts[1], own_b)
+        left_a, left_b = find_unrepeated_figures(own_a, own_b, before_a, before_b)
         if len(left_a) == 1:
             pairs = [(own_a[left_a[0]], own_b[left_b[0]])]
             pairs = pairs if _comparable(*pairs[0], alike) else []
         else:
-            before_a, before_b = list_words_before(texts[0], own_a), list_words_before(texts[1], own_b)
             places = sorted(set(left_a) & set(left_b))
             pairs = [(own_a[k], own_b[k]) for k in places if before_a[k] == before_b[k]]
     else:
@@ -192,10 +192,16 @@ def compare_numbers(
     return [(qa, qb) for qa, qb in pairs if not ranges_overlap(*compared_ranges(qa, qb, alike))]
 
 
-def find_unrepeated_figures(own_a: list[dict], own_b: list[dict]) -> tuple[list[int], list[int]]:
-    """Positions of the figures of each claim that the other does not give too: a figure of the
-    same unit and value in both is one figure stated twice, matched one to one, at the same place
-    first ("12%, in some areas 15%" against "15%, in some areas 15%": the second 15% of each)."""
+def find_unrepeated_figures(
+    own_a: list[dict], own_b: list[dict], before_a: list[str], before_b: list[str],
+) -> tuple[list[int], list[int]]:
+    """Positions of the figures of each claim that the other does not give too; ``before_a`` and
+    ``before_b``: the word before each figure (``list_words_before``). A figure of the same unit
+    and value in both is one figure stated twice, matched one to one: at the same place first
+    ("12%, in some areas 15%" against "15%, in some areas 15%": the second 15% of each), elsewhere
+    only after the same word, its role ("to 8.5% from 5.4%" against "from 5.4% to 10%": the 5.4%
+    of each; "from 5% to 7%" against "from 7% to 9%": no figure in common, the 7% is once an end
+    and once a start)."""
     def same(qa: dict, qb: dict) -> bool:
         return qa["unit"] == qb["unit"] and qa["value"] == qb["value"]
 
@@ -204,7 +210,7 @@ def find_unrepeated_figures(own_a: list[dict], own_b: list[dict]) -> tuple[list[
 
     left_a, left_b = unsettled(own_a, own_b), unsettled(own_b, own_a)
     for i in list(left_a):
-        match = next((j for j in left_b if same(own_a[i], own_b[j])), None)
+        match = next((j for j in left_b if same(own_a[i], own_b[j]) and before_a[i] == before_b[j]), None)
         if match is not None:
             left_a.remove(i)
             left_b.remove(match)
