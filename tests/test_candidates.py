@@ -199,3 +199,18 @@ def test_cells_find_every_pair_that_shares_a_cell(reuse_inputs):
     three = found()
     assert three <= expected and len(three) >= 0.9 * len(expected) and three > single
     assert found() == three
+
+
+def test_a_cell_searched_in_blocks_of_rows_finds_every_pair_once(reuse_inputs, monkeypatch):
+    """``pairs_within`` scores each block of rows against the rows from the block's own first on:
+    in blocks of 7 rows (many blocks, the last one short) it finds exactly the pairs of the full
+    cosine matrix, each once, for all members and for a subset of them."""
+    vectors = reuse_inputs[1]
+    monkeypatch.setattr(candidates, "BLOCK_ROWS", 7)
+    members = np.arange(len(vectors))
+    assert len(vectors) > 10 * 7
+    pairs = candidates.pairs_within(vectors, members, members, 0.6)
+    assert len(pairs) == len(brute_force_pairs(vectors, 0.6)) and set(map(tuple, pairs.tolist())) == brute_force_pairs(vectors, 0.6)
+    rows = members[::3]
+    subset = {(rows[i], rows[j]) for i, j in brute_force_pairs(vectors[rows], 0.6)}
+    assert set(map(tuple, candidates.pairs_within(vectors, members, rows, 0.6).tolist())) == subset

@@ -232,12 +232,14 @@ def fit_centres(vectors: np.ndarray, members: np.ndarray, n_cells: int, random_s
 
 def pairs_within(vectors: np.ndarray, members: np.ndarray, rows: np.ndarray, min_similarity: float) -> np.ndarray:
     """Pairs (m, 2), i < j, of the positions ``rows`` (ascending) in ``members`` whose vectors'
-    cosine reaches ``min_similarity``: every pair of them scored, a block of rows at a time."""
+    cosine reaches ``min_similarity``: every pair of them scored once, a block of rows at a time
+    against the rows from the block's first on (the cosines are symmetric)."""
     cell = np.ascontiguousarray(vectors[members[rows]], dtype=np.float32)
     found = []
     for start in range(0, len(rows), BLOCK_ROWS):
-        first, second = np.nonzero(cell[start : start + BLOCK_ROWS] @ cell.T >= min_similarity)
+        first, second = np.nonzero(cell[start : start + BLOCK_ROWS] @ cell[start:].T >= min_similarity)
         first += start
+        second += start
         keep = first < second
         found.append(np.column_stack([rows[first[keep]], rows[second[keep]]]))
     return np.concatenate(found) if found else np.empty((0, 2), dtype=np.int64)
