@@ -33,19 +33,24 @@ def coverage_status(covered: bool, n_covering: int, n_story: int) -> str:
 
 def build_coverage(facts: pd.DataFrame, stories: pd.DataFrame) -> pd.DataFrame:
     """COVERAGE_COLUMNS for every fact and every article of its story, sorted by fact, article."""
-    story_articles = stories.groupby("story_id")["article_id"].agg(sorted)
-    claims_of = facts.groupby(["fact_id", "article_id"])["claim_id"].agg(";".join)
-    story_of_fact = facts.groupby("fact_id")["story_id"].first()
+    members_of: dict[str, list[str]] = {}
+    for story_id, article_id in zip(stories["story_id"].tolist(), stories["article_id"].tolist()):
+        members_of.setdefault(story_id, []).append(article_id)
+    claims_of: dict[tuple[str, str], list[str]] = {}  # (fact, article): its claims in table order
+    story_of_fact: dict[str, str] = {}
+    for fact_id, article_id, claim_id, story_id in zip(*(facts[c].tolist() for c in ("fact_id", "article_id", "claim_id", "story_id"))):
+        claims_of.setdefault((fact_id, article_id), []).append(claim_id)
+        story_of_fact.setdefault(fact_id, story_id)
     rows = []
-    for fact_id, story_id in story_of_fact.items():
-        members = story_articles[story_id]
-        covering = [a for a in members if (fact_id, a) in claims_of.index]
+    for fact_id in sorted(story_of_fact):
+        story_id = story_of_fact[fact_id]
+        members = sorted(members_of[story_id])
+        n_covering = sum((fact_id, a) in claims_of for a in members)
         for article_id in members:
-            covered = article_id in covering
+            claim_ids = claims_of.get((fact_id, article_id))
             rows.append((
-                fact_id, story_id, article_id, covered,
-                claims_of.get((fact_id, article_id), ""), len(covering), len(members),
-                coverage_status(covered, len(covering), len(members)),
+                fact_id, story_id, article_id, claim_ids is not None, ";".join(claim_ids or ()), n_covering,
+                len(members), coverage_status(claim_ids is not None, n_covering, len(members)),
             ))
     return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
 

@@ -36,7 +36,8 @@ import math
 import re
 from collections import Counter
 from difflib import SequenceMatcher
-from itertools import combinations
+from itertools import combinations, groupby
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -412,7 +413,8 @@ def parse_claims(claims: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """Claim records keyed by claim_id, with ``quantities``, ``dates`` and ``entities`` parsed
     from JSON; a date directly followed by a capitalised word ("Sunday Times") is dropped."""
     records = {}
-    for record in claims.to_dict("records"):
+    columns = list(claims.columns)
+    for record in (dict(zip(columns, values)) for values in zip(*(claims[c].tolist() for c in columns))):
         record["quantities"] = json.loads(record.get("quantities") or "[]")
         record["dates"] = [
             d for d in json.loads(record.get("dates") or "[]")
@@ -514,12 +516,12 @@ def find_discrepancies(
     article that sorts first. Sorted by kind, fact_id, claim ids.
     """
     records = parse_claims(claims)
-    row_of = {cid: i for i, cid in enumerate(claims["claim_id"])}
+    row_of = {cid: i for i, cid in enumerate(claims["claim_id"].tolist())}
     fact_of_pair: dict[tuple[str, str], str] = {}
     found = []
     shared = facts[facts["n_articles"] > 1].sort_values(["fact_id", "article_id", "claim_id"])
-    for fact_id, group in shared.groupby("fact_id", sort=True):
-        for id_a, id_b in combinations(group["claim_id"], 2):
+    for fact_id, group in groupby(zip(shared["fact_id"].tolist(), shared["claim_id"].tolist()), key=itemgetter(0)):
+        for (_, id_a), (_, id_b) in combinations(group, 2):
             fact_of_pair.setdefault((id_a, id_b), fact_id)
             similarity = float(embeddings[row_of[id_a]] @ embeddings[row_of[id_b]])
             found += check_pair(fact_id, records[id_a], records[id_b], similarity)

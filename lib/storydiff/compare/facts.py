@@ -76,14 +76,14 @@ def group_facts(
     facts' first claim (claims sorted by article_id, claim_id).
     """
     claims, embeddings = order_claims(claims, embeddings)
-    row_of = {cid: i for i, cid in enumerate(claims["claim_id"])}
-    article_of = claims["article_id"].to_numpy()
+    claim_ids, texts, article_of = (claims[c].tolist() for c in ("claim_id", "text", "article_id"))
+    row_of = {cid: i for i, cid in enumerate(claim_ids)}
     facts: list[dict[str, int]] = []  # article_id -> claim row; emptied when merged away
     facts_of: dict[int, list[int]] = {}
     ranked = matches.sort_values(
         ["similarity", "claim_id_a", "claim_id_b"], ascending=[False, True, True]
     )
-    for x_id, y_id in zip(ranked["claim_id_a"], ranked["claim_id_b"]):
+    for x_id, y_id in zip(ranked["claim_id_a"].tolist(), ranked["claim_id_b"].tolist()):
         x, y = row_of[x_id], row_of[y_id]
         fx_list, fy_list = facts_of.setdefault(x, []), facts_of.setdefault(y, [])
         if set(fx_list) & set(fy_list):
@@ -122,14 +122,13 @@ def group_facts(
     linked = {row for group in groups for row in group}
     groups += [[row] for row in range(len(claims)) if row not in linked]
     groups.sort()
-    story_of = stories.set_index("article_id")["story_id"]
+    story_of = dict(zip(stories["article_id"].tolist(), stories["story_id"].tolist()))
     width = max(3, len(str(len(groups))))
     rows = []
     for number, group in enumerate(groups, start=1):
         for row in group:
             rows.append(
-                (f"F{number:0{width}d}", claims.at[row, "claim_id"], article_of[row],
-                 story_of[article_of[row]], len(group), claims.at[row, "text"])
+                (f"F{number:0{width}d}", claim_ids[row], article_of[row], story_of[article_of[row]], len(group), texts[row])
             )
     return pd.DataFrame(rows, columns=FACT_COLUMNS)
 
@@ -146,9 +145,11 @@ def link_facts(
     """
     matches = match_claims(claims, embeddings, stories, threshold)
     facts = group_facts(claims, embeddings, matches, stories, threshold)
-    fact_sets = facts.groupby("claim_id")["fact_id"].agg(set)
+    fact_sets: dict[str, set[str]] = {}
+    for claim_id, fact_id in zip(facts["claim_id"].tolist(), facts["fact_id"].tolist()):
+        fact_sets.setdefault(claim_id, set()).add(fact_id)
     matches["linked"] = [
         bool(fact_sets.get(a, set()) & fact_sets.get(b, set()))
-        for a, b in zip(matches["claim_id_a"], matches["claim_id_b"])
+        for a, b in zip(matches["claim_id_a"].tolist(), matches["claim_id_b"].tolist())
     ]
     return facts, matches
