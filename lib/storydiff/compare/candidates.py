@@ -237,7 +237,9 @@ def pairs_within(vectors: np.ndarray, members: np.ndarray, rows: np.ndarray, min
     cell = np.ascontiguousarray(vectors[members[rows]], dtype=np.float32)
     found = []
     for start in range(0, len(rows), BLOCK_ROWS):
-        first, second = np.nonzero(cell[start : start + BLOCK_ROWS] @ cell[start:].T >= min_similarity)
+        # the flat positions, then (row, column): a 2-D nonzero took ten times as long
+        first, second = np.divmod(np.flatnonzero(cell[start : start + BLOCK_ROWS] @ cell[start:].T >= min_similarity),
+                                  len(rows) - start)
         first += start
         second += start
         keep = first < second
