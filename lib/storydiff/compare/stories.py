@@ -25,6 +25,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -85,6 +86,7 @@ class ArticleClaims(NamedTuple):
     dates: dict[str, list[dt.date]]
 
 
+@lru_cache(maxsize=16_384)  # names repeat across claims: the frequent ones normalised once, not at every mention
 def normalise_entity(text: str) -> str:
     """Entity key: lower case, no leading "the", no possessive, no bracketed tail."""
     key = re.sub(r"[’']s\b", "", text.lower())
@@ -97,7 +99,7 @@ def list_claim_entities(claims: pd.DataFrame) -> pd.Series:
     per claim (with repeats), indexed by article id."""
     return pd.Series(
         [[normalise_entity(e["text"]) for e in json.loads(entities or "[]") if e.get("label") in ENTITY_LABELS]
-         for entities in claims["entities"]],
+         for entities in claims["entities"].tolist()],
         index=claims["article_id"].to_numpy(), dtype=object,
     )
 
@@ -106,7 +108,7 @@ def mention_dates(claims: pd.DataFrame) -> dict[str, list[dt.date]]:
     """The full dates (not relative ones: "last week") that ``claims`` (article_id, dates JSON)
     mention, by article id, with repeats."""
     mentioned: dict[str, list[dt.date]] = {}
-    for article_id, dates in zip(claims["article_id"], claims["dates"]):
+    for article_id, dates in zip(claims["article_id"].tolist(), claims["dates"].tolist()):
         for d in json.loads(dates or "[]"):
             if re.fullmatch(r"\d{4}-\d{2}-\d{2}", d.get("date") or "") and not d.get("relative"):
                 mentioned.setdefault(article_id, []).append(dt.date.fromisoformat(d["date"]))
