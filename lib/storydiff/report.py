@@ -116,18 +116,33 @@ def summarise_story_coverage(
     fact_id, n_covering, text): facts most of the story's articles carry but this one does not.
     """
     rows = coverage[coverage["story_id"] == story_id]
-    text_of = facts.groupby("fact_id")["text"].first()
-    shared = rows[rows["status"] == "shared"].drop_duplicates("fact_id")
-    only = rows[rows["status"] == "only here"].assign(claim_id=lambda d: d["claim_ids"].str.split(";").str[0])
-    only = only.merge(claims[["claim_id", "kind", "checkworthiness", "text"]], on="claim_id", how="left")
-    only = only[(only["kind"] != "opinion") & (only["checkworthiness"] >= min_checkworthiness)]
-    only = only.sort_values(["article_id", "checkworthiness", "fact_id"], ascending=[True, False, True])
-    omitted = rows[rows["status"] == "omitted"].assign(text=lambda d: d["fact_id"].map(text_of))
+    fact, article, status, claim_ids = (rows[c].tolist() for c in ("fact_id", "article_id", "status", "claim_ids"))
+    n_covering = rows["n_covering"].tolist()
+    # a story's rows are a few dozen: Python lists and dicts, not a pandas operation per step
+    text_of: dict[str, str] = {}
+    for fact_id, text in zip(facts["fact_id"].tolist(), facts["text"].tolist()):
+        if fact_id not in text_of and isinstance(text, str):
+            text_of[fact_id] = text
+    shared, shared_facts, shared_texts = [], set(), set()
+    for fact_id in (f for f, s in zip(fact, status) if s == "shared"):
+        text = text_of.get(fact_id)
+        if fact_id not in shared_facts and text not in shared_texts:
+            shared.append((fact_id, text))
+            shared_texts.add(text)
+        shared_facts.add(fact_id)
+    claim_row = {claim_id: i for i, claim_id in enumerate(claims["claim_id"].tolist())}
+    kind, worth, claim_text = (claims[c].tolist() for c in ("kind", "checkworthiness", "text"))
+    only = [
+        (a, f, kind[i], worth[i], claim_text[i]) for f, a, s, ids in zip(fact, article, status, claim_ids)
+        if s == "only here" and (i := claim_row.get(ids.split(";")[0])) is not None
+        and kind[i] != "opinion" and worth[i] >= min_checkworthiness
+    ]
+    only.sort(key=lambda row: (row[0], -row[3], row[1]))  # by article, most checkworthy first, by fact
+    omitted = [(a, f, n, text_of.get(f)) for f, a, s, n in zip(fact, article, status, n_covering) if s == "omitted"]
     return {
-        "shared": shared.assign(text=shared["fact_id"].map(text_of))[["fact_id", "text"]]
-        .drop_duplicates("text").reset_index(drop=True),
-        "only": only[["article_id", "fact_id", "kind", "checkworthiness", "text"]].reset_index(drop=True),
-        "omitted": omitted[["article_id", "fact_id", "n_covering", "text"]].reset_index(drop=True),
+        "shared": pd.DataFrame(shared, columns=["fact_id", "text"]),
+        "only": pd.DataFrame(only, columns=["article_id", "fact_id", "kind", "checkworthiness", "text"]).astype({"checkworthiness": float}),
+        "omitted": pd.DataFrame(omitted, columns=["article_id", "fact_id", "n_covering", "text"]).astype({"n_covering": "int64"}),
     }
 
 
