@@ -141,8 +141,8 @@ def summarise_story_coverage(
     omitted = [(a, f, n, text_of.get(f)) for f, a, s, n in zip(fact, article, status, n_covering) if s == "omitted"]
     return {
         "shared": pd.DataFrame(shared, columns=["fact_id", "text"]),
-        "only": pd.DataFrame(only, columns=["article_id", "fact_id", "kind", "checkworthiness", "text"]).astype({"checkworthiness": float}),
-        "omitted": pd.DataFrame(omitted, columns=["article_id", "fact_id", "n_covering", "text"]).astype({"n_covering": "int64"}),
+        "only": pd.DataFrame(only, columns=["article_id", "fact_id", "kind", "checkworthiness", "text"]),
+        "omitted": pd.DataFrame(omitted, columns=["article_id", "fact_id", "n_covering", "text"]),
     }
 
 
