@@ -84,7 +84,7 @@ def key_facts(facts: pd.DataFrame) -> pa.Table:
     ends: dict[str, list[str]] = {}  # fact -> its claims' ends, facts in order of first row
     for fact_id, end in zip(facts["fact_id"].tolist(), (facts["article_id"] + "\x00" + facts["claim_id"] + "\x00").tolist()):
         ends.setdefault(fact_id, []).append(end)
-    return pa.table({"fact_id": pa.array(list(ends), pa.string()), "key": pa.array(map("".join, ends.values()), pa.string())})
+    return pa.table({"fact_id": pa.array(list(ends), pa.string()), "key": pa.array([*map("".join, ends.values())], pa.string())})
 
 
 def number_facts(keys: list[pa.Table]) -> list[np.ndarray]:

@@ -34,8 +34,8 @@ def coverage_status(covered: bool, n_covering: int, n_story: int) -> str:
 def build_coverage(facts: pd.DataFrame, stories: pd.DataFrame) -> pd.DataFrame:
     """COVERAGE_COLUMNS for every fact and every article of its story, sorted by fact, article."""
     members_of: dict[str, list[str]] = {}
-    for story_id, article_id in zip(stories["story_id"].tolist(), stories["article_id"].tolist()):
-        members_of.setdefault(story_id, []).append(article_id)
+    for story_id, article_id in sorted(zip(stories["story_id"].tolist(), stories["article_id"].tolist())):
+        members_of.setdefault(story_id, []).append(article_id)  # each story's articles sorted
     claims_of: dict[tuple[str, str], list[str]] = {}  # (fact, article): its claims in table order
     story_of_fact: dict[str, str] = {}
     for fact_id, article_id, claim_id, story_id in zip(*(facts[c].tolist() for c in ("fact_id", "article_id", "claim_id", "story_id"))):
@@ -44,7 +44,7 @@ def build_coverage(facts: pd.DataFrame, stories: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for fact_id in sorted(story_of_fact):
         story_id = story_of_fact[fact_id]
-        members = sorted(members_of[story_id])
+        members = members_of[story_id]
         n_covering = sum((fact_id, a) in claims_of for a in members)
         for article_id in members:
             claim_ids = claims_of.get((fact_id, article_id))
