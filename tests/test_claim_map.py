@@ -148,3 +148,24 @@ def test_n_neighbors_adapts_to_the_number_of_claims(n: int) -> None:
     k = choose_n_neighbors(n)
     assert 2 <= k < n and k <= 15
     assert k == min(15, max(5, n // 4))
+
+
+def test_umap_of_many_claims_is_fitted_on_the_exact_neighbour_graph(monkeypatch) -> None:
+    """From 4,096 points UMAP would find neighbours with pynndescent (some 30 s of numba
+    compilation a run); the map gives it the exact graph instead, so pynndescent never runs,
+    and two groups of 2,100 claims still come out apart."""
+    import pynndescent
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pynndescent ran")
+
+    monkeypatch.setattr(pynndescent.NNDescent, "__init__", refuse)
+    rng = np.random.default_rng(11)
+    centres = np.zeros((2, 16))
+    centres[0, 0], centres[1, 1] = 6.0, 6.0
+    vectors = np.vstack([centre + rng.normal(size=(2_100, 16)) for centre in centres])
+    claim_map = compute_claim_map([f"c{i}" for i in range(len(vectors))], vectors, random_state=3)
+    assert set(claim_map["method"]) == {"umap"}
+    first, second = claim_map[["x", "y"]].to_numpy()[:2_100], claim_map[["x", "y"]].to_numpy()[2_100:]
+    gap = np.linalg.norm(first.mean(axis=0) - second.mean(axis=0))
+    assert gap > 3 * max(first.std(axis=0).max(), second.std(axis=0).max())

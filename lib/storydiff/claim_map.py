@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
-from storydiff.compare.candidates import build_index, group_identical_rows, search_index
+from storydiff.compare.candidates import build_index, group_identical_rows, search_exact, search_index
+from storydiff.embed import normalize_rows
 
 CLAIM_MAP_COLUMNS = ["claim_id", "x", "y", "method"]
 UMAP_MIN_POINTS = 40
@@ -51,16 +52,22 @@ def project_pca(vectors: np.ndarray) -> np.ndarray:
 
 
 def project_umap(vectors: np.ndarray, random_state: int) -> np.ndarray:
-    """UMAP of ``vectors`` (n, dim) to (n, 2), cosine metric, deterministic for ``random_state``."""
+    """UMAP of ``vectors`` (n, dim) to (n, 2), cosine metric, deterministic for ``random_state``.
+    Its neighbour graph is given to it, found exactly (``search_exact``): from 4,096 points UMAP
+    would search with pynndescent, whose numba compilation alone took some 30 s a run."""
+    n_neighbors = choose_n_neighbors(len(vectors))
+    neighbours, cosines = search_exact(normalize_rows(np.asarray(vectors, dtype=np.float32)), np.arange(len(vectors)), n_neighbors)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, imported by umap
         warnings.filterwarnings("ignore", message=".*n_jobs.*overridden.*")
+        warnings.filterwarnings("ignore", message=".*knn_search_index.*")  # no transform of new points: not used
         import umap  # slow to import (numba): only when UMAP runs
 
         reducer = umap.UMAP(
             n_components=2,
-            n_neighbors=choose_n_neighbors(len(vectors)),
+            n_neighbors=n_neighbors,
             metric="cosine",
+            precomputed_knn=(neighbours, np.clip(1.0 - cosines, 0.0, None)),
             init="pca",
             random_state=random_state,
             n_jobs=1,
