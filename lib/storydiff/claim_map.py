@@ -2,7 +2,8 @@
 
 The layout is fitted once per run and saved as table ``claim_map`` (claim_id, x, y, method); every
 figure reads those coordinates rather than fitting again. UMAP (cosine metric, PCA
-initialisation, one thread, fixed ``random_state``) is used from ``umap_min_points`` claims up;
+initialisation, one thread, fixed ``random_state``, the exact neighbour graph) is used from
+``umap_min_points`` claims up;
 below that, UMAP's neighbour graph is too small to mean anything and the map is a PCA projection
 instead, which the caption says. ``n_neighbors`` shrinks with the number of claims, so a few dozen
 claims still get a local layout.
