@@ -35,6 +35,7 @@ PLACE_NEIGHBOURS = 10
 PLACE_BLOCK = 16_384  # claims placed at a time: their float32 vectors, 24 MiB at dim 384
 MAX_NEIGHBORS = 15  # UMAP's own default, used once there are enough claims
 MIN_NEIGHBORS = 5
+KNN_BLOCK_ROWS = 128  # rows of UMAP's neighbour search at a time: 30 MiB of cosines and positions at 20,000 claims
 
 
 def choose_n_neighbors(n_points: int) -> int:
@@ -57,7 +58,8 @@ def project_umap(vectors: np.ndarray, random_state: int) -> np.ndarray:
     Its neighbour graph is given to it, found exactly (``search_exact``): from 4,096 points UMAP
     would search with pynndescent, whose numba compilation alone took some 30 s a run."""
     n_neighbors = choose_n_neighbors(len(vectors))
-    neighbours, cosines = search_exact(normalize_rows(np.asarray(vectors, dtype=np.float32)), np.arange(len(vectors)), n_neighbors)
+    unit = normalize_rows(np.asarray(vectors, dtype=np.float32))
+    neighbours, cosines = search_exact(unit, np.arange(len(vectors)), n_neighbors, block_rows=KNN_BLOCK_ROWS)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, imported by umap
         warnings.filterwarnings("ignore", message=".*n_jobs.*overridden.*")

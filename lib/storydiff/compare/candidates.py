@@ -50,12 +50,15 @@ BLOCK_ROWS = 1024
 PAIR_BLOCK = 16_384  # pairs scored at a time: two (PAIR_BLOCK, dim) float32 copies, 48 MiB at dim 384
 
 
-def search_exact(vectors: np.ndarray, rows: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+def search_exact(
+    vectors: np.ndarray, rows: np.ndarray, count: int, block_rows: int = BLOCK_ROWS
+) -> tuple[np.ndarray, np.ndarray]:
     """(neighbours, cosines), each (len(rows), count): the ``count`` most similar rows of
-    ``vectors`` (n, dim, L2-normalised) to each of ``rows``, most similar first, ties by row."""
+    ``vectors`` (n, dim, L2-normalised) to each of ``rows``, most similar first, ties by row;
+    ``block_rows`` rows at a time (a block holds (block_rows, n) cosines and int64 positions)."""
     neighbours, cosines = [], []
-    for start in range(0, len(rows), BLOCK_ROWS):
-        sims = vectors[rows[start : start + BLOCK_ROWS]] @ vectors.T
+    for start in range(0, len(rows), block_rows):
+        sims = vectors[rows[start : start + block_rows]] @ vectors.T
         top = np.argpartition(-sims, count - 1, axis=1)[:, :count] if count < sims.shape[1] else (
             np.broadcast_to(np.arange(sims.shape[1]), sims.shape))
         top_sims = np.take_along_axis(sims, top, axis=1)
