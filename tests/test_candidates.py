@@ -20,7 +20,7 @@ from storydiff.compare import stories
 from storydiff.compare.stories import group_stories
 from storydiff.corpus.readers import read_corpus
 from storydiff.corpus.tables import build_corpus_tables
-from storydiff.embed import embed_texts, load_model
+from storydiff.embed import embed_texts, load_model, normalize_rows
 from storydiff.runfolder import select_content_sentences
 from storydiff.similarity import compute_article_similarity
 
@@ -214,3 +214,22 @@ def test_a_cell_searched_in_blocks_of_rows_finds_every_pair_once(reuse_inputs, m
     rows = members[::3]
     subset = {(rows[i], rows[j]) for i, j in brute_force_pairs(vectors[rows], 0.6)}
     assert set(map(tuple, candidates.pairs_within(vectors, members, rows, 0.6).tolist())) == subset
+
+
+def test_the_exact_search_holds_a_bounded_block_whatever_the_number_of_rows(monkeypatch):
+    """The exact search of 12,000 rows scores a block of rows against all of them at a time: 1,024
+    rows a block held some 190 MiB (cosines, their negation, int64 positions); the block now holds
+    at most ``EXACT_BLOCK_VALUES`` cosines, and the neighbours are those of blocks of a few rows."""
+    import tracemalloc
+
+    vectors = normalize_rows(np.random.default_rng(5).normal(size=(12_000, 8)).astype(np.float32))
+    rows = np.arange(len(vectors))
+    tracemalloc.start()
+    neighbours, cosines = candidates.search_exact(vectors, rows, 6)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 64 * 2**20
+    monkeypatch.setattr(candidates, "EXACT_BLOCK_VALUES", 3 * len(vectors))
+    few, few_cosines = candidates.search_exact(vectors, rows[:500], 6)
+    np.testing.assert_array_equal(few, neighbours[:500])
+    np.testing.assert_allclose(few_cosines, cosines[:500], rtol=1e-6)

@@ -35,7 +35,6 @@ PLACE_NEIGHBOURS = 10
 PLACE_BLOCK = 16_384  # claims placed at a time: their float32 vectors, 24 MiB at dim 384
 MAX_NEIGHBORS = 15  # UMAP's own default, used once there are enough claims
 MIN_NEIGHBORS = 5
-KNN_BLOCK_ROWS = 128  # rows of UMAP's neighbour search at a time: 30 MiB of cosines and positions at 20,000 claims
 
 
 def choose_n_neighbors(n_points: int) -> int:
@@ -59,7 +58,7 @@ def project_umap(vectors: np.ndarray, random_state: int) -> np.ndarray:
     would search with pynndescent, whose numba compilation alone took some 30 s a run."""
     n_neighbors = choose_n_neighbors(len(vectors))
     unit = normalize_rows(np.asarray(vectors, dtype=np.float32))
-    neighbours, cosines = search_exact(unit, np.arange(len(vectors)), n_neighbors, block_rows=KNN_BLOCK_ROWS)
+    neighbours, cosines = search_exact(unit, np.arange(len(vectors)), n_neighbors)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, imported by umap
         warnings.filterwarnings("ignore", message=".*n_jobs.*overridden.*")

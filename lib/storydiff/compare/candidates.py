@@ -47,15 +47,16 @@ CELL_ROWS = 2_048  # vectors a cell of the floor search holds on average
 CELL_PROBES = 3  # cells each vector goes to: those of its nearest centres
 CENTRE_SAMPLE = 50_000  # vectors the centres are fitted on (at least 20 a cell)
 BLOCK_ROWS = 1024
+EXACT_BLOCK_VALUES = 2_097_152  # cosines of a block of the exact search: 32 MiB with what goes with them
 PAIR_BLOCK = 16_384  # pairs scored at a time: two (PAIR_BLOCK, dim) float32 copies, 48 MiB at dim 384
 
 
-def search_exact(
-    vectors: np.ndarray, rows: np.ndarray, count: int, block_rows: int = BLOCK_ROWS
-) -> tuple[np.ndarray, np.ndarray]:
+def search_exact(vectors: np.ndarray, rows: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """(neighbours, cosines), each (len(rows), count): the ``count`` most similar rows of
     ``vectors`` (n, dim, L2-normalised) to each of ``rows``, most similar first, ties by row;
-    ``block_rows`` rows at a time (a block holds (block_rows, n) cosines and int64 positions)."""
+    a block of rows at a time, of up to ``EXACT_BLOCK_VALUES`` cosines (with their negation and
+    int64 positions, 16 bytes each: a block of 1,024 rows of 20,000 held 324 MiB)."""
+    block_rows = max(1, min(BLOCK_ROWS, EXACT_BLOCK_VALUES // max(len(vectors), 1)))
     neighbours, cosines = [], []
     for start in range(0, len(rows), block_rows):
         sims = vectors[rows[start : start + block_rows]] @ vectors.T
