@@ -352,6 +352,24 @@ def test_claim_map_moves_fact_labels_apart() -> None:
     assert placed[0] == placed[1]
 
 
+def test_a_mapped_claim_of_no_known_article_is_grey_and_takes_no_outlet_colour() -> None:
+    """Two claims of outlets X and Y and one claim ("stray") missing from ``claims``: X and Y keep
+    the first two palette colours and the only outlet legend entries, the stray claim is drawn
+    grey, under no story (first in drawing order: "(no story)" sorts before "S1")."""
+    ids = ["000_x", "001_y"]
+    articles = pd.DataFrame({"article_id": ids, "title": "", "outlet": ["X", "Y"]})
+    stories = pd.DataFrame({"story_id": ["S1", "S1"], "article_id": ids, "label": ""})
+    claims = pd.DataFrame({"claim_id": ["c0", "c1"], "article_id": ids})
+    claim_map = pd.DataFrame({"claim_id": ["c0", "stray", "c1"], "x": [0.0, 1.0, 2.0], "y": 0.0, "method": "pca"})
+    fig = figures.plot_claim_map(claim_map, claims, claims.iloc[:0].assign(fact_id=""), articles, stories,
+                                 figures.label_articles(articles), pd.Series(dtype=str))
+    (scatter,) = fig.axes[0].collections
+    np.testing.assert_array_equal(scatter.get_offsets()[:, 0], [1.0, 0.0, 2.0])
+    expected = to_rgba_array([figures.OTHER_COLOUR, figures.OKABE_ITO[0], figures.OKABE_ITO[1]])
+    np.testing.assert_allclose(scatter.get_facecolors()[:, :3], expected[:, :3])
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["X", "Y"]
+
+
 def test_a_large_claim_map_is_a_bitmap_inside_its_svg(tmp_path) -> None:
     """RASTER_POINTS + 1 claims of two articles: the SVG holds one image, not a path per point."""
     n = figures.RASTER_POINTS + 1
