@@ -169,3 +169,23 @@ def test_umap_of_many_claims_is_fitted_on_the_exact_neighbour_graph(monkeypatch)
     first, second = claim_map[["x", "y"]].to_numpy()[:2_100], claim_map[["x", "y"]].to_numpy()[2_100:]
     gap = np.linalg.norm(first.mean(axis=0) - second.mean(axis=0))
     assert gap > 3 * max(first.std(axis=0).max(), second.std(axis=0).max())
+
+
+@pytest.mark.parametrize("umap_max_points", [60, 50])
+def test_umap_is_given_float32_vectors_whatever_the_input(monkeypatch, two_topics, umap_max_points: int) -> None:
+    """UMAP fits float32 (it converts what it is given): a float64 copy of the claims' vectors,
+    61 MiB for a sample of 20,000 at dim 384, would be a second copy. Float64 input, all fitted
+    (60 claims) or a sample of 50, reaches UMAP as float32."""
+    import umap
+
+    given = []
+    fit_transform = umap.UMAP.fit_transform
+
+    def record(self, X, *args, **kwargs):
+        given.append(X.dtype)
+        return fit_transform(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(umap.UMAP, "fit_transform", record)
+    ids, vectors = two_topics
+    compute_claim_map(ids, vectors.astype(np.float64), random_state=3, umap_min_points=40, umap_max_points=umap_max_points)
+    assert given == [np.float32]

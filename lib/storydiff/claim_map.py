@@ -32,7 +32,7 @@ CLAIM_MAP_COLUMNS = ["claim_id", "x", "y", "method"]
 UMAP_MIN_POINTS = 40
 UMAP_MAX_POINTS = 20_000
 PLACE_NEIGHBOURS = 10
-PLACE_BLOCK = 16_384  # claims placed at a time: their float32 vectors, 24 MiB at dim 384
+PLACE_BLOCK = 4_096  # claims placed at a time: their float32 vectors, 6 MiB at dim 384
 MAX_NEIGHBORS = 15  # UMAP's own default, used once there are enough claims
 MIN_NEIGHBORS = 5
 
@@ -133,12 +133,12 @@ def compute_claim_map(
         method = "umap-sample"
         fitted = np.zeros(n, dtype=bool)
         fitted[np.random.default_rng(random_state).choice(n, umap_max_points, replace=False)] = True
-        sample = np.asarray(vectors[rows[fitted]], dtype=np.float64)
+        sample = np.asarray(vectors[rows[fitted]], dtype=np.float32)  # UMAP fits float32: a float64 copy was 2 more
         coords = np.empty((n, 2))
         coords[fitted] = project_umap(sample, random_state)
         coords[~fitted] = place_by_neighbours(sample, coords[fitted], vectors, rows=rows[~fitted])
     elif method == "umap":
-        coords = project_umap(np.asarray(vectors[rows], dtype=np.float64), random_state)
+        coords = project_umap(np.asarray(vectors[rows], dtype=np.float32), random_state)
     else:
         coords = project_pca(np.asarray(vectors[rows], dtype=np.float64))
     return pd.DataFrame(
