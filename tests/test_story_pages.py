@@ -242,6 +242,29 @@ def test_a_large_story_shows_the_first_rows_of_each_table_and_says_how_many(larg
     assert "First " not in whole and whole[whole.index("<h2>Text reuse</h2>"):].count("<tr") == 781
 
 
+def test_what_one_article_alone_reports_is_cut_per_article_most_checkworthy_first() -> None:
+    """Two articles: a1 alone reports five checkable facts (checkworthiness 0.5-0.9, G0 least),
+    a2 alone two. With three at most per article, a1's three most checkworthy and both of a2's
+    are listed, in that order."""
+    only = [("a1", f"G{i}", 0.5 + i / 10) for i in range(5)] + [("a2", f"H{i}", 0.7) for i in range(2)]
+    articles = pd.DataFrame({"article_id": ["a1", "a2"], "title": ["One", "Two"], "published": "", "published_from": "",
+                             "n_sentences": 3, "duplicate_of": ""})
+    claims = pd.DataFrame({"claim_id": [f"{a}:{f}" for a, f, _ in only], "article_id": [a for a, _, _ in only],
+                           "kind": "quantity", "checkworthiness": [w for _, _, w in only],
+                           "text": [f"Fact {f} of {a}." for a, f, _ in only]})
+    facts = claims[["claim_id", "article_id", "text"]].assign(fact_id=[f for _, f, _ in only], story_id="S1", n_articles=1)
+    coverage = pd.DataFrame([(f, "S1", b, f"{a}:{f}" if a == b else "", 1, 2, "only here" if a == b else "absent")
+                             for a, f, _ in only for b in ("a1", "a2")],
+                            columns=["fact_id", "story_id", "article_id", "claim_ids", "n_covering", "n_story_articles", "status"])
+    no_pairs = pd.DataFrame(columns=["article_a", "article_b", "score", "likely_source"])
+    tables = StoryTables(articles, pd.DataFrame({"story_id": "S1", "article_id": ["a1", "a2"], "label": "s"}), claims, facts,
+                         coverage, pd.DataFrame(columns=["article_a", "article_b"]), no_pairs, {"a1": "a1 · One", "a2": "a2 · Two"})
+    page = "".join(piece.data for piece in html_story(tables, "S1", max_only_per_article=3, level=2))
+    alone = page[page.index("What one article alone reports"):page.index("Text reuse")]
+    listed = [line.strip()[len("<td>Fact "):-len(".</td>")] for line in alone.splitlines() if "<td>Fact " in line]
+    assert listed == ["G4 of a1", "G3 of a1", "G2 of a1", "H0 of a2", "H1 of a2"]
+
+
 def test_story_chunks_hold_whole_stories_in_order_up_to_the_limit() -> None:
     stories = pd.DataFrame({
         "story_id": ["S5", "S2", "S1", "S2", "S3", "S2", "S4", "S5", "S2", "S1", "S2", "S5"],
