@@ -326,3 +326,14 @@ def test_a_json_list_of_strings_is_read_a_chunk_of_lines_at_a_time(tmp_path, mon
     assert runfolder.read_json_strings(tmp_path / "none.json").to_pylist() == []
     (tmp_path / "flat.json").write_text('["a", "b,c"]', encoding="utf-8")
     assert runfolder.read_json_strings(tmp_path / "flat.json").to_pylist() == ["a", "b,c"]
+
+
+def test_strings_are_located_in_a_value_set_of_any_form():
+    """Positions in the value set, -1 for a value not in it (or missing), whether the values come
+    as a list, an Arrow-backed Series, a chunked Arrow array (a column read in parts) or a
+    ``string`` (not ``large_string``) array."""
+    value_set = pd.Series(["b", "a", "c"], dtype="str")
+    expected = [1, -1, 2, 0, -1]
+    values = ["a", "z", "c", "b", None]
+    for form in (values, pd.Series(values, dtype="str"), pa.chunked_array([values[:2], values[2:]]), pa.array(values, pa.string())):
+        assert runfolder.locate_strings(form, value_set).tolist() == expected

@@ -21,7 +21,6 @@ from typing import Any
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 from adjustText import adjust_text
 from matplotlib import dates as mdates
 from matplotlib.collections import PatchCollection
@@ -34,7 +33,7 @@ from matplotlib.ticker import MaxNLocator
 
 from storydiff.claim_map import PLACE_NEIGHBOURS, UMAP_MAX_POINTS
 from storydiff.compare.stories import choose_largest_stories
-from storydiff.runfolder import as_large_strings, sum_part_counts
+from storydiff.runfolder import locate_strings, sum_part_counts
 
 # Okabe & Ito (2008), ordered so the first colours stay distinct on white; yellow comes last.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"]
@@ -362,9 +361,7 @@ def plot_claim_map(
     colours, outlets, order, markers = scatter_claims(ax, claim_map, claims, group_outlets(articles, labels), stories)
     xy = claim_map[["x", "y"]].to_numpy()
     labelled = facts[fact_texts.index.get_indexer(facts["fact_id"]) >= 0]
-    # an Arrow lookup of the few labelled claims: a pandas index of every claim id cost 93 bytes a claim
-    mapped = pc.fill_null(pc.index_in(as_large_strings(labelled["claim_id"]), value_set=as_large_strings(claim_map["claim_id"])), -1)
-    mapped = mapped.to_numpy()
+    mapped = locate_strings(labelled["claim_id"], claim_map["claim_id"])
     fact_handles, fact_labels, centroids = [], [], []
     for fact_id, text in fact_texts.items():
         is_member = (labelled["fact_id"] == fact_id).to_numpy()
@@ -420,8 +417,7 @@ def scatter_claims(
 
     Work is per article, then indexed per claim: string columns of 582,768 claims (a merge, two
     maps, a sort) held some 190 MiB more than these integer arrays."""
-    rows = pc.fill_null(pc.index_in(as_large_strings(claim_map["claim_id"]), value_set=as_large_strings(claims["claim_id"])), -1)
-    rows = rows.to_numpy()
+    rows = locate_strings(claim_map["claim_id"], claims["claim_id"])
     article_codes, article_ids = pd.factorize(claims["article_id"])
     point_article = np.where(rows >= 0, article_codes[np.maximum(rows, 0)], -1) if len(article_codes) else np.full(len(rows), -1)
     drawn = pd.unique(point_article[point_article >= 0])  # in the map's order: colours go by first appearance

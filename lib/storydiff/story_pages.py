@@ -20,14 +20,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from IPython.display import HTML
 
 from storydiff.export import CONTENT_SECURITY_POLICY
 from storydiff.report import (
     html_discrepancies, html_heading, html_list, html_table, html_text, summarise_story_coverage, wrap_view,
 )
-from storydiff.runfolder import as_large_strings, atomic_write, open_scratch_dir, split_table_by_chunk, sum_part_counts
+from storydiff.runfolder import (
+    as_large_strings, atomic_write, locate_strings, open_scratch_dir, split_table_by_chunk, sum_part_counts,
+)
 
 STORIES_DIR = "stories"
 REPORT_FROM_STORY = "../report.html"  # a story page's link back, relative to stories/
@@ -277,7 +278,7 @@ def number_by_key(key: str, keyed: tuple[pa.Array, np.ndarray], batch: pa.Record
     """The chunk number (float, NaN for none) of each row of ``batch``, its ``key`` looked up in
     ``key_chunks``'s values (an Arrow hash set: no Python string of any id)."""
     keys, numbers = keyed
-    return numbers[pc.fill_null(pc.index_in(batch.column(key), value_set=keys), -1).to_numpy()]
+    return numbers[locate_strings(batch.column(key), keys)]
 
 
 def iterate_run_stories(

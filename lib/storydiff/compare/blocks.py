@@ -33,7 +33,8 @@ from storydiff.compare.sameclaim import SAME_CLAIM_THRESHOLD
 from storydiff.engine import LocalEngine
 from storydiff.memory import release_unused_memory
 from storydiff.runfolder import (
-    as_large_strings, concat_parts, iterate_table_batches, open_scratch_dir, open_table_parts, read_table, split_table_by_chunk,
+    as_large_strings, concat_parts, iterate_table_batches, locate_strings, open_scratch_dir, open_table_parts, read_table,
+    split_table_by_chunk,
 )
 
 BLOCK_CLAIMS = 5_000
@@ -201,8 +202,8 @@ def locate_run_claims(run_dir: str | Path, sentence_ids: pd.Series, stories: pd.
     story_of_article = np.append(np.searchsorted(np.unique(story_ids), story_ids), -1)  # [-1]: no story
     rows, numbers = [], []
     for batch in iterate_table_batches(run_dir, "claims", ["sentence_id", "article_id"]):
-        rows.append(pc.fill_null(pc.index_in(batch.column(0), value_set=content), -1).to_numpy())
-        numbers.append(story_of_article[pc.fill_null(pc.index_in(batch.column(1), value_set=articles), -1).to_numpy()])
+        rows.append(locate_strings(batch.column(0), content))
+        numbers.append(story_of_article[locate_strings(batch.column(1), articles)])
     return join_arrays(rows, np.int64), join_arrays(numbers, np.int64)
 
 

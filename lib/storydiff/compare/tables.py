@@ -25,7 +25,8 @@ from storydiff.compare.stories import (
     describe_story_articles, group_stories, join_article_texts, summarise_article_claims,
 )
 from storydiff.runfolder import (
-    as_large_strings, concat_parts, index_kept_articles, iterate_content_batches, iterate_table_batches, open_table_parts, read_table,
+    as_large_strings, concat_parts, index_kept_articles, iterate_content_batches, iterate_table_batches, locate_strings, open_table_parts,
+    read_table,
 )
 
 
@@ -45,14 +46,12 @@ def locate_embeddings(ids: Sequence[str] | pa.Array, wanted: pd.Series | Sequenc
     """Row numbers (len(wanted),) int64 of the ``wanted`` ids in ``ids`` (the embeddings' row
     order), to read those rows only, e.g. from a memory map; a wanted id without a vector is an
     error naming it (the embeddings are from another run)."""
-    # an Arrow hash set of the ids: a pandas index of them makes a Python string of each (~110 bytes
-    # a sentence, the figures kernel at 582,768 claims), a dict and a Python loop cost more
     wanted = as_large_strings(wanted)
-    rows = pc.index_in(wanted, value_set=as_large_strings(ids))
-    if rows.null_count:
-        first = wanted[pc.index(pc.is_null(rows), True).as_py()].as_py()
-        raise KeyError(f"{rows.null_count} sentences have no embedding (first: {first}); re-run 02_embed")
-    return rows.to_numpy().astype(np.int64)
+    rows = locate_strings(wanted, ids)
+    if (missing := rows < 0).any():
+        first = wanted[int(np.argmax(missing))].as_py()
+        raise KeyError(f"{int(missing.sum())} sentences have no embedding (first: {first}); re-run 02_embed")
+    return rows.astype(np.int64)
 
 
 def compare_corpus(
