@@ -84,6 +84,7 @@ def write_cell_text(text: str, escapes: dict[int, str]) -> str:
     as two non-breaking ones."""
     return text.translate(escapes).strip().replace("  ", "&nbsp;&nbsp;")
 
+
 def html_cards(figures: dict[str, int | float | str]) -> HTML:
     """A row of headline figures, label -> value."""
     cards = "".join(
