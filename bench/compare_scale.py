@@ -54,7 +54,9 @@ folder of that name there is removed and grown again.
 
 ``--stage 06_report`` does the same for the report stage, running the figures stage first (not
 measured) where the grown run has no ``figures`` table yet; the rows printed are the story pages
-it wrote (one per story past ``max_stories_inline``).
+it wrote (one per story past ``max_stories_inline``). With ``--engine dask`` its story pages are
+built on a 2-worker ``LocalCluster`` that the kernel starts (its start is in the time;
+``cluster_MiB`` as above).
 """
 
 from __future__ import annotations
@@ -223,6 +225,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="write the grown run folders here (default: a temporary folder)")
     parser.add_argument("--stage", choices=["01_corpus", "02_embed", "03_claims", "04_compare", "05_figures", "06_report"], default="04_compare")
     parser.add_argument("--jsonl", action="store_true", help="01_corpus: the grown corpus as one JSONL file")
+    parser.add_argument("--engine", choices=["local", "dask"], default="local", help="06_report: where the story pages are built")
     args = parser.parse_args()
     if args.stage != "01_corpus" and args.run == SEEDS_RUN and not (SEEDS_RUN / "manifest.json").exists():
         print(f"no {SEEDS_RUN}: running the pipeline on the seeds first")
@@ -235,7 +238,7 @@ def main() -> None:
             subprocess.run([sys.executable, "-c", export % str(work / "export")], check=True)
         print(f"{args.stage}: {'factor':>6} {'articles':>8} {'sentences':>9} {'wall_s':>7} {'rss_MiB':>8} {'anon_MiB':>8}"
               + {"01_corpus": f" {'cluster_MiB':>11}  sentences rows", "02_embed": f" {'cluster_MiB':>11}  article_similarity rows", "03_claims": f" {'cluster_MiB':>11}  claims rows",
-                 "05_figures": "  claim_map rows", "06_report": "  story pages"}.get(args.stage, "  rows / factor-1 rows x factor"))
+                 "05_figures": "  claim_map rows", "06_report": f"{' cluster_MiB' if args.engine == 'dask' else ''}  story pages"}.get(args.stage, "  rows / factor-1 rows x factor"))
         results = []
         for factor in args.factors:
             run = work / f"x{factor}"
@@ -265,6 +268,8 @@ def main() -> None:
                 parameters = {"engine": "dask", "backend": "onnx-int8", "cache_dir": str(work / f"cache-x{factor}")}
             elif args.stage == "03_claims":
                 parameters = {"engine": "dask", "partition_size": PART_ARTICLES}
+            elif args.stage == "06_report":
+                parameters = {"engine": args.engine}
             result = {"factor": factor, **measure(run, args.stage, parameters)}
             n_articles = result["articles"] = len(read_table(run, "articles", ["article_id"]))
             n_sentences = result["sentences"] if args.stage == "01_corpus" else len(load_sentence_embeddings(run, mmap=True)[0])
@@ -279,7 +284,8 @@ def main() -> None:
             elif args.stage == "01_corpus":
                 rows = f" {result['cluster'] / 2**20:>11.0f}  {n_sentences}"
             elif args.stage == "06_report":
-                rows = f"  {len(list((run / 'stories').glob('*.html')))}"
+                cluster = f" {result['cluster'] / 2**20:>11.0f}" if args.engine == "dask" else ""
+                rows = f"{cluster}  {len(list((run / 'stories').glob('*.html')))}"
             else:
                 rows = f"  {result['claim_map']}"
             print(f"{args.stage}: {factor:>6} {n_articles:>8} {n_sentences:>9} {result['seconds']:>7.1f} {result['rss'] / 2**20:>8.0f} "

@@ -8,18 +8,22 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pandas as pd
+import papermill
 import pyarrow as pa
 import pytest
 
 from storydiff import runfolder, story_pages
+from storydiff.engine import LocalEngine, start_local_cluster
 from storydiff.export import CONTENT_SECURITY_POLICY, read_report_css
-from storydiff.runner import run_pipeline
+from storydiff.runner import KERNEL_ARGUMENTS, KERNEL_ENVIRONMENT, run_pipeline, set_environment
 from storydiff.story_pages import (
-    StoryTables, build_story_pages, html_story, html_story_index, html_top_stories, iterate_run_stories,
-    iterate_story_chunks, iterate_story_tables, rank_stories, story_page_path, summarise_stories, write_pages,
+    StoryTables, build_run_story_pages, build_story_pages, html_story, html_story_index, html_top_stories,
+    iterate_run_stories, iterate_run_story_chunks, iterate_story_chunks, iterate_story_tables, rank_stories,
+    story_page_path, summarise_stories, write_pages,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 HOSTILE = "<script>window.__pwned = 1</script> budget"
 
 
@@ -329,3 +333,41 @@ def test_stories_read_a_chunk_at_a_time_show_what_the_whole_tables_show(
          {"stories": {"S002"}, "claims": {"b1"}, "facts": {"S002"}, "coverage": set()}]
     )
     assert [p.name for p in run_folder.iterdir()] == ["tables"]  # the chunks' temporary files are gone
+
+
+@pytest.mark.parametrize("max_articles", [1, 3, 100])
+def test_pages_built_a_chunk_at_a_time_on_an_engine_are_those_of_the_whole_tables(
+    run_folder: Path, tables: StoryTables, max_articles: int
+) -> None:
+    """Every page is the one built from the whole tables in memory, in story order, whatever the
+    chunks; each chunk carries the labels of its own articles only (it travels to a worker alone)."""
+    chunks = list(iterate_run_story_chunks(run_folder, tables.stories, tables.articles, tables.labels, max_articles))
+    assert [set(chunk.labels) for chunk in chunks] == [set(chunk.stories["article_id"]) for chunk in chunks]
+    summary, css = summarise(tables), read_report_css()
+    pages = list(build_run_story_pages(LocalEngine(), chunks, summary, css, max_rows=2))
+    assert pages == list(build_story_pages(iterate_story_tables(tables), summary, css, max_rows=2))
+    assert [path for path, _ in pages] == ["stories/S001.html", "stories/S002.html"]
+
+
+def test_pages_need_the_summary_of_the_same_stories_in_order(run_folder: Path, tables: StoryTables) -> None:
+    chunks = iterate_run_story_chunks(run_folder, tables.stories, tables.articles, tables.labels, 3)
+    with pytest.raises(ValueError, match="not the stories of the next chunk"):
+        list(build_run_story_pages(LocalEngine(), chunks, summarise(tables).iloc[::-1], read_report_css()))
+
+
+@pytest.mark.slow
+def test_story_pages_built_on_dask_workers_are_the_local_ones(paged_run: Path, tmp_path: Path) -> None:
+    """The report stage run again on the paged run with the dask engine (a 2-worker LocalCluster)
+    builds each chunk of at most two articles' stories in a task on the workers and writes the
+    same pages, byte for byte."""
+    run = shutil.copytree(paged_run, tmp_path / "run")
+    shutil.rmtree(run / "stories")
+    parameters = {"run_dir": str(run), "max_stories_inline": 1, "story_chunk_articles": 2, "engine": "dask"}
+    with start_local_cluster(2) as cluster, set_environment(KERNEL_ENVIRONMENT):
+        papermill.execute_notebook(str(NOTEBOOKS / "06_report.ipynb"), str(tmp_path / "06_report.ipynb"),
+                                   parameters=parameters | {"scheduler": cluster.scheduler_address}, cwd=str(NOTEBOOKS),
+                                   progress_bar=False, extra_arguments=KERNEL_ARGUMENTS)
+        built_on_workers = cluster.scheduler.task_prefixes["build_chunk_pages"].state_counts["memory"]
+    assert built_on_workers == len(list(iterate_story_chunks(runfolder.read_table(run, "stories"), 2))) > 1
+    local = {p.name: p.read_bytes() for p in (paged_run / "stories").glob("*.html")}
+    assert len(local) == 4 and {p.name: p.read_bytes() for p in (run / "stories").glob("*.html")} == local

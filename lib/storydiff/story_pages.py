@@ -4,8 +4,10 @@ The evidence of one story (its articles, discrepancies side by side, shared, sin
 omitted facts, reuse) is built once by ``html_story``: the report shows it inline for a small
 corpus, and ``build_story_pages`` wraps it in standalone pages ``stories/<story_id>.html`` for a
 large one. Every piece of corpus text is escaped; pages carry the report's CSS and Content
-Security Policy, and no script. ``iterate_run_stories`` reads the run folder a chunk of stories at
-a time, so the report holds one chunk's rows, not the corpus's.
+Security Policy, and no script. ``iterate_run_story_chunks`` reads the run folder a chunk of
+stories at a time, so the report holds a few chunks' rows, not the corpus's, and
+``build_run_story_pages`` builds each chunk's pages on an engine: in the report's process, or on
+the workers of a Dask cluster, which then share the pages' work.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -281,13 +284,13 @@ def number_by_key(key: str, keyed: tuple[pa.Array, np.ndarray], batch: pa.Record
     return numbers[locate_strings(batch.column(key), keys)]
 
 
-def iterate_run_stories(
+def iterate_run_story_chunks(
     run_dir: str | Path, stories: pd.DataFrame, articles: pd.DataFrame, labels: dict[str, str],
     max_articles: int = STORY_CHUNK_ARTICLES,
-) -> Iterator[tuple[str, StoryTables]]:
-    """``(story_id, the story's own rows of the run's tables)`` for every story of ``stories``, in
-    story_id order, as ``iterate_story_tables`` gives them for the whole run, with one chunk of
-    stories of up to ``max_articles`` articles in memory at a time (``iterate_story_chunks``).
+) -> Iterator[StoryTables]:
+    """The run's tables a chunk of stories of up to ``max_articles`` articles at a time
+    (``iterate_story_chunks``), in story_id order: each chunk's ``StoryTables`` holds only its
+    stories' rows, articles and labels, so it can travel to a worker on its own.
 
     Each table the stories need (``CHUNK_READS``) is read once, a record batch at a time, and
     its rows are written to a temporary folder in the run folder, a file per chunk
@@ -304,8 +307,20 @@ def iterate_run_stories(
         for number, chunk in enumerate(chunks):
             own = {name: pd.read_parquet(path) if (path := Path(folder) / f"{name}-{number}.parquet").exists()
                    else empty[name] for name in CHUNK_READS}
-            yield from iterate_story_tables(StoryTables(
-                articles=articles[articles["article_id"].isin(chunk["article_id"])], stories=chunk, **own, labels=labels))
+            ids = chunk["article_id"].tolist()
+            yield StoryTables(articles=articles[articles["article_id"].isin(ids)], stories=chunk, **own,
+                              labels={a: labels[a] for a in ids if a in labels})
+
+
+def iterate_run_stories(
+    run_dir: str | Path, stories: pd.DataFrame, articles: pd.DataFrame, labels: dict[str, str],
+    max_articles: int = STORY_CHUNK_ARTICLES,
+) -> Iterator[tuple[str, StoryTables]]:
+    """``(story_id, the story's own rows of the run's tables)`` for every story of ``stories``, in
+    story_id order, as ``iterate_story_tables`` gives them for the whole run, with one chunk of
+    stories of up to ``max_articles`` articles in memory at a time (``iterate_run_story_chunks``)."""
+    for chunk in iterate_run_story_chunks(run_dir, stories, articles, labels, max_articles):
+        yield from iterate_story_tables(chunk)
 
 
 def build_story_pages(
@@ -322,6 +337,44 @@ def build_story_pages(
         pieces = html_story(own, story_id, max_only_per_article=max_only_per_article, max_rows=max_rows, level=2)
         body = "\n".join(piece.data for piece in pieces)
         yield story["page"], html_page(story_title(story_id, story["label"], story["articles"]), body, css)
+
+
+def build_chunk_pages(
+    chunk: tuple[StoryTables, pd.DataFrame], css: str, *, max_only_per_article: int = 6, max_rows: int | None = None,
+) -> list[tuple[str, str]]:
+    """``build_story_pages`` of one chunk of stories: its ``StoryTables`` (as
+    ``iterate_run_story_chunks`` gives them) and its stories' rows of the summary; all its pages
+    as a list, what an engine's task sends back."""
+    tables, summary = chunk
+    return list(build_story_pages(iterate_story_tables(tables), summary, css,
+                                  max_only_per_article=max_only_per_article, max_rows=max_rows))
+
+
+def build_run_story_pages(
+    engine: Any, chunks: Iterable[StoryTables], summary: pd.DataFrame, css: str, *, max_only_per_article: int = 6,
+    max_rows: int | None = None,
+) -> Iterator[tuple[str, str]]:
+    """``(path, HTML)`` of the page of every story of ``chunks`` (``iterate_run_story_chunks``'s,
+    in story_id order), a chunk's pages at a time in chunk order, each chunk's built on ``engine``
+    (``storydiff.engine``: in this process, or on a Dask cluster's workers with a few chunks in
+    flight) from its tables and its rows of ``summary`` (``summarise_stories``'s: the same stories,
+    in story_id order, so each chunk's rows are the next ones).
+
+    Raises ``ValueError`` when a chunk's stories are not the next rows of ``summary``.
+    """
+    def with_summary() -> Iterator[tuple[StoryTables, pd.DataFrame]]:
+        start = 0
+        for tables in chunks:
+            ids = sorted(set(tables.stories["story_id"].tolist()))
+            rows = summary.iloc[start : start + len(ids)]
+            if rows["story_id"].tolist() != ids:
+                raise ValueError(f"the summary's rows {start}-{start + len(ids) - 1} are not the stories of the next chunk ({ids[0]}-{ids[-1]})")
+            start += len(ids)
+            yield tables, rows
+
+    for _, pages in engine.imap_in_order(build_chunk_pages, with_summary(), css=css,
+                                         max_only_per_article=max_only_per_article, max_rows=max_rows):
+        yield from pages
 
 
 def write_pages(run_dir: str | Path, pages: Iterable[tuple[str, str]]) -> None:
