@@ -236,9 +236,10 @@ def main() -> None:
         if embedding:
             export = "from storydiff.embed import load_model; load_model(backend='onnx-int8', cache_dir=%r)"
             subprocess.run([sys.executable, "-c", export % str(work / "export")], check=True)
+        cluster_header = f" {'cluster_MiB':>11}" if args.engine == "dask" else ""
         print(f"{args.stage}: {'factor':>6} {'articles':>8} {'sentences':>9} {'wall_s':>7} {'rss_MiB':>8} {'anon_MiB':>8}"
               + {"01_corpus": f" {'cluster_MiB':>11}  sentences rows", "02_embed": f" {'cluster_MiB':>11}  article_similarity rows", "03_claims": f" {'cluster_MiB':>11}  claims rows",
-                 "05_figures": "  claim_map rows", "06_report": f"{' cluster_MiB' if args.engine == 'dask' else ''}  story pages"}.get(args.stage, "  rows / factor-1 rows x factor"))
+                 "05_figures": "  claim_map rows", "06_report": f"{cluster_header}  story pages"}.get(args.stage, "  rows / factor-1 rows x factor"))
         results = []
         for factor in args.factors:
             run = work / f"x{factor}"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from storydiff.engine import LocalEngine
-from storydiff.runner import run_pipeline
+from storydiff.runner import KERNEL_ARGUMENTS, KERNEL_ENVIRONMENT, run_pipeline, set_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "data" / "corpora" / "seeds"
@@ -111,6 +111,18 @@ def open_page(browser, report: Path, screenshot: Path | None = None) -> dict[str
 def open_report(browser) -> Callable[..., dict[str, Any]]:
     """``open_report(report, screenshot=None)``: ``open_page`` in the module's browser."""
     return functools.partial(open_page, browser)
+
+
+def execute_stage(stage: str, run: Path, parameters: dict[str, Any]) -> None:
+    """Run the project's notebook ``stage`` (e.g. ``"06_report"``) again on the run folder ``run``
+    with ``parameters``, in a kernel started as ``storydiff run`` starts it; the executed copy
+    goes beside the run folder."""
+    import papermill
+
+    with set_environment(KERNEL_ENVIRONMENT):
+        papermill.execute_notebook(str(ROOT / "notebooks" / f"{stage}.ipynb"), str(run.parent / f"{run.name}-{stage}.ipynb"),
+                                   parameters={"run_dir": str(run)} | parameters, cwd=str(ROOT / "notebooks"),
+                                   progress_bar=False, extra_arguments=KERNEL_ARGUMENTS)
 
 
 def write_stage_notebook(path: Path, source: str) -> None:

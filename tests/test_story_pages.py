@@ -8,14 +8,14 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pandas as pd
-import papermill
 import pyarrow as pa
 import pytest
 
+from conftest import execute_stage
 from storydiff import runfolder, story_pages
 from storydiff.engine import LocalEngine, start_local_cluster
 from storydiff.export import CONTENT_SECURITY_POLICY, read_report_css
-from storydiff.runner import KERNEL_ARGUMENTS, KERNEL_ENVIRONMENT, run_pipeline, set_environment
+from storydiff.runner import run_pipeline
 from storydiff.story_pages import (
     StoryTables, build_run_story_pages, build_story_pages, html_story, html_story_index, html_top_stories,
     iterate_run_stories, iterate_run_story_chunks, iterate_story_chunks, iterate_story_tables, rank_stories,
@@ -23,7 +23,6 @@ from storydiff.story_pages import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 HOSTILE = "<script>window.__pwned = 1</script> budget"
 
 
@@ -362,11 +361,9 @@ def test_story_pages_built_on_dask_workers_are_the_local_ones(paged_run: Path, t
     same pages, byte for byte."""
     run = shutil.copytree(paged_run, tmp_path / "run")
     shutil.rmtree(run / "stories")
-    parameters = {"run_dir": str(run), "max_stories_inline": 1, "story_chunk_articles": 2, "engine": "dask"}
-    with start_local_cluster(2) as cluster, set_environment(KERNEL_ENVIRONMENT):
-        papermill.execute_notebook(str(NOTEBOOKS / "06_report.ipynb"), str(tmp_path / "06_report.ipynb"),
-                                   parameters=parameters | {"scheduler": cluster.scheduler_address}, cwd=str(NOTEBOOKS),
-                                   progress_bar=False, extra_arguments=KERNEL_ARGUMENTS)
+    with start_local_cluster(2) as cluster:
+        execute_stage("06_report", run, {"max_stories_inline": 1, "story_chunk_articles": 2, "engine": "dask",
+                                         "scheduler": cluster.scheduler_address})
         built_on_workers = cluster.scheduler.task_prefixes["build_chunk_pages"].state_counts["memory"]
     assert built_on_workers == len(list(iterate_story_chunks(runfolder.read_table(run, "stories"), 2))) > 1
     local = {p.name: p.read_bytes() for p in (paged_run / "stories").glob("*.html")}
