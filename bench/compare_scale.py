@@ -56,7 +56,9 @@ folder of that name there is removed and grown again.
 measured) where the grown run has no ``figures`` table yet; the rows printed are the story pages
 it wrote (one per story past ``max_stories_inline``). With ``--engine dask`` its story pages are
 built on a 2-worker ``LocalCluster`` that the kernel starts (its start is in the time;
-``cluster_MiB`` as above).
+``cluster_MiB`` as above; the cluster's scheduler then runs in the kernel, and its memory counts
+there), or on the cluster at ``--scheduler`` (as ``storydiff run`` gives its kernels the cluster it
+started; that cluster's memory is not measured).
 """
 
 from __future__ import annotations
@@ -226,6 +228,7 @@ def main() -> None:
     parser.add_argument("--stage", choices=["01_corpus", "02_embed", "03_claims", "04_compare", "05_figures", "06_report"], default="04_compare")
     parser.add_argument("--jsonl", action="store_true", help="01_corpus: the grown corpus as one JSONL file")
     parser.add_argument("--engine", choices=["local", "dask"], default="local", help="06_report: where the story pages are built")
+    parser.add_argument("--scheduler", default="", help="06_report with --engine dask: an existing cluster's scheduler")
     args = parser.parse_args()
     if args.stage != "01_corpus" and args.run == SEEDS_RUN and not (SEEDS_RUN / "manifest.json").exists():
         print(f"no {SEEDS_RUN}: running the pipeline on the seeds first")
@@ -270,7 +273,7 @@ def main() -> None:
             elif args.stage == "03_claims":
                 parameters = {"engine": "dask", "partition_size": PART_ARTICLES}
             elif args.stage == "06_report":
-                parameters = {"engine": args.engine}
+                parameters = {"engine": args.engine, "scheduler": args.scheduler}
             result = {"factor": factor, **measure(run, args.stage, parameters)}
             n_articles = result["articles"] = len(read_table(run, "articles", ["article_id"]))
             n_sentences = result["sentences"] if args.stage == "01_corpus" else len(load_sentence_embeddings(run, mmap=True)[0])
