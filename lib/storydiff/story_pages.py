@@ -368,7 +368,8 @@ def build_run_story_pages(
             ids = sorted(set(tables.stories["story_id"].tolist()))
             rows = summary.iloc[start : start + len(ids)]
             if rows["story_id"].tolist() != ids:
-                raise ValueError(f"the summary's rows {start}-{start + len(ids) - 1} are not the stories of the next chunk ({ids[0]}-{ids[-1]})")
+                raise ValueError(f"the summary's rows {start}-{start + len(ids) - 1} are not the stories "
+                                 f"of the next chunk ({ids[0]}-{ids[-1]})")
             start += len(ids)
             yield tables, rows
 
