@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -220,6 +221,15 @@ def test_a_failed_restart_is_reported_and_the_run_goes_on(tmp_path, worker_stage
     run = _run_stages(tmp_path, tmp_path / "run", None, False, worker_stages, lines.append, placement, fail)
     assert (run / "02_second.json").exists()
     assert any("could not restart the workers (TimeoutError: workers did not come back)" in line for line in lines)
+
+
+def test_two_local_clusters_on_one_machine_start_without_a_port_warning():
+    """Two runs with ``--engine dask`` at once: each cluster's scheduler serves HTTP on a port
+    of its own, so neither warns (in a notebook) that port 8787 is taken."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with start_local_cluster(1) as first, start_local_cluster(1) as second:
+            assert first.scheduler.http_server.port != second.scheduler.http_server.port
 
 
 def test_unknown_engine_is_refused_before_anything_runs(tmp_path):

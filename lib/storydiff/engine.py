@@ -151,6 +151,9 @@ def start_local_cluster(workers: int = DEFAULT_WORKERS) -> Any:
         raise ValueError(f"workers must be at least 1, not {workers}")
     return LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        # without a dashboard the scheduler still serves HTTP (health, metrics), by default on
+        # port 8787: a second cluster on the machine warned that the port was taken
+        scheduler_kwargs={"dashboard_address": ":0"},
         silence_logs=50,  # logging.CRITICAL: worker chatter would fill the notebooks
     )
 
