@@ -1,7 +1,7 @@
 """The dask engine gives the same tables as the local one (seeds and 300 BBC articles, real
 model, real papermill runs of the stages 01-04) and reads a JSONL file in ranges on the workers,
 loads models once per worker and only there, writes its
-per-article tables in parts, and the runner restarts the workers of its own cluster between
+per-article tables in parts, and the runner replaces the workers of its own cluster between
 stages; plus the partitioning helpers."""
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from storydiff import engine as engine_module
 from storydiff.embed import describe_model, embed_texts, load_model, load_sentence_embeddings
-from storydiff.engine import LocalEngine, open_engine, shared_embedding_model, split_evenly, start_local_cluster
+from storydiff.engine import (
+    LocalEngine, open_engine, open_renewable_cluster, shared_embedding_model, split_evenly, start_local_cluster,
+)
 from storydiff.runfolder import TABLES_DIR, list_tables, read_manifest, read_table, write_table
 from storydiff.runner import RunError, _run_stages, run_pipeline
 from storydiff.corpus.readers import read_corpus
@@ -197,7 +200,7 @@ def worker_stages(tmp_path):
     return folder
 
 
-def test_runner_restarts_the_workers_of_its_own_cluster_between_stages(tmp_path, worker_stages):
+def test_runner_replaces_the_workers_of_its_own_cluster_between_stages(tmp_path, worker_stages):
     run = run_pipeline(tmp_path, tmp_path / "run", notebooks_dir=worker_stages, echo=lambda line: None,
                        engine="dask", workers=2)
     first, second = (json.loads((run / f"{name}.json").read_text()) for name in ("01_first", "02_second"))
@@ -212,7 +215,7 @@ def test_runner_leaves_the_workers_of_a_given_cluster_running(tmp_path, worker_s
     assert first == second and len(first) == 2
 
 
-def test_a_failed_restart_is_reported_and_the_run_goes_on(tmp_path, worker_stages, cluster):
+def test_a_failed_renewal_is_reported_and_the_run_goes_on(tmp_path, worker_stages, cluster):
     def fail() -> None:
         raise TimeoutError("workers did not come back")
 
@@ -220,7 +223,30 @@ def test_a_failed_restart_is_reported_and_the_run_goes_on(tmp_path, worker_stage
     placement = {"engine": "dask", "scheduler": cluster.scheduler_address, "workers": 2}
     run = _run_stages(tmp_path, tmp_path / "run", None, False, worker_stages, lines.append, placement, fail)
     assert (run / "02_second.json").exists()
-    assert any("could not restart the workers (TimeoutError: workers did not come back)" in line for line in lines)
+    assert any("could not start fresh workers (TimeoutError: workers did not come back)" in line for line in lines)
+
+
+def test_a_renewed_cluster_is_a_fresh_one_and_the_old_stays_if_none_starts(monkeypatch):
+    placement: dict = {}
+    with open_renewable_cluster(1, placement) as renew:
+        first = placement["scheduler"]
+        with open_engine("dask", first) as engine:
+            assert engine.map(_square_first_slowly, [3]) == [9]
+        renew()
+        second = placement["scheduler"]
+        assert second != first
+        with open_engine("dask", second) as engine:
+            assert engine.map(_square_first_slowly, [4]) == [16]
+
+        def refuse(workers: int):
+            raise OSError("no ports left")
+
+        monkeypatch.setattr(engine_module, "start_local_cluster", refuse)
+        with pytest.raises(OSError, match="no ports left"):
+            renew()
+        assert placement["scheduler"] == second
+        with open_engine("dask", second) as engine:
+            assert engine.map(_square_first_slowly, [5]) == [25]
 
 
 def test_two_local_clusters_on_one_machine_start_without_a_port_warning():

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import functools
 import hashlib
 import json
 import os
@@ -36,7 +35,7 @@ import yaml
 from jupyter_client import AsyncKernelManager
 
 from storydiff.corpus.readers import SIDECAR_NAMES, list_input_files
-from storydiff.engine import DEFAULT_WORKERS, ENGINES, restart_workers, start_local_cluster
+from storydiff.engine import DEFAULT_WORKERS, ENGINES, open_renewable_cluster
 from storydiff.export import export_html
 from storydiff.runfolder import read_manifest, remove_scratch, update_manifest, write_table
 
@@ -221,19 +220,18 @@ def run_pipeline(
 
     ``engine`` is where the per-article stages run (``storydiff.engine``): ``local`` (this
     machine, in each stage's kernel) or ``dask``, on the cluster at ``scheduler`` or, when it is
-    empty, on a ``LocalCluster`` of ``workers`` processes started once for the whole run, whose
-    workers are restarted after each stage that used them (``storydiff.engine.restart_workers``).
+    empty, on a ``LocalCluster`` of ``workers`` processes that the run starts and replaces by a
+    fresh one after each stage that used it (``storydiff.engine.open_renewable_cluster``).
     """
     if engine not in ENGINES:
         raise RunError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    placement = {"engine": engine, "scheduler": scheduler, "workers": workers}
     with contextlib.ExitStack() as stack:
         stack.enter_context(set_environment(KERNEL_ENVIRONMENT))
         release = None
         if engine == "dask" and not scheduler:
-            scheduler = stack.enter_context(start_local_cluster(workers)).scheduler_address
-            release = functools.partial(restart_workers, scheduler)
-        return _run_stages(corpus, out_dir, parameters, force, notebooks_dir, echo,
-                           {"engine": engine, "scheduler": scheduler, "workers": workers}, release)
+            release = stack.enter_context(open_renewable_cluster(workers, placement))
+        return _run_stages(corpus, out_dir, parameters, force, notebooks_dir, echo, placement, release)
 
 
 @contextlib.contextmanager
@@ -340,8 +338,8 @@ def _run_stages(
             if release_workers and "engine" in stage.parameters and number < len(stages):
                 try:
                     release_workers()
-                except Exception as err:  # the run can go on; the workers only keep their memory
-                    echo(f"    could not restart the workers ({type(err).__name__}: {err}); they keep this stage's models")
+                except Exception as err:  # the run can go on on the old cluster; its workers only keep their memory
+                    echo(f"    could not start fresh workers ({type(err).__name__}: {err}); the old ones keep this stage's models")
             for line in read_manifest(work).get("notices", [])[seen_notices:]:
                 echo(f"    {line}")
         report_stage = [s for s in stages if s.name.endswith("_report")]
