@@ -7,6 +7,7 @@ stages; plus the partitioning helpers."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import warnings
@@ -227,6 +228,9 @@ def test_a_failed_renewal_is_reported_and_the_run_goes_on(tmp_path, worker_stage
 
 
 def test_a_renewed_cluster_is_a_fresh_one_and_the_old_stays_if_none_starts(monkeypatch):
+    handler = logging.StreamHandler()  # as distributed's own logging configuration adds, at INFO
+    handler.setLevel(logging.INFO)
+    monkeypatch.setattr(logging.getLogger("distributed"), "handlers", [handler])
     placement: dict = {}
     with open_renewable_cluster(1, placement) as renew:
         first = placement["scheduler"]
@@ -235,6 +239,7 @@ def test_a_renewed_cluster_is_a_fresh_one_and_the_old_stays_if_none_starts(monke
         renew()
         second = placement["scheduler"]
         assert second != first
+        assert handler.level == logging.CRITICAL  # the old cluster's closing did not unsilence the new one
         with open_engine("dask", second) as engine:
             assert engine.map(_square_first_slowly, [4]) == [16]
 

@@ -30,6 +30,7 @@ from typing import Any
 ENGINES = ("local", "dask")
 DEFAULT_WORKERS = 2
 DEFAULT_PARTITION_SIZE = 100  # articles per partition on the dask engine
+SILENCED_LOGS = 50  # logging.CRITICAL: the cluster's chatter would fill the notebooks and the terminal
 
 
 class LocalEngine:
@@ -154,7 +155,7 @@ def start_local_cluster(workers: int = DEFAULT_WORKERS) -> Any:
         # without a dashboard the scheduler still serves HTTP (health, metrics), by default on
         # port 8787: a second cluster on the machine warned that the port was taken
         scheduler_kwargs={"dashboard_address": ":0"},
-        silence_logs=50,  # logging.CRITICAL: worker chatter would fill the notebooks
+        silence_logs=SILENCED_LOGS,
     )
 
 
@@ -168,20 +169,29 @@ def open_renewable_cluster(workers: int, placement: dict[str, Any]) -> Iterator[
 
     ``Client.restart`` did this job until 2026-12-08, but now and then its nannies closed instead
     of starting their workers again (in 4 of 5 dask runs of 140 and 300 BBC articles here, with
-    distributed 2026.11), and the next stage that sent work found none ("No valid workers found")."""
-    current = [start_local_cluster(workers)]
-    placement["scheduler"] = current[0].scheduler_address
+    distributed 2026.11), and the next stage that sent work found none ("No valid workers found").
 
-    def renew() -> None:
-        fresh = start_local_cluster(workers)
-        old, current[0] = current[0], fresh
-        placement["scheduler"] = fresh.scheduler_address
-        old.close()
+    Logging is silenced for the whole, not per cluster: a cluster restores the log level it found
+    when it closes, and the old one's closing unsilenced the new one (its scheduler's INFO lines
+    on the terminal)."""
+    from distributed.utils import silence_logging_cmgr
 
-    try:
-        yield renew
-    finally:
-        current[0].close()
+    with silence_logging_cmgr(SILENCED_LOGS):
+        current = [start_local_cluster(workers)]
+        placement["scheduler"] = current[0].scheduler_address
+        try:
+            yield lambda: replace_cluster(current, workers, placement)
+        finally:
+            current[0].close()
+
+
+def replace_cluster(current: list[Any], workers: int, placement: dict[str, Any]) -> None:
+    """Start a fresh ``LocalCluster`` of ``workers`` in place of ``current[0]`` (its address into
+    ``placement["scheduler"]``), then close the old one; the old one stays if none starts."""
+    fresh = start_local_cluster(workers)
+    old, current[0] = current[0], fresh
+    placement["scheduler"] = fresh.scheduler_address
+    old.close()
 
 
 def split_evenly(items: Iterable[Any], size: int | None) -> Iterator[list[Any]]:
