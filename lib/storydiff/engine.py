@@ -177,21 +177,20 @@ def open_renewable_cluster(workers: int, placement: dict[str, Any]) -> Iterator[
     from distributed.utils import silence_logging_cmgr
 
     with silence_logging_cmgr(SILENCED_LOGS):
-        current = [start_local_cluster(workers)]
-        placement["scheduler"] = current[0].scheduler_address
+        cluster = start_local_cluster(workers)
+        placement["scheduler"] = cluster.scheduler_address
+
+        def renew() -> None:
+            nonlocal cluster
+            fresh = start_local_cluster(workers)  # if this fails, the old cluster stays
+            old, cluster = cluster, fresh
+            placement["scheduler"] = fresh.scheduler_address
+            old.close()
+
         try:
-            yield lambda: replace_cluster(current, workers, placement)
+            yield renew
         finally:
-            current[0].close()
-
-
-def replace_cluster(current: list[Any], workers: int, placement: dict[str, Any]) -> None:
-    """Start a fresh ``LocalCluster`` of ``workers`` in place of ``current[0]`` (its address into
-    ``placement["scheduler"]``), then close the old one; the old one stays if none starts."""
-    fresh = start_local_cluster(workers)
-    old, current[0] = current[0], fresh
-    placement["scheduler"] = fresh.scheduler_address
-    old.close()
+            cluster.close()
 
 
 def split_evenly(items: Iterable[Any], size: int | None) -> Iterator[list[Any]]:
